@@ -1,0 +1,1 @@
+"""capmon alerting: rules, event-time evaluation, alert state and delivery to receivers."""

@@ -1,0 +1,188 @@
+"""`capmon`: the command line. Parses arguments, loads settings once, and turns every `CapmonError` into one
+line on stderr and a non-zero exit code (a traceback means a bug)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from .config import Settings, load_settings
+from .errors import CapmonError, ConfigError
+from .feed import FileSink, KafkaSink, Progress, Sink, run_feed
+from .simulator import mix
+from .simulator.chain import AMSTERDAM, ChainSimulation, SimConfig
+from .simulator.faults import Record, encode, inject_invalid, reorder
+
+
+def _scenario(value: str) -> float:
+    if value in mix.MPP_2023:
+        return float(mix.MPP_2023[value])
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use min, medio, max or an annual number, e.g. 70500") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError("an annual inflow cannot be negative")
+    return number
+
+
+def _start(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("use a date (2023-01-01) or an RFC 3339 time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=AMSTERDAM)
+
+
+def _rate(value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a rate is a number between 0 and 1") from None
+    if not 0 <= rate <= 1:
+        raise argparse.ArgumentTypeError("a rate is a number between 0 and 1")
+    return rate
+
+
+def _non_negative(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="capmon", description="Monitor of the Dutch asylum reception chain.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sim = sub.add_parser("simulate", help="produce realistic synthetic events (to Kafka, or --out FILE.jsonl)")
+    sim.add_argument("--start", type=_start, default=datetime(2023, 1, 1, tzinfo=AMSTERDAM),
+                     help="first simulated moment (default 2023-01-01, Europe/Amsterdam)")
+    sim.add_argument("--days", type=int, default=365, help="simulated days (default 365)")
+    sim.add_argument("--scenario", type=_scenario, default=float(mix.DEFAULT_ANNUAL_INFLOW),
+                     help="annual MPP inflow: min, medio, max or a number (default 70500, 'just over 70,000')")
+    sim.add_argument("--seed", type=int, default=1, help="random seed: same seed, same bytes (default 1)")
+    sim.add_argument("--speed", type=_non_negative, default=0.0,
+                     help="multiple of real time, e.g. 3600 = an hour per second (default 0: as fast as possible)")
+    sim.add_argument("--out", type=Path, help="write JSONL to this file ('-' for stdout) instead of Kafka")
+    sim.add_argument("--initial-occupancy", type=_rate, default=0.95,
+                     help="share of beds taken at the start (default 0.95)")
+    sim.add_argument("--duplicates", type=_rate, default=0.0, help="share of events sent twice (fault injection)")
+    sim.add_argument("--disorder", type=_non_negative, default=0.0,
+                     help="shuffle events within this many seconds of event time (fault injection)")
+    sim.add_argument("--invalid", type=_rate, default=0.0,
+                     help="rate of extra events that break the contract (fault injection)")
+
+    rep = sub.add_parser("replay", help="produce the events of a JSONL file to Kafka")
+    rep.add_argument("file", type=Path)
+    rep.add_argument("--speed", type=_non_negative, default=0.0, help="multiple of real time (default 0: no pacing)")
+    rep.add_argument("--skip-unroutable", action="store_true",
+                     help="exit 0 even when some lines could not be routed (they are still reported)")
+
+    top = sub.add_parser("topics", help="create the contract topics that do not exist yet")
+    top.add_argument("--partitions", type=int, help="partitions of new topics (default CAPMON_PARTITIONS, 4)")
+
+    sch = sub.add_parser("schemas", help="write the events' JSON Schemas (or --check they are current)")
+    sch.add_argument("--check", action="store_true", help="exit 1 when a committed schema is stale")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # kafka-python 3 warns about its own event loop on busy producers
+        logging.getLogger("kafka").setLevel(logging.ERROR)
+    try:
+        return COMMANDS[args.command](args)
+    except CapmonError as exc:
+        print(f"capmon {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"capmon {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def simulated_records(args: argparse.Namespace, raw_bytes: bool) -> Iterator[Record]:
+    """The simulator's events with the requested faults; deterministic for a seed."""
+    if args.days < 0:
+        raise ConfigError("--days must not be negative")
+    sim = ChainSimulation(SimConfig(start=args.start, days=args.days, annual_inflow=args.scenario, seed=args.seed,
+                                    initial_occupancy=args.initial_occupancy))
+    faults = random.Random(f"faults-{args.seed}")
+    records = inject_invalid(encode(sim.events()), args.invalid, faults, raw_bytes=raw_bytes)
+    return reorder(records, args.duplicates, args.disorder, faults)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    sink: Sink
+    if args.out is not None:
+        sink = FileSink(args.out)
+        progress = None if str(args.out) == "-" else Progress()
+    else:
+        settings = load_settings()
+        sink = KafkaSink(settings)
+        progress = Progress()
+        print(f"capmon simulate: producing to Kafka at {settings.kafka_bootstrap}"
+              f"{' (topic prefix ' + settings.topic_prefix + ')' if settings.topic_prefix else ''}", file=sys.stderr)
+    run_feed(simulated_records(args, raw_bytes=args.out is None), sink, args.speed, progress)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .replay import Unroutable, count_lines, read_lines
+
+    if not args.file.is_file():
+        raise ConfigError(f"no such file: {args.file}")
+    settings = load_settings()
+    bad: list[Unroutable] = []
+
+    def routable() -> Iterator[Record]:
+        for item in read_lines(args.file):
+            if isinstance(item, Unroutable):
+                bad.append(item)
+                print(f"capmon replay: {args.file}:{item.line_no}: cannot route: {item.reason}", file=sys.stderr)
+            else:
+                yield item
+
+    sent = run_feed(routable(), KafkaSink(settings), args.speed, Progress(total=count_lines(args.file)))
+    print(f"capmon replay: {sent:,} events produced, {len(bad):,} lines could not be routed", file=sys.stderr)
+    return 1 if bad and not args.skip_unroutable else 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    from .kafka_io import ensure_topics
+
+    settings = load_settings(**({"partitions": args.partitions} if args.partitions else {}))
+    created = ensure_topics(settings)
+    print(f"capmon topics: created {', '.join(created)}" if created else "capmon topics: all topics exist")
+    return 0
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from . import schemas
+
+    if args.check:
+        stale = schemas.stale()
+        if stale:
+            print(f"capmon schemas: stale: {', '.join(stale)}; run `capmon schemas` and commit", file=sys.stderr)
+            return 1
+        print("capmon schemas: up to date")
+        return 0
+    for path in schemas.write():
+        print(path)
+    return 0
+
+
+COMMANDS = {"simulate": cmd_simulate, "replay": cmd_replay, "topics": cmd_topics, "schemas": cmd_schemas}
+
+__all__ = ["Settings", "main"]

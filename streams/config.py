@@ -1,0 +1,75 @@
+"""Configuration: one frozen settings object read from `CAPMON_*` variables (secrets also from `*_FILE`).
+
+Built once at start-up (`Settings.load()`), then passed down; nothing mutates it afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Settings(BaseSettings):
+    """Every knob of capmon. Field `x` is set by `CAPMON_X`; a secret field also by `CAPMON_X_FILE`."""
+
+    model_config = SettingsConfigDict(env_prefix="CAPMON_", frozen=True, extra="ignore")
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", min_length=1, description="Kafka bootstrap servers, host:port[,..]")
+    kafka_security_protocol: str = Field("PLAINTEXT", pattern="^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$")
+    kafka_sasl_mechanism: str = Field("PLAIN", pattern="^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$")
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$", max_length=100)
+    partitions: int = Field(4, ge=1, le=1024, description="partitions of the topics capmon creates")
+    web_host: str = "127.0.0.1"
+    web_port: Port = 6066
+    state_dir: Path = Path(".cache/state")
+    alert_rules: Path | None = None
+
+
+SECRET_FIELDS = tuple(name for name, f in Settings.model_fields.items() if f.annotation == SecretStr | None)
+
+
+def _secrets_from_files(environ: dict[str, str]) -> dict[str, str]:
+    """Read `CAPMON_<SECRET>_FILE` files, so secrets can come from Docker/Kubernetes secret mounts."""
+    values: dict[str, str] = {}
+    for name in SECRET_FIELDS:
+        var = f"CAPMON_{name.upper()}"
+        path = environ.get(f"{var}_FILE")
+        if not path:
+            continue
+        if environ.get(var):
+            raise ConfigError(f"bad configuration: set {var} or {var}_FILE, not both")
+        try:
+            values[name] = Path(path).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"bad configuration: {var}_FILE={path}: cannot read it ({exc.strerror})") from None
+    return values
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+    """Build the settings from the environment; a bad value raises one clear `ConfigError` (no secret in it)."""
+    env = dict(os.environ if environ is None else environ)
+    try:
+        file_values = _secrets_from_files(env)
+        if environ is None:
+            return Settings(**file_values, **overrides)
+        # An explicit environ (tests) must not read the process environment.
+        from_env = {
+            name: env[f"CAPMON_{name.upper()}"] for name in Settings.model_fields if f"CAPMON_{name.upper()}" in env
+        }
+        return Settings.model_validate({**from_env, **file_values, **overrides})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else "?"
+        shown = "" if name in SECRET_FIELDS else f"={err.get('input')!r}"
+        raise ConfigError(f"bad configuration: CAPMON_{name.upper()}{shown}: {err['msg']}") from None

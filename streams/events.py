@@ -1,0 +1,219 @@
+"""The event contract (CONTRACT.md section 2) as strict, frozen pydantic models, parsed straight from bytes.
+
+Strict means no coercion: `"12"` is not a capacity and `1` is not a boolean. Unknown fields are ignored so
+producers can add fields. `parse_event` turns any failure into `InvalidEvent` whose reason names the field and
+the rule but never echoes a value (values may be person ids).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from .errors import InvalidEvent
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _parse_rfc3339(value: Any) -> Any:
+    """Accept only RFC 3339 text with an explicit offset (or Z); pydantic alone would accept dates and numbers."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 timestamp with an offset, e.g. 2023-03-14T09:30:00+01:00")
+    frac = re.search(r"\.(\d+)", value)
+    if frac and len(frac.group(1)) > 6:  # Python keeps microseconds; drop the rest rather than refuse it
+        value = value.replace(frac.group(0), "." + frac.group(1)[:6])
+    try:
+        return datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
+    except ValueError:
+        raise ValueError("is not a real date and time (RFC 3339)") from None
+
+
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+PersonId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+LocationId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Nationality = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_parse_rfc3339),
+    Field(json_schema_extra={"type": "string", "format": "date-time"}),
+]
+
+ApplicationType = Literal["first", "repeat", "family_reunification", "resettlement", "relocation"]
+Outcome = Literal["granted", "rejected", "dublin", "withdrawn", "other"]
+Action = Literal["check_in", "transfer", "check_out"]
+CheckOutReason = Literal["housed", "departed", "removed", "other"]
+Province = Literal[
+    "NL-GR", "NL-FR", "NL-DR", "NL-OV", "NL-FL", "NL-GE", "NL-UT", "NL-NH", "NL-ZH", "NL-ZE", "NL-NB", "NL-LI"
+]
+LocationType = Literal["application_centre", "regular", "emergency", "crisis_emergency", "small_scale", "amv"]
+
+# Application types that the MPP forecast counts as inflow (relocation is not).
+MPP_APPLICATION_TYPES = frozenset({"first", "repeat", "family_reunification", "resettlement"})
+
+
+class _Event(BaseModel):
+    """Fields every event has."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+    event_id: EventId
+    occurred_at: Timestamp
+    schema_version: int = Field(1, ge=1)
+    source: str | None = None
+
+
+class Registration(_Event):
+    """An asylum registration: one unit of inflow."""
+
+    event_type: Literal["registration"] | None = None
+    person_id: PersonId
+    application_type: ApplicationType
+    nationality: Nationality
+    unaccompanied_minor: bool = False
+    registration_centre: LocationId | None = None
+
+    @property
+    def counts_for_mpp(self) -> bool:
+        return self.application_type in MPP_APPLICATION_TYPES
+
+
+class Decision(_Event):
+    """An IND decision on a person's application."""
+
+    event_type: Literal["decision"] | None = None
+    person_id: PersonId
+    outcome: Outcome
+    nationality: Nationality
+    track: str | None = None
+
+
+class Placement(_Event):
+    """COA moves a person: `location_id` is where they now are, or, for a check-out, the location left."""
+
+    event_type: Literal["placement"] | None = None
+    person_id: PersonId
+    action: Action
+    location_id: LocationId
+    reason: CheckOutReason | None = None
+
+
+class Location(_Event):
+    """A capacity-register entry: the latest one per location gives its usable beds."""
+
+    event_type: Literal["location"] | None = None
+    location_id: LocationId
+    name: str
+    province: Province
+    location_type: LocationType
+    capacity: int = Field(ge=0)
+    status: Literal["open", "closed"]
+
+
+class Scenarios(BaseModel):
+    """Annual inflow of the three MPP scenarios."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+    min: int = Field(ge=0)
+    medio: int = Field(ge=0)
+    max: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Scenarios:
+        if not self.min <= self.medio <= self.max:
+            raise ValueError("scenarios must satisfy min <= medio <= max")
+        return self
+
+
+def _profile_not_all_zero(profile: list[float] | None) -> list[float] | None:
+    if profile is not None and not any(profile):
+        raise ValueError("monthly_profile must not be all zero")
+    return profile
+
+
+class Forecast(_Event):
+    """An MPP forecast for one year; the latest per year wins."""
+
+    event_type: Literal["forecast"] | None = None
+    forecast_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    year: int = Field(ge=1900, le=2200)
+    scenarios: Scenarios
+    monthly_profile: Annotated[
+        list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None,
+        Field(min_length=12, max_length=12),
+        AfterValidator(_profile_not_all_zero),
+    ] = None
+
+
+Event = Registration | Decision | Placement | Location | Forecast
+
+MODELS: dict[str, type[_Event]] = {
+    "registration": Registration,
+    "decision": Decision,
+    "placement": Placement,
+    "location": Location,
+    "forecast": Forecast,
+}
+
+
+def parse_event(raw: bytes | str, event_type: str | None = None) -> Event:
+    """Validate one event. `event_type` comes from the topic on Kafka; JSONL lines carry their own.
+
+    Raises `InvalidEvent` with a reason such as ``"nationality: String should match pattern '^[A-Z]{3}$'"``.
+    """
+    try:
+        if event_type is not None:
+            return MODELS[event_type].model_validate_json(raw)  # type: ignore[return-value]
+        data = _json_object(raw)
+        kind = data.get("event_type")
+        if kind is None:
+            raise InvalidEvent("event_type: Field required (events in files must say their type)")
+        if kind not in MODELS:
+            raise InvalidEvent(f"event_type: Input should be one of {', '.join(repr(k) for k in MODELS)}")
+        return MODELS[kind].model_validate(data)  # type: ignore[return-value]
+    except ValidationError as exc:
+        raise InvalidEvent(describe(exc)) from None
+
+
+def _json_object(raw: bytes | str) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise InvalidEvent("not UTF-8 text") from None
+    except ValueError as exc:
+        raise InvalidEvent(f"not JSON: {exc.msg} at position {exc.pos}") from None  # type: ignore[attr-defined]
+    if not isinstance(data, dict):
+        raise InvalidEvent("not a JSON object")
+    return data
+
+
+def describe(exc: ValidationError, limit: int = 3) -> str:
+    """A short reason naming each failing field and rule, without the offending values."""
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False)[:limit]:
+        where = ".".join(str(p) for p in err["loc"]) or "event"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "json_invalid":
+            where, msg = "event", "not JSON: " + str(err.get("ctx", {}).get("error", msg))
+        elif err["type"] == "model_type" and not err["loc"]:
+            msg = "not a JSON object"
+        parts.append(f"{where}: {msg}")
+    more = exc.error_count() - limit
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)

@@ -1,0 +1,98 @@
+"""Synchronous Kafka plumbing for the command-line tools (simulate, replay, topics): kafka-python clients,
+topic creation, and broker errors turned into one clear line."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from .config import Settings
+from .errors import KafkaUnavailable
+from .topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Connection options shared by every kafka-python client, including SASL/TLS when configured."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap.split(","),
+        "security_protocol": settings.kafka_security_protocol,
+        "request_timeout_ms": 15_000,
+    }
+    if settings.kafka_security_protocol.startswith("SASL"):
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        if settings.kafka_sasl_password is not None:
+            options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    if settings.kafka_ssl_cafile is not None:
+        options["ssl_cafile"] = str(settings.kafka_ssl_cafile)
+    return options
+
+
+def check_reachable(settings: Settings, timeout: float = 3.0) -> None:
+    """Fail fast, with what to do, when no bootstrap server accepts a connection (kafka-python waits 30 s)."""
+    for server in settings.kafka_bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+                return
+        except (OSError, ValueError):
+            continue
+    raise KafkaUnavailable(
+        f"cannot reach Kafka at {settings.kafka_bootstrap}: start the local broker with `make kafka`, "
+        "or set CAPMON_KAFKA_BOOTSTRAP to a running cluster"
+    )
+
+
+@contextmanager
+def kafka_errors(action: str) -> Iterator[None]:
+    """Turn kafka-python's exceptions into a `KafkaUnavailable` saying what capmon was doing."""
+    try:
+        yield
+    except KafkaError as exc:
+        raise KafkaUnavailable(f"Kafka failed while {action}: {exc}") from None
+
+
+def make_producer(settings: Settings) -> KafkaProducer:
+    """A producer tuned for feeding many small events: batched, acknowledged by all in-sync replicas."""
+    check_reachable(settings)
+    with kafka_errors("connecting a producer"):
+        return KafkaProducer(
+            **client_options(settings), acks="all", linger_ms=20, batch_size=256 * 1024,
+            max_block_ms=30_000, retries=10,
+        )
+
+
+def ensure_topics(settings: Settings, topics: Topics | None = None) -> list[str]:
+    """Create the contract topics that do not exist yet; returns the names created.
+
+    `locations` and `forecasts` are compacted (the latest value per key is what counts).
+    """
+    topics = topics or Topics(settings.topic_prefix)
+    check_reachable(settings)
+    with kafka_errors("creating topics"):
+        admin = KafkaAdminClient(**client_options(settings))
+        try:
+            existing = set(admin.list_topics())
+            wanted = [
+                NewTopic(
+                    name, num_partitions=settings.partitions, replication_factor=-1,
+                    topic_configs={"cleanup.policy": "compact"} if topics.is_compacted(name) else {},
+                )
+                for name in topics.all()
+                if name not in existing
+            ]
+            if wanted:
+                with suppress(TopicAlreadyExistsError):  # another process created them meanwhile: fine
+                    admin.create_topics(wanted)
+            return [t.name for t in wanted]
+        finally:
+            admin.close()

@@ -1,0 +1,65 @@
+"""`capmon replay FILE.jsonl`: route each line to the topic of its `event_type`, keyed per the contract.
+
+The line's bytes are sent as they are: validating is the worker's job (an invalid event must reach
+`dead-letters` with its reason). Only lines that cannot be routed at all are refused here, with their number.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .simulator.faults import Record
+from .topics import EVENT_TYPES, event_key
+
+
+@dataclass(frozen=True)
+class Unroutable:
+    line_no: int
+    reason: str
+
+
+def route(line: bytes, line_no: int, last_t: float) -> Record | Unroutable:
+    """The record for one JSONL line; its time is `occurred_at` when readable (for pacing), else `last_t`."""
+    try:
+        event = json.loads(line)
+    except UnicodeDecodeError:
+        return Unroutable(line_no, "not UTF-8 text")
+    except ValueError as exc:
+        return Unroutable(line_no, f"not JSON ({exc.msg})")  # type: ignore[attr-defined]
+    if not isinstance(event, dict):
+        return Unroutable(line_no, "not a JSON object")
+    event_type = event.get("event_type")
+    if event_type not in EVENT_TYPES:
+        what = "no event_type" if event_type is None else "unknown event_type"
+        return Unroutable(line_no, f"{what} (expected one of {', '.join(EVENT_TYPES)})")
+    return Record(_event_time(event, last_t), event_type, event_key(event), line)
+
+
+def _event_time(event: dict, fallback: float) -> float:
+    try:
+        return datetime.fromisoformat(str(event["occurred_at"]).replace("Z", "+00:00")).timestamp()
+    except (KeyError, ValueError):
+        return fallback
+
+
+def read_lines(path: Path) -> Iterator[Record | Unroutable]:
+    """Every non-blank line of the file, routed, in file order."""
+    last_t = 0.0
+    with open(path, "rb") as f:
+        for line_no, raw in enumerate(f, start=1):
+            line = raw.rstrip(b"\r\n")
+            if not line.strip():
+                continue
+            item = route(line, line_no, last_t)
+            if isinstance(item, Record):
+                last_t = item.t
+            yield item
+
+
+def count_lines(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip())

@@ -1,0 +1,84 @@
+"""Topic names (CONTRACT.md section 1) and which event field keys each topic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EVENT_TYPES = ("registration", "decision", "placement", "location", "forecast")
+
+# The field whose value is the Kafka key, per event type: one person's events stay on one partition.
+KEY_FIELD = {
+    "registration": "person_id",
+    "decision": "person_id",
+    "placement": "person_id",
+    "location": "location_id",
+    "forecast": "year",
+}
+
+# Topics that hold the latest value per key and are compacted.
+COMPACTED = frozenset({"locations", "forecasts"})
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The names of capmon's topics under one prefix (`CAPMON_TOPIC_PREFIX`)."""
+
+    prefix: str = ""
+
+    @property
+    def registrations(self) -> str:
+        return f"{self.prefix}registrations"
+
+    @property
+    def decisions(self) -> str:
+        return f"{self.prefix}decisions"
+
+    @property
+    def placements(self) -> str:
+        return f"{self.prefix}placements"
+
+    @property
+    def locations(self) -> str:
+        return f"{self.prefix}locations"
+
+    @property
+    def forecasts(self) -> str:
+        return f"{self.prefix}forecasts"
+
+    @property
+    def alerts(self) -> str:
+        return f"{self.prefix}alerts"
+
+    @property
+    def dead_letters(self) -> str:
+        return f"{self.prefix}dead-letters"
+
+    @property
+    def app_id(self) -> str:
+        """The Faust app id: it names the consumer group and internal topics, so the prefix keeps them apart."""
+        return f"{self.prefix}capmon"
+
+    def for_event_type(self, event_type: str) -> str:
+        return f"{self.prefix}{event_type}s"
+
+    def event_type_of(self, topic: str) -> str | None:
+        """The event type a topic carries, or None for capmon's own output topics."""
+        for event_type in EVENT_TYPES:
+            if topic == self.for_event_type(event_type):
+                return event_type
+        return None
+
+    def all(self) -> list[str]:
+        """Every contract topic, inputs first."""
+        return [self.for_event_type(t) for t in EVENT_TYPES] + [self.alerts, self.dead_letters]
+
+    def is_compacted(self, topic: str) -> bool:
+        return topic.removeprefix(self.prefix) in COMPACTED
+
+
+def event_key(event: dict) -> bytes | None:
+    """The Kafka key for an event given as a JSON object (None when the key field is missing)."""
+    value = event.get(KEY_FIELD.get(event.get("event_type", ""), ""))
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return str(value).encode()
