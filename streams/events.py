@@ -192,7 +192,7 @@ def parse_event(raw: bytes | str, event_type: str | None = None) -> Event:
 
 def _json_object(raw: bytes | str) -> dict[str, Any]:
     try:
-        data = json.loads(raw)
+        data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except UnicodeDecodeError:
         raise InvalidEvent("not UTF-8 text") from None
     except ValueError as exc:

@@ -25,7 +25,7 @@ class Unroutable:
 def route(line: bytes, line_no: int, last_t: float) -> Record | Unroutable:
     """The record for one JSONL line; its time is `occurred_at` when readable (for pacing), else `last_t`."""
     try:
-        event = json.loads(line)
+        event = json.loads(line.decode("utf-8"))
     except UnicodeDecodeError:
         return Unroutable(line_no, "not UTF-8 text")
     except ValueError as exc:

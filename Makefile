@@ -1,0 +1,53 @@
+# capmon: the two commands are `make run` and `make test`; both set up everything they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+KAFKA_PORT ?= 9092
+KAFKA_DATA ?= .cache/kafka-data
+SPEED ?= 7200
+export KAFKA_PORT KAFKA_DATA
+
+.PHONY: help install run test lint kafka kafka-stop topics schemas clean
+
+help:
+	@echo "make run         local Kafka + simulated feed (SPEED=$(SPEED) x real time)"
+	@echo "make test        the whole test suite (starts its own Kafka)"
+	@echo "make kafka       start the local broker on 127.0.0.1:$(KAFKA_PORT); make kafka-stop stops it"
+	@echo "make lint        ruff;  make schemas  regenerate streams/schemas/*.json"
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "capmon needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+kafka:
+	@$(PYTHON) deploy/kafka/localkafka.py start
+
+kafka-stop:
+	@$(PYTHON) deploy/kafka/localkafka.py stop
+
+topics: install kafka
+	@CAPMON_KAFKA_BOOTSTRAP=127.0.0.1:$(KAFKA_PORT) $(BIN)/capmon topics
+
+run: install kafka topics
+	@echo "capmon: Kafka on 127.0.0.1:$(KAFKA_PORT); simulated feed at $(SPEED)x real time (Ctrl-C stops; make kafka-stop stops Kafka)"
+	@CAPMON_KAFKA_BOOTSTRAP=127.0.0.1:$(KAFKA_PORT) $(BIN)/capmon simulate --speed $(SPEED)
+
+test: install
+	@$(PYTHON) deploy/kafka/localkafka.py fetch
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+schemas: install
+	$(BIN)/capmon schemas
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -1,0 +1,7 @@
+"""`python -m streams` is `capmon`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

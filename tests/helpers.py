@@ -1,0 +1,50 @@
+"""Helpers for tests: run the real CLI, poll for a condition, read a topic back."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_capmon(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the real command line (`python -m streams`) and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "streams", *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO
+    )
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.1, what: str = "") -> object:
+    """Poll `condition` until it returns something truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what or condition}")
+        time.sleep(interval)
+
+
+def read_topics(bootstrap: str, topics: list[str], expected: int, timeout: float = 60.0) -> list:
+    """Every message of `topics` from the beginning, polling until `expected` arrived (or failing)."""
+    consumer = KafkaConsumer(*topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=1000)
+    messages: list = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(messages) < expected and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500, max_records=10_000).values():
+                messages.extend(batch)
+    finally:
+        consumer.close()
+    if len(messages) < expected:
+        pytest.fail(f"read {len(messages)} of {expected} messages from {topics} in {timeout:.0f} s")
+    return messages

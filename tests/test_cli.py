@@ -1,0 +1,46 @@
+"""The command line fails with one clear line, never a traceback, on the mistakes users make."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from tests.helpers import run_capmon
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPMON_")}
+    env.update(extra)
+    return env
+
+
+def test_an_unreachable_broker_is_one_line_saying_what_to_do(tmp_path):
+    feed = tmp_path / "one.jsonl"
+    feed.write_text('{"event_type":"forecast","year":2023}\n')
+    env = _env(CAPMON_KAFKA_BOOTSTRAP=f"127.0.0.1:{_free_port()}")
+    for args in (["replay", str(feed)], ["simulate", "--days", "1"], ["topics"]):
+        result = run_capmon(*args, env=env, timeout=60)
+        assert result.returncode == 3, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "cannot reach Kafka" in lines[0] and "make kafka" in lines[0], result.stderr
+
+
+def test_a_bad_setting_stops_the_command_with_one_line():
+    result = run_capmon("topics", env=_env(CAPMON_WEB_PORT="eighty"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "capmon topics: bad configuration: CAPMON_WEB_PORT='eighty': Input should be a valid integer, "
+        "unable to parse string as an integer")
+
+
+def test_bad_arguments_are_refused_by_name(tmp_path):
+    result = run_capmon("simulate", "--scenario", "huge", "--out", str(tmp_path / "x.jsonl"))
+    assert result.returncode == 2 and "--scenario" in result.stderr and "Traceback" not in result.stderr
+    missing = run_capmon("replay", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
