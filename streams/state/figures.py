@@ -1,0 +1,179 @@
+"""The figures of CONTRACT.md section 3, computed from totals, the register and the event-time watermark.
+
+Pure functions of their inputs: the HTTP read-out, the metrics collector and alert evaluation all call these,
+so every consumer sees the same numbers. `now` is the watermark, never the wall clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from ..events import MPP_APPLICATION_TYPES, Forecast
+from .register import Register
+from .stamp import AMSTERDAM, from_micros
+from .totals import Totals
+
+UNKNOWN = "unknown"
+ROLLING_WINDOWS = {"7d": 7, "28d": 28}
+NET_INFLOW_WINDOW_DAYS = 28  # days-until-full uses the net inflow into reception over this many days
+
+
+@dataclass(frozen=True)
+class Area:
+    occupancy: int
+    capacity: int
+    permit_holders: int = 0
+
+    @property
+    def headroom(self) -> int:
+        return self.capacity - self.occupancy
+
+    @property
+    def occupancy_ratio(self) -> float | None:
+        return self.occupancy / self.capacity if self.capacity else None
+
+
+@dataclass(frozen=True)
+class LocationFigures(Area):
+    name: str = ""
+    province: str = UNKNOWN
+    location_type: str = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    national: Area
+    provinces: dict[str, Area]
+    locations: dict[str, LocationFigures]
+
+
+def occupancy(totals: Totals, register: Register) -> Occupancy:
+    """Occupancy, capacity and headroom per location, province and nationally.
+
+    Every location in the register or with people in it is listed; a placement to an unknown location counts
+    in occupancy (province and type "unknown"). Province and national figures are sums over locations.
+    """
+    locations: dict[str, LocationFigures] = {}
+    for location_id in sorted(set(register.sites) | set(totals.occupancy)):
+        site = register.site(location_id)
+        locations[location_id] = LocationFigures(
+            occupancy=totals.occupancy.get(location_id, 0),
+            capacity=site.capacity if site else 0,
+            permit_holders=totals.permit_holders.get(location_id, 0),
+            name=site.name if site else location_id,
+            province=site.province if site else UNKNOWN,
+            location_type=site.location_type if site else UNKNOWN,
+        )
+    provinces: dict[str, Area] = {}
+    for loc in locations.values():
+        prev = provinces.get(loc.province, Area(0, 0, 0))
+        provinces[loc.province] = Area(prev.occupancy + loc.occupancy, prev.capacity + loc.capacity,
+                                       prev.permit_holders + loc.permit_holders)
+    national = Area(sum(a.occupancy for a in provinces.values()), sum(a.capacity for a in provinces.values()),
+                    sum(a.permit_holders for a in provinces.values()))
+    return Occupancy(national, dict(sorted(provinces.items())), locations)
+
+
+@dataclass(frozen=True)
+class Inflow:
+    now: datetime | None
+    ytd: int  # MPP inflow, calendar year of `now`, up to and including now's day
+    ytd_by_type: dict[str, int]  # every application type, relocation included
+    ytd_unaccompanied_minors: int
+    rolling: dict[str, int]  # MPP inflow over the last 7 / 28 calendar days ending on now's day
+    forecast_id: str | None
+    expected_ytd: dict[str, float]  # per scenario
+    deviation: dict[str, float | None]  # ytd / expected - 1 per scenario (None while nothing is expected)
+
+
+def inflow(totals: Totals, register: Register, now_us: int | None) -> Inflow:
+    if now_us is None:
+        return Inflow(None, 0, {}, 0, dict.fromkeys(ROLLING_WINDOWS, 0), None, {}, {})
+    now = from_micros(now_us)
+    today = now.date()
+    year_start = date(today.year, 1, 1).isoformat()
+    today_iso = today.isoformat()
+    window_start = {name: (today - timedelta(days=n - 1)).isoformat() for name, n in ROLLING_WINDOWS.items()}
+    ytd, amv = 0, 0
+    by_type: dict[str, int] = {}
+    rolling = dict.fromkeys(ROLLING_WINDOWS, 0)
+    for (day, app_type, minor), count in totals.inflow.items():
+        if day > today_iso:
+            continue  # cannot happen (now is the greatest time seen), kept for safety
+        mpp = app_type in MPP_APPLICATION_TYPES
+        if day >= year_start:
+            by_type[app_type] = by_type.get(app_type, 0) + count
+            amv += count if minor else 0
+            ytd += count if mpp else 0
+        for name, start in window_start.items():
+            if mpp and day >= start:
+                rolling[name] += count
+    entry = register.forecasts.get(today.year)
+    expected: dict[str, float] = {}
+    deviation: dict[str, float | None] = {}
+    if entry is not None:
+        forecast = entry[1]
+        share = elapsed_share(now, forecast)
+        for scenario in ("min", "medio", "max"):
+            expected[scenario] = getattr(forecast.scenarios, scenario) * share
+            deviation[scenario] = ytd / expected[scenario] - 1 if expected[scenario] > 0 else None
+    return Inflow(now, ytd, dict(sorted(by_type.items())), amv, rolling,
+                  entry[1].forecast_id if entry else None, expected, deviation)
+
+
+def elapsed_share(now: datetime, forecast: Forecast) -> float:
+    """Share of the forecast's year elapsed at `now`: by its monthly profile when given, else by time."""
+    local = now.astimezone(AMSTERDAM)
+    year = forecast.year
+    if local.year < year:
+        return 0.0
+    if local.year > year:
+        return 1.0
+    if not forecast.monthly_profile:
+        return _fraction(local, datetime(year, 1, 1, tzinfo=AMSTERDAM), datetime(year + 1, 1, 1, tzinfo=AMSTERDAM))
+    profile = forecast.monthly_profile
+    total = sum(profile)
+    m = local.month - 1
+    month_start = datetime(year, local.month, 1, tzinfo=AMSTERDAM)
+    month_end = datetime(year + (m == 11), 1 if m == 11 else local.month + 1, 1, tzinfo=AMSTERDAM)
+    return (sum(profile[:m]) + profile[m] * _fraction(local, month_start, month_end)) / total
+
+
+def _fraction(moment: datetime, start: datetime, end: datetime) -> float:
+    return (moment.timestamp() - start.timestamp()) / (end.timestamp() - start.timestamp())
+
+
+def net_inflow_per_day(totals: Totals, register: Register, now_us: int | None) -> tuple[float, dict[str, float]]:
+    """Net inflow into reception (check-ins minus check-outs) per day over the last NET_INFLOW_WINDOW_DAYS days
+    ending on now's day, nationally and per province (transfers between locations do not count)."""
+    if now_us is None:
+        return 0.0, {}
+    today = from_micros(now_us).date()
+    start = (today - timedelta(days=NET_INFLOW_WINDOW_DAYS - 1)).isoformat()
+    per_province: dict[str, float] = {}
+
+    def province(location_id: str) -> str:
+        site = register.site(location_id)
+        return site.province if site else UNKNOWN
+
+    for (day, location_id), count in totals.check_ins.items():
+        if day >= start:
+            p = province(location_id)
+            per_province[p] = per_province.get(p, 0) + count
+    for (day, _reason, location_id), count in totals.check_outs.items():
+        if day >= start:
+            p = province(location_id)
+            per_province[p] = per_province.get(p, 0) - count
+    rates = {p: n / NET_INFLOW_WINDOW_DAYS for p, n in per_province.items()}
+    return sum(rates.values()), rates
+
+
+def days_until_full(headroom: int, net_per_day: float) -> float | None:
+    """Days until headroom is gone at the current net inflow; 0 when already full; None ("never") when the
+    net inflow is not positive (headroom is not shrinking)."""
+    if headroom <= 0:
+        return 0.0
+    if net_per_day <= 0:
+        return None
+    return headroom / net_per_day

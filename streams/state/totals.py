@@ -1,0 +1,65 @@
+"""Counters summed over many persons: what one worker's partitions add to the national picture.
+
+`Totals` is derived state: `apply(before, after)` moves one person's contribution, and a worker can always
+rebuild it from the person table (`Totals.of(people)`), so it needs no changelog of its own.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .people import Person
+
+
+@dataclass
+class Totals:
+    occupancy: Counter[str] = field(default_factory=Counter)  # location -> persons there
+    permit_holders: Counter[str] = field(default_factory=Counter)  # location -> permit holders there
+    inflow: Counter[tuple[str, str, bool]] = field(default_factory=Counter)  # (day, application_type, amv)
+    decisions: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (day, outcome, nationality)
+    check_ins: Counter[tuple[str, str]] = field(default_factory=Counter)  # (day, location)
+    check_outs: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (day, reason, location)
+
+    @classmethod
+    def of(cls, people: Iterable[Person]) -> Totals:
+        totals = cls()
+        empty = Person()
+        for person in people:
+            totals.apply(empty, person)
+        return totals
+
+    def apply(self, before: Person, after: Person) -> None:
+        """Replace `before`'s contribution by `after`'s (after = fold(before, ...), so id-keyed maps only grow)."""
+        if before.location != after.location or before.permit_holder_in_reception != after.permit_holder_in_reception:
+            self._place(before, -1)
+            self._place(after, +1)
+        for key in after.registrations.keys() - before.registrations.keys():
+            self.inflow[after.registrations[key]] += 1
+        for key in after.decisions.keys() - before.decisions.keys():
+            self.decisions[after.decisions[key]] += 1
+        for key in after.check_ins.keys() - before.check_ins.keys():
+            self.check_ins[after.check_ins[key]] += 1
+        for key in after.check_outs.keys() - before.check_outs.keys():
+            self.check_outs[after.check_outs[key]] += 1
+
+    def _place(self, person: Person, sign: int) -> None:
+        where = person.location
+        if where is None:
+            return
+        self.occupancy[where] += sign
+        if self.occupancy[where] == 0:
+            del self.occupancy[where]
+        if person.permit_holder_in_reception:
+            self.permit_holders[where] += sign
+            if self.permit_holders[where] == 0:
+                del self.permit_holders[where]
+
+    def merge(self, other: Totals) -> Totals:
+        """The sum of two workers' (or partitions') totals."""
+        return Totals(
+            self.occupancy + other.occupancy, self.permit_holders + other.permit_holders,
+            self.inflow + other.inflow, self.decisions + other.decisions,
+            self.check_ins + other.check_ins, self.check_outs + other.check_outs,
+        )

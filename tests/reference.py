@@ -1,0 +1,110 @@
+"""An independent reference of CONTRACT.md section 3: a plain function over a list of events.
+
+Written from the contract's words, not from streams/state: sort by (occurred_at, event_id), drop repeated
+event ids, replay in that order. Tests compare the stream code's figures with this.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+AMS = ZoneInfo("Europe/Amsterdam")
+MPP_TYPES = {"first", "repeat", "family_reunification", "resettlement"}
+
+
+def _when(event: dict) -> datetime:
+    return datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00").replace("z", "+00:00"))
+
+
+def expected_figures(events: list[dict]) -> dict:
+    """Figures for a list of *valid* events (dicts with event_type), in any order, with duplicates."""
+    unique: dict[str, dict] = {}
+    for event in events:
+        unique.setdefault(event["event_id"], event)
+    ordered = sorted(unique.values(), key=lambda e: (_when(e).timestamp(), e["event_id"]))
+
+    where: dict[str, str | None] = {}
+    outcome: dict[str, str] = {}
+    sites: dict[str, dict] = {}
+    forecasts: dict[int, dict] = {}
+    registrations: list[tuple[date, str]] = []
+    now: datetime | None = None
+    for e in ordered:
+        kind = e["event_type"]
+        if kind == "placement":
+            where[e["person_id"]] = None if e["action"] == "check_out" else e["location_id"]
+        elif kind == "decision":
+            outcome[e["person_id"]] = e["outcome"]
+        elif kind == "location":
+            sites[e["location_id"]] = e
+        elif kind == "forecast":
+            forecasts[e["year"]] = e
+        elif kind == "registration":
+            registrations.append((_when(e).astimezone(AMS).date(), e["application_type"]))
+        if now is None or _when(e) > now:
+            now = _when(e)
+
+    occupancy: dict[str, int] = {}
+    for loc in where.values():
+        if loc is not None:
+            occupancy[loc] = occupancy.get(loc, 0) + 1
+    capacity = {k: (s["capacity"] if s["status"] == "open" else 0) for k, s in sites.items()}
+    locations = {}
+    for loc in set(occupancy) | set(capacity):
+        site = sites.get(loc, {})
+        locations[loc] = {"occupancy": occupancy.get(loc, 0), "capacity": capacity.get(loc, 0),
+                          "headroom": capacity.get(loc, 0) - occupancy.get(loc, 0),
+                          "province": site.get("province", "unknown")}
+    provinces: dict[str, dict] = {}
+    for loc in locations.values():
+        p = provinces.setdefault(loc["province"], {"occupancy": 0, "capacity": 0, "headroom": 0})
+        for k in ("occupancy", "capacity", "headroom"):
+            p[k] += loc[k]
+    national = {k: sum(loc[k] for loc in locations.values()) for k in ("occupancy", "capacity", "headroom")}
+    permit_holders = sum(1 for p, loc in where.items() if loc is not None and outcome.get(p) == "granted")
+
+    result = {"locations": locations, "provinces": provinces, "national": national,
+              "permit_holders": permit_holders, "now": now}
+    if now is not None:
+        today = now.astimezone(AMS).date()
+        mpp = [d for d, t in registrations if t in MPP_TYPES]
+        result["inflow_ytd"] = sum(1 for d in mpp if d.year == today.year)
+        result["rolling"] = {f"{n}d": sum(1 for d in mpp if today - timedelta(days=n - 1) <= d <= today)
+                             for n in (7, 28)}
+        forecast = forecasts.get(today.year)
+        if forecast:
+            share = _share(now.astimezone(AMS), forecast)
+            result["expected"] = {s: forecast["scenarios"][s] * share for s in ("min", "medio", "max")}
+    return result
+
+
+def _share(now: datetime, forecast: dict) -> float:
+    start = datetime(now.year, 1, 1, tzinfo=AMS)
+    profile = forecast.get("monthly_profile")
+    if not profile:
+        end = datetime(now.year + 1, 1, 1, tzinfo=AMS)
+        return (now.timestamp() - start.timestamp()) / (end.timestamp() - start.timestamp())
+    month_start = datetime(now.year, now.month, 1, tzinfo=AMS)
+    nxt = datetime(now.year + 1, 1, 1, tzinfo=AMS) if now.month == 12 else datetime(now.year, now.month + 1, 1,
+                                                                                      tzinfo=AMS)
+    into_month = (now.timestamp() - month_start.timestamp()) / (nxt.timestamp() - month_start.timestamp())
+    done = sum(profile[: now.month - 1]) + profile[now.month - 1] * into_month
+    return done / sum(profile)
+
+
+def load_jsonl(path) -> list[dict]:
+    """The valid events of a JSONL file (lines that fail the contract are left out, as the service does)."""
+    from streams.errors import InvalidEvent
+    from streams.events import parse_event
+
+    events = []
+    with open(path, "rb") as f:
+        for line in f:
+            try:
+                parse_event(line)
+            except InvalidEvent:
+                continue
+            events.append(json.loads(line))
+    return events

@@ -1,0 +1,96 @@
+"""Figures on their own: MPP elapsed share, deviation, days until full, and a faulty simulated feed."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from streams.errors import InvalidEvent
+from streams.events import Forecast, parse_event
+from streams.state.chain import ChainState
+from streams.state.figures import days_until_full, elapsed_share, inflow, net_inflow_per_day, occupancy
+from streams.state.stamp import AMSTERDAM
+from tests.helpers import run_capmon
+from tests.reference import expected_figures, load_jsonl
+
+
+def forecast(profile=None, year=2023) -> Forecast:
+    body = {"event_id": "f", "occurred_at": "2023-01-01T00:00:00+01:00", "forecast_id": "MPP", "year": year,
+            "scenarios": {"min": 49000, "medio": 67000, "max": 77000}}
+    if profile:
+        body["monthly_profile"] = profile
+    return parse_event(json.dumps(body), "forecast")
+
+
+def test_elapsed_share_by_days_and_by_profile():
+    assert elapsed_share(datetime(2023, 1, 1, tzinfo=AMSTERDAM), forecast()) == 0
+    assert elapsed_share(datetime(2023, 7, 2, 12, tzinfo=AMSTERDAM), forecast()) == pytest.approx(0.5, abs=0.002)
+    assert elapsed_share(datetime(2024, 2, 1, tzinfo=AMSTERDAM), forecast()) == 1
+    assert elapsed_share(datetime(2022, 12, 31, tzinfo=AMSTERDAM), forecast()) == 0
+    profile = [2] + [1] * 11  # January counts double
+    assert elapsed_share(datetime(2023, 2, 1, tzinfo=AMSTERDAM), forecast(profile)) == pytest.approx(2 / 13)
+    mid_feb = datetime(2023, 2, 15, tzinfo=AMSTERDAM)
+    assert elapsed_share(mid_feb, forecast(profile)) == pytest.approx((2 + 0.5) / 13)
+
+
+def test_days_until_full():
+    assert days_until_full(1000, 50.0) == 20
+    assert days_until_full(0, 50.0) == 0
+    assert days_until_full(-30, 0.0) == 0
+    assert days_until_full(1000, 0.0) is None  # never: not shrinking
+    assert days_until_full(1000, -5.0) is None
+
+
+def test_inflow_deviation_against_each_scenario():
+    state = ChainState()
+    state.apply(forecast())
+    for i in range(10):
+        state.apply(parse_event(json.dumps({
+            "event_id": f"r{i}", "occurred_at": "2023-07-02T12:00:00+02:00", "person_id": f"p{i}",
+            "application_type": "relocation" if i == 0 else "first", "nationality": "SYR"}), "registration"))
+    flow = inflow(state.totals, state.register, state.watermark_us)
+    assert flow.ytd == 9 and flow.ytd_by_type == {"first": 9, "relocation": 1}
+    assert flow.expected_ytd["medio"] == pytest.approx(67000 * 0.5, rel=0.01)
+    assert flow.deviation["max"] == pytest.approx(9 / flow.expected_ytd["max"] - 1)
+    assert flow.forecast_id == "MPP"
+
+
+def test_net_inflow_counts_check_ins_and_check_outs_not_transfers():
+    state = ChainState()
+    rows = [("a", "check_in", "L1"), ("b", "check_in", "L1"), ("a", "transfer", "L2"), ("c", "check_in", "L2"),
+            ("b", "check_out", "L1")]
+    for i, (person, action, loc) in enumerate(rows):
+        state.apply(parse_event(json.dumps({"event_id": f"e{i}", "occurred_at": f"2023-05-0{i + 1}T10:00:00Z",
+                                            "person_id": person, "action": action, "location_id": loc}),
+                                "placement"))
+    national, per_province = net_inflow_per_day(state.totals, state.register, state.watermark_us)
+    assert national == pytest.approx(2 / 28)
+    assert per_province == {"unknown": pytest.approx(2 / 28)}
+
+
+def test_a_faulty_simulated_quarter_gives_the_reference_figures(tmp_path):
+    path = tmp_path / "q.jsonl"
+    made = run_capmon("simulate", "--days", "60", "--seed", "4", "--duplicates", "0.03", "--disorder", "86400",
+                      "--invalid", "0.01", "--out", str(path))
+    assert made.returncode == 0, made.stderr
+    state = ChainState()
+    results = {"accepted": 0, "duplicate": 0, "invalid": 0}
+    for line in path.read_bytes().splitlines():
+        try:
+            event = parse_event(line)
+        except InvalidEvent:  # counted, as the worker does
+            results["invalid"] += 1
+            continue
+        results[state.apply(event)] += 1
+    expected = expected_figures(load_jsonl(path))
+    occ = occupancy(state.totals, state.register)
+    assert occ.national.occupancy == expected["national"]["occupancy"] > 40_000
+    assert occ.national.capacity == expected["national"]["capacity"]
+    assert {k: v.headroom for k, v in occ.provinces.items()} == {
+        k: v["headroom"] for k, v in expected["provinces"].items()}
+    assert occ.national.permit_holders == expected["permit_holders"]
+    flow = inflow(state.totals, state.register, state.watermark_us)
+    assert (flow.ytd, flow.rolling) == (expected["inflow_ytd"], expected["rolling"])
+    assert results["duplicate"] > 0 and results["invalid"] > 0
