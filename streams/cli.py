@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     top = sub.add_parser("topics", help="create the contract topics that do not exist yet")
     top.add_argument("--partitions", type=int, help="partitions of new topics (default CAPMON_PARTITIONS, 4)")
 
+    wrk = sub.add_parser("worker", help="run a stream-processing worker (several may run; they share the work)")
+    wrk.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
+
     sch = sub.add_parser("schemas", help="write the events' JSON Schemas (or --check they are current)")
     sch.add_argument("--check", action="store_true", help="exit 1 when a committed schema is stale")
     return parser
@@ -183,6 +186,17 @@ def cmd_schemas(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"simulate": cmd_simulate, "replay": cmd_replay, "topics": cmd_topics, "schemas": cmd_schemas}
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .kafka_io import prepare_worker_topics
+    from .worker import run_worker
+
+    settings = load_settings()
+    partitions = prepare_worker_topics(settings)
+    return run_worker(settings.model_copy(update={"partitions": partitions}), args.loglevel)
+
+
+COMMANDS = {
+    "worker": cmd_worker, "simulate": cmd_simulate, "replay": cmd_replay, "topics": cmd_topics, "schemas": cmd_schemas,
+}
 
 __all__ = ["Settings", "main"]

@@ -14,7 +14,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from .config import Settings
-from .errors import KafkaUnavailable
+from .errors import ConfigError, KafkaUnavailable
 from .topics import Topics
 
 log = logging.getLogger(__name__)
@@ -96,3 +96,47 @@ def ensure_topics(settings: Settings, topics: Topics | None = None) -> list[str]
             return [t.name for t in wanted]
         finally:
             admin.close()
+
+
+def figures_topic_name(topics: Topics) -> str:
+    return f"{topics.prefix}capmon-figures"
+
+
+def changelog_topic_name(topics: Topics) -> str:
+    return f"{topics.app_id}-people-changelog"
+
+
+def prepare_worker_topics(settings: Settings) -> int:
+    """Create what the worker needs and refuse, in one line, a partition layout that cannot work.
+
+    The three person topics must have one partition count (they are co-partitioned by person id), and the
+    person table's changelog must have the same: otherwise Faust crash-loops its agent forever.
+    """
+    topics = Topics(settings.topic_prefix)
+    ensure_topics(settings, topics)
+    with kafka_errors("checking topics"):
+        admin = KafkaAdminClient(**client_options(settings))
+        try:
+            figures = figures_topic_name(topics)
+            if figures not in set(admin.list_topics()):
+                with suppress(TopicAlreadyExistsError):
+                    admin.create_topics([NewTopic(figures, num_partitions=1, replication_factor=-1,
+                                                  topic_configs={"cleanup.policy": "compact"})])
+            names = [topics.registrations, topics.decisions, topics.placements]
+            changelog = changelog_topic_name(topics)
+            existing = set(admin.list_topics())
+            described = admin.describe_topics([n for n in [*names, changelog] if n in existing])
+            counts = {d.get("name", d.get("topic")): len(d["partitions"]) for d in described}
+        finally:
+            admin.close()
+    person_counts = {counts[n] for n in names}
+    if len(person_counts) != 1:
+        detail = ", ".join(f"{n}={counts[n]}" for n in names)
+        raise ConfigError(f"the person topics must have the same number of partitions ({detail})")
+    wanted = person_counts.pop()
+    if changelog in counts and counts[changelog] != wanted:
+        raise ConfigError(
+            f"changelog topic {changelog} has {counts[changelog]} partitions but the person topics have {wanted}: "
+            f"use a new CAPMON_TOPIC_PREFIX, or delete that topic and the consumer group {topics.app_id} "
+            "so the state is rebuilt from the input topics")
+    return wanted

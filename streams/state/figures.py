@@ -161,7 +161,7 @@ def net_inflow_per_day(totals: Totals, register: Register, now_us: int | None) -
         if day >= start:
             p = province(location_id)
             per_province[p] = per_province.get(p, 0) + count
-    for (day, _reason, location_id), count in totals.check_outs.items():
+    for (day, location_id), count in totals.check_outs.items():
         if day >= start:
             p = province(location_id)
             per_province[p] = per_province.get(p, 0) - count

@@ -18,9 +18,10 @@ class Totals:
     occupancy: Counter[str] = field(default_factory=Counter)  # location -> persons there
     permit_holders: Counter[str] = field(default_factory=Counter)  # location -> permit holders there
     inflow: Counter[tuple[str, str, bool]] = field(default_factory=Counter)  # (day, application_type, amv)
-    decisions: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (day, outcome, nationality)
+    decisions: Counter[tuple[str, str]] = field(default_factory=Counter)  # (outcome, nationality)
+    outflow: Counter[tuple[str, str]] = field(default_factory=Counter)  # (half year "2023-H2", check-out reason)
     check_ins: Counter[tuple[str, str]] = field(default_factory=Counter)  # (day, location)
-    check_outs: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (day, reason, location)
+    check_outs: Counter[tuple[str, str]] = field(default_factory=Counter)  # (day, location left)
 
     @classmethod
     def of(cls, people: Iterable[Person]) -> Totals:
@@ -38,11 +39,14 @@ class Totals:
         for key in after.registrations.keys() - before.registrations.keys():
             self.inflow[after.registrations[key]] += 1
         for key in after.decisions.keys() - before.decisions.keys():
-            self.decisions[after.decisions[key]] += 1
+            _day, outcome, nationality = after.decisions[key]
+            self.decisions[(outcome, nationality)] += 1
         for key in after.check_ins.keys() - before.check_ins.keys():
             self.check_ins[after.check_ins[key]] += 1
         for key in after.check_outs.keys() - before.check_outs.keys():
-            self.check_outs[after.check_outs[key]] += 1
+            day, reason, location = after.check_outs[key]
+            self.outflow[(half_year(day), reason)] += 1
+            self.check_outs[(day, location)] += 1
 
     def _place(self, person: Person, sign: int) -> None:
         where = person.location
@@ -60,6 +64,11 @@ class Totals:
         """The sum of two workers' (or partitions') totals."""
         return Totals(
             self.occupancy + other.occupancy, self.permit_holders + other.permit_holders,
-            self.inflow + other.inflow, self.decisions + other.decisions,
+            self.inflow + other.inflow, self.decisions + other.decisions, self.outflow + other.outflow,
             self.check_ins + other.check_ins, self.check_outs + other.check_outs,
         )
+
+
+def half_year(day: str) -> str:
+    """The taakstelling period of an ISO day: "2023-H1" (January-June) or "2023-H2"."""
+    return f"{day[:4]}-H{1 if day[5:7] <= '06' else 2}"

@@ -1,0 +1,215 @@
+"""The one place where the Faust app is wired: topics, the person table, agents, the figures view, web.
+
+Start-up order (Faust runs it; the comments say why it matters):
+1. `create_app` declares topics and the changelog-backed person table; nothing touches Kafka yet.
+2. The worker joins the consumer group; Faust recovers the person table for the assigned partitions.
+3. Agents start. Each partition's in-memory state is built from the recovered table the first time one of
+   its events arrives (`_partition`), so it never sees a half-recovered table.
+4. The figures reader (a plain consumer of the one-partition figures topic) runs on every worker from the
+   beginning of that topic; the HTTP views read only from it, never from agent state.
+5. A timer publishes the summaries of partitions that changed, at most every PUBLISH_INTERVAL_S.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+
+import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from .config import Settings
+from .metrics import WorkerMetrics
+from .processing import BatchResult, Incoming, PeopleProcessor, RegisterProcessor
+from .state.codec import decode_person, encode_person
+from .state.people import Person
+from .topics import Topics
+from .view import FiguresView, partition_key, register_key
+from .web import register_views
+
+log = logging.getLogger("capmon.worker")
+
+BATCH_MAX = 2_000
+BATCH_WITHIN_S = 0.1
+PUBLISH_INTERVAL_S = 0.5
+META_PREFIX = "__partition_meta__:"
+
+
+class Worker:
+    """Holds the processors, the view and the Faust objects; agents and timers call its methods."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.topics = Topics(settings.topic_prefix)
+        self.people = PeopleProcessor(self.topics)
+        self.register = RegisterProcessor(self.topics)
+        self.view = FiguresView()
+        self.metrics = WorkerMetrics()
+        self.dirty: set[int] = set()
+        self.view_caught_up = False
+        self.crashed = False
+        self.last_batch_at = time.monotonic()
+        self.app = self._create_app()
+
+    # --- wiring -------------------------------------------------------------------------------------
+
+    def _create_app(self) -> faust.App:
+        s, t = self.settings, self.topics
+        app = faust.App(
+            t.app_id,
+            broker=[f"kafka://{server}" for server in s.kafka_bootstrap.split(",")],
+            store="memory://",
+            datadir=str(s.state_dir),
+            web_host=s.web_host,
+            web_port=s.web_port,
+            web_enabled=True,
+            topic_partitions=s.partitions,
+            topic_replication_factor=1,
+            consumer_auto_offset_reset="earliest",
+            producer_linger_ms=5,
+            broker_commit_every=10_000,
+            broker_commit_interval=1.0,
+            stream_wait_empty=False,
+            table_standby_replicas=0,
+            worker_redirect_stdouts=False,
+            logging_config=None,
+        )
+        raw = {"key_serializer": "raw", "value_serializer": "raw"}
+        self.people_topic = app.topic(t.registrations, t.decisions, t.placements, **raw)
+        self.register_topic = app.topic(t.locations, t.forecasts, **raw)
+        self.dead_topic = app.topic(t.dead_letters, **raw)
+        self.figures_topic = app.topic(f"{t.prefix}capmon-figures", partitions=1, compacting=True, internal=True,
+                                       **raw)
+        self.table = app.Table("people", partitions=s.partitions, key_type=bytes, value_type=bytes)
+
+        app.agent(self.people_topic, name="people")(self._people_agent)
+        app.agent(self.register_topic, name="register")(self._register_agent)
+        app.timer(PUBLISH_INTERVAL_S)(self._publish_summaries)
+        app.task(self._read_figures)
+        app.on_partitions_revoked.connect(self._on_revoked)
+        register_views(app, self)
+        return app
+
+    # --- agents -------------------------------------------------------------------------------------
+
+    async def _people_agent(self, stream: faust.StreamT) -> None:
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            batch = [_incoming(e) for e in events]
+            for partition in {m.partition for m in batch}:
+                self._partition(partition)
+            started = time.perf_counter()
+            result = self.people.process(batch)
+            self._write_people(result)
+            self._send_dead_letters(result)
+            self._count(result, batch, started)
+            self.dirty.update(m.partition for m in batch)
+
+    async def _register_agent(self, stream: faust.StreamT) -> None:
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            batch = [_incoming(e) for e in events]
+            started = time.perf_counter()
+            result = self.register.process(batch)
+            for event, raw in result.register:
+                self.figures_topic.send_soon(key=register_key(event), value=raw)
+            self._send_dead_letters(result)
+            self._count(result, batch, started)
+
+    def _partition(self, partition: int) -> None:
+        """Build a partition's state from the recovered table the first time this worker needs it."""
+        if partition in self.people.partitions:
+            return
+        store = self.table.data
+        keys = [k for k, p in store._key_partition.items() if p == partition]
+        meta_key = f"{META_PREFIX}{partition}".encode()
+        people = []
+        for key in keys:
+            if key == meta_key:
+                continue
+            value = store.data.get(key)
+            if value is not None:
+                people.append((_text(key), value if isinstance(value, Person) else decode_person(value)))
+        state = self.people.load(partition, people, store.data.get(meta_key))
+        log.info("partition %d: %d persons recovered", partition, len(state.people))
+
+    def _write_people(self, result: BatchResult) -> None:
+        """Write each changed person once per batch to the changelog (flushed before offsets commit)."""
+        store = self.table.data
+        for partition, persons in result.changed.items():
+            for person_id, person in persons.items():
+                key = person_id.encode()
+                store.data[key] = person
+                store._key_partition[key] = partition
+                self.table.send_changelog(partition, key, encode_person(person))
+            state = self.people.partitions[partition]
+            meta_key = f"{META_PREFIX}{partition}".encode()
+            store.data[meta_key] = state.meta()
+            store._key_partition[meta_key] = partition
+            self.table.send_changelog(partition, meta_key, state.meta())
+
+    def _send_dead_letters(self, result: BatchResult) -> None:
+        for dead in result.dead:
+            self.dead_topic.send_soon(key=dead.source.key, value=dead.source.value or b"", headers=dead.headers())
+            log.warning("dead letter from %s[%d]@%d: %s", dead.source.topic, dead.source.partition,
+                        dead.source.offset, dead.reason)
+
+    def _count(self, result: BatchResult, batch: list[Incoming], started: float) -> None:
+        self.metrics.observe_batch(result.counts, len(batch), time.perf_counter() - started)
+        self.last_batch_at = time.monotonic()
+
+    # --- publishing and reading the figures ---------------------------------------------------------
+
+    async def _publish_summaries(self) -> None:
+        dirty, self.dirty = self.dirty, set()
+        for partition in sorted(dirty):
+            state = self.people.partitions.get(partition)
+            if state is not None:
+                await self.figures_topic.send(key=partition_key(partition), value=state.summary())
+
+    async def _on_revoked(self, sender: object, revoked: Iterable[TopicPartition], **kwargs: object) -> None:
+        people_topics = set(self.people_topic.topics)
+        partitions = {tp.partition for tp in revoked if tp.topic in people_topics}
+        for partition in partitions:
+            state = self.people.partitions.get(partition)
+            if state is not None and partition in self.dirty:  # last word before the new owner takes over
+                await self.figures_topic.send(key=partition_key(partition), value=state.summary())
+            self.people.drop(partition)
+        self.dirty -= partitions
+
+    async def _read_figures(self) -> None:
+        """Read the whole figures topic into the view, then follow it (every worker, no consumer group)."""
+        name = self.figures_topic.get_topic_name()
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False,
+                                    group_id=None, auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            tp = TopicPartition(name, 0)
+            while name not in (await consumer.topics()):  # created by `capmon worker` before Faust starts
+                await asyncio.sleep(0.2)
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            end = (await consumer.end_offsets([tp]))[tp]
+            while True:
+                batches = await consumer.getmany(timeout_ms=200, max_records=5_000)
+                for messages in batches.values():
+                    for message in messages:
+                        self.view.apply(message.key, message.value)
+                if not self.view_caught_up and await consumer.position(tp) >= end:
+                    self.view_caught_up = True
+                    log.info("figures view caught up (%d messages)", self.view.messages)
+        finally:
+            await consumer.stop()
+
+
+def _incoming(event: faust.EventT) -> Incoming:
+    m = event.message
+    return Incoming(m.topic, m.partition, m.offset, m.key, m.value)
+
+
+def _text(key: bytes | str) -> str:
+    return key.decode() if isinstance(key, bytes) else key
+
+
+def create_worker(settings: Settings) -> Worker:
+    return Worker(settings)

@@ -1,0 +1,182 @@
+"""What a worker does with a batch of raw Kafka messages, without Faust: decode, fold, say what to write.
+
+The agents in `streams/app.py` only move bytes between Kafka and these processors, so everything here is
+tested directly. Input events are validated here (Faust's own decoding would skip a bad message and crash
+the agent); an invalid one becomes a `DeadLetter` carrying the original key and bytes and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .errors import InvalidEvent
+from .events import Forecast, Location, parse_event
+from .state.codec import encode_totals, window_start
+from .state.figures import NET_INFLOW_WINDOW_DAYS
+from .state.people import Person, fold, seen
+from .state.register import Register
+from .state.stamp import local_day, micros
+from .state.totals import Totals
+from .topics import Topics
+
+
+@dataclass(frozen=True)
+class Incoming:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An input that broke the contract: produced to `dead-letters` as-is, with the why in its headers."""
+
+    source: Incoming
+    reason: str
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return [
+            ("capmon.reason", self.reason.encode()),
+            ("capmon.topic", self.source.topic.encode()),
+            ("capmon.partition", str(self.source.partition).encode()),
+            ("capmon.offset", str(self.source.offset).encode()),
+        ]
+
+
+@dataclass
+class PartitionState:
+    """Everything one source partition (of the co-partitioned person topics) contributes."""
+
+    people: dict[str, Person] = field(default_factory=dict)
+    totals: Totals = field(default_factory=Totals)
+    watermark_us: int | None = None
+    offsets: dict[str, int] = field(default_factory=dict)  # topic -> next offset (processed up to)
+
+    @property
+    def version(self) -> int:
+        """Grows with every processed message whoever processes it: lets readers drop stale summaries."""
+        return sum(self.offsets.values())
+
+    def meta(self) -> bytes:
+        """Watermark and offsets, stored beside the people in the table so a recovery restores them."""
+        return json.dumps({"watermark_us": self.watermark_us, "offsets": self.offsets}).encode()
+
+    def summary(self) -> bytes:
+        keep = None
+        if self.watermark_us is not None:
+            keep = window_start(local_day(self.watermark_us), NET_INFLOW_WINDOW_DAYS + 7)
+        body = {"version": self.version, "watermark_us": self.watermark_us,
+                "totals": encode_totals(self.totals, keep_days_from=keep)}
+        return json.dumps(body, separators=(",", ":")).encode()
+
+
+@dataclass
+class BatchResult:
+    changed: dict[int, dict[str, Person]] = field(default_factory=dict)  # partition -> person -> new state
+    dead: list[DeadLetter] = field(default_factory=list)
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic name w/o prefix, result)
+    register: list[tuple[Location | Forecast, bytes]] = field(default_factory=list)  # new latest entries, raw
+
+
+def _decode(message: Incoming, event_type: str | None, result: BatchResult, base: str):
+    if event_type is None or message.value is None:
+        reason = "no value (tombstone)" if message.value is None else "not an input topic"
+        result.dead.append(DeadLetter(message, reason))
+        result.counts[(base, "invalid")] += 1
+        return None
+    try:
+        return parse_event(message.value, event_type)
+    except InvalidEvent as exc:
+        result.dead.append(DeadLetter(message, exc.reason))
+        result.counts[(base, "invalid")] += 1
+        return None
+
+
+class PeopleProcessor:
+    """Folds registration, decision and placement events into per-partition state.
+
+    `partitions` holds the partitions this worker owns; `load` installs one recovered from the table.
+    """
+
+    def __init__(self, topics: Topics) -> None:
+        self.topics = topics
+        self.partitions: dict[int, PartitionState] = {}
+
+    def load(self, partition: int, people: Iterable[tuple[str, Person]], meta: bytes | None) -> PartitionState:
+        """Install a partition recovered from the person table (`meta` is what `PartitionState.meta` wrote)."""
+        state = PartitionState(people=dict(people))
+        state.totals = Totals.of(state.people.values())
+        if meta:
+            body = json.loads(meta)
+            state.watermark_us, state.offsets = body["watermark_us"], body["offsets"]
+        self.partitions[partition] = state
+        return state
+
+    def drop(self, partition: int) -> None:
+        self.partitions.pop(partition, None)
+
+    def process(self, batch: Iterable[Incoming]) -> BatchResult:
+        result = BatchResult()
+        for message in batch:
+            state = self.partitions.get(message.partition)
+            if state is None:
+                state = self.partitions[message.partition] = PartitionState()
+            state.offsets[message.topic] = max(state.offsets.get(message.topic, 0), message.offset + 1)
+            base = message.topic.removeprefix(self.topics.prefix)
+            event = _decode(message, self.topics.event_type_of(message.topic), result, base)
+            if event is None:
+                continue
+            before = state.people.get(event.person_id, Person())  # type: ignore[union-attr]
+            if seen(before, event):  # type: ignore[arg-type]
+                result.counts[(base, "duplicate")] += 1
+                continue
+            after = fold(before, event)  # type: ignore[arg-type]
+            state.people[event.person_id] = after  # type: ignore[union-attr]
+            state.totals.apply(before, after)
+            result.changed.setdefault(message.partition, {})[event.person_id] = after  # type: ignore[union-attr]
+            us = micros(event.occurred_at)
+            if state.watermark_us is None or us > state.watermark_us:
+                state.watermark_us = us
+            result.counts[(base, "accepted")] += 1
+        return result
+
+
+class RegisterProcessor:
+    """Validates location and forecast events and keeps the latest per key of the partitions it sees."""
+
+    def __init__(self, topics: Topics) -> None:
+        self.topics = topics
+        self.register = Register()
+
+    def process(self, batch: Iterable[Incoming]) -> BatchResult:
+        result = BatchResult()
+        for message in batch:
+            base = message.topic.removeprefix(self.topics.prefix)
+            event = _decode(message, self.topics.event_type_of(message.topic), result, base)
+            if event is None:
+                continue
+            if isinstance(event, Location):
+                latest = self.register.sites.get(event.location_id)
+                changed = latest is None or latest[0][1] != event.event_id
+                changed = changed and self.register.fold_location(event)
+            else:
+                latest_f = self.register.forecasts.get(event.year)  # type: ignore[union-attr]
+                changed = latest_f is None or latest_f[0][1] != event.event_id
+                changed = changed and self.register.fold_forecast(event)  # type: ignore[arg-type]
+            is_duplicate = not changed and _same_id_as_latest(self.register, event)
+            result.counts[(base, "duplicate" if is_duplicate else "accepted")] += 1
+            if changed:
+                result.register.append((event, message.value or b""))  # type: ignore[arg-type]
+        return result
+
+
+def _same_id_as_latest(register: Register, event: object) -> bool:
+    if isinstance(event, Location):
+        return register.sites[event.location_id][0][1] == event.event_id
+    assert isinstance(event, Forecast)
+    return register.forecasts[event.year][0][1] == event.event_id

@@ -1,0 +1,71 @@
+"""Compact JSON forms of `Person` (the person table's values) and `Totals` (the per-partition summaries).
+
+Both round-trip exactly: `decode_x(encode_x(v)) == v`. Kept in one place so the changelog and the figures
+topic can evolve their format together (the leading integer is a format version).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date, timedelta
+
+from .people import Person
+from .totals import Totals
+
+FORMAT = 1
+
+
+def encode_person(p: Person) -> bytes:
+    placement = [p.placement[0][0], p.placement[0][1], p.placement[1]] if p.placement else None
+    decision = [p.decision[0][0], p.decision[0][1], p.decision[1]] if p.decision else None
+    body = [FORMAT, placement, decision, p.registrations, p.decisions, p.check_ins, p.check_outs, sorted(p.transfers)]
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def decode_person(raw: bytes | str | list) -> Person:
+    body = json.loads(raw) if isinstance(raw, (bytes, str)) else raw
+    _fmt, placement, decision, regs, decs, ins, outs, transfers = body
+    return Person(
+        placement=((placement[0], placement[1]), placement[2]) if placement else None,
+        decision=((decision[0], decision[1]), decision[2]) if decision else None,
+        registrations={k: (v[0], v[1], v[2]) for k, v in regs.items()},
+        decisions={k: (v[0], v[1], v[2]) for k, v in decs.items()},
+        check_ins={k: (v[0], v[1]) for k, v in ins.items()},
+        check_outs={k: (v[0], v[1], v[2]) for k, v in outs.items()},
+        transfers=frozenset(transfers),
+    )
+
+
+def _pairs(counter: Counter) -> list:
+    return [[*k, n] if isinstance(k, tuple) else [k, n] for k, n in sorted(counter.items()) if n]
+
+
+def encode_totals(t: Totals, keep_days_from: str | None = None) -> dict:
+    """Totals as JSON-able lists. Daily check-ins/outs older than `keep_days_from` are left out (only the
+    recent window is read from them), which keeps a partition's summary small."""
+    def recent(c: Counter) -> Counter:
+        return c if keep_days_from is None else Counter({k: n for k, n in c.items() if k[0] >= keep_days_from})
+
+    return {
+        "occupancy": _pairs(t.occupancy), "permit_holders": _pairs(t.permit_holders), "inflow": _pairs(t.inflow),
+        "decisions": _pairs(t.decisions), "outflow": _pairs(t.outflow),
+        "check_ins": _pairs(recent(t.check_ins)), "check_outs": _pairs(recent(t.check_outs)),
+    }
+
+
+def decode_totals(d: dict) -> Totals:
+    def counter(rows: list, width: int) -> Counter:
+        if width == 1:
+            return Counter({r[0]: r[1] for r in rows})
+        return Counter({tuple(r[:width]): r[width] for r in rows})
+
+    return Totals(
+        occupancy=counter(d["occupancy"], 1), permit_holders=counter(d["permit_holders"], 1),
+        inflow=counter(d["inflow"], 3), decisions=counter(d["decisions"], 2), outflow=counter(d["outflow"], 2),
+        check_ins=counter(d["check_ins"], 2), check_outs=counter(d["check_outs"], 2),
+    )
+
+
+def window_start(today: date, days: int) -> str:
+    return (today - timedelta(days=days)).isoformat()

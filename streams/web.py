@@ -1,0 +1,92 @@
+"""HTTP read-out on the worker's web server (CONTRACT.md section 5). JSON only from the figures view:
+no person ids ever (the view holds none)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from .metrics import FiguresCollector
+from .state.figures import Area, days_until_full, net_inflow_per_day
+
+if TYPE_CHECKING:
+    import faust
+
+    from .app import Worker
+    from .view import FiguresView
+
+
+def _area(area: Area, net_per_day: float | None = None) -> dict[str, Any]:
+    out = {"occupancy": area.occupancy, "capacity": area.capacity, "headroom": area.headroom,
+           "occupancy_ratio": area.occupancy_ratio, "permit_holders_in_reception": area.permit_holders}
+    if net_per_day is not None:
+        out["net_inflow_per_day"] = net_per_day
+        out["days_until_full"] = days_until_full(area.headroom, net_per_day)
+    return out
+
+
+def occupancy_json(view: FiguresView) -> dict[str, Any]:
+    occ = view.occupancy()
+    national_net, per_province = net_inflow_per_day(view.totals, view.register, view.now_us)
+    now = view.inflow().now
+    return {
+        "now": now.isoformat() if now else None,
+        "national": _area(occ.national, national_net),
+        "provinces": {p: _area(a, per_province.get(p, 0.0)) for p, a in occ.provinces.items()},
+        "locations": {
+            loc_id: {"name": f.name, "province": f.province, "location_type": f.location_type,
+                     **_area(f)}
+            for loc_id, f in occ.locations.items()
+        },
+    }
+
+
+def inflow_json(view: FiguresView) -> dict[str, Any]:
+    flow = view.inflow()
+    totals = view.totals
+    decisions: Counter[str] = Counter()
+    granted: Counter[str] = Counter()
+    decided: Counter[str] = Counter()
+    for (outcome, nationality), n in totals.decisions.items():
+        decisions[outcome] += n
+        if outcome in ("granted", "rejected"):
+            decided[nationality] += n
+            granted[nationality] += n if outcome == "granted" else 0
+    outflow: dict[str, dict[str, int]] = {}
+    for (half, reason), n in sorted(totals.outflow.items()):
+        outflow.setdefault(half, {})[reason] = n
+    data = asdict(flow)
+    data["now"] = flow.now.isoformat() if flow.now else None
+    data["decisions"] = dict(sorted(decisions.items()))
+    data["grant_rate"] = {nat: granted[nat] / n for nat, n in sorted(decided.items()) if n}
+    data["outflow"] = outflow
+    return data
+
+
+def register_views(app: faust.App, worker: Worker) -> None:
+    registry = worker.metrics.registry
+    registry.register(FiguresCollector(worker.view))
+
+    @app.page("/api/occupancy")
+    async def api_occupancy(web: Any, request: Any) -> Any:
+        return web.json(occupancy_json(worker.view))
+
+    @app.page("/api/inflow")
+    async def api_inflow(web: Any, request: Any) -> Any:
+        return web.json(inflow_json(worker.view))
+
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Any:
+        consumer = worker.app.consumer
+        consumer_ok = consumer.state == "running" and not worker.crashed
+        status = {"consuming": consumer_ok, "figures_view_caught_up": worker.view_caught_up,
+                  "assigned_partitions": len(consumer.assignment())}
+        healthy = consumer_ok and worker.view_caught_up
+        return web.json({"status": "ok" if healthy else "unavailable", **status}, status=200 if healthy else 503)
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
