@@ -48,3 +48,25 @@ def read_topics(bootstrap: str, topics: list[str], expected: int, timeout: float
     if len(messages) < expected:
         pytest.fail(f"read {len(messages)} of {expected} messages from {topics} in {timeout:.0f} s")
     return messages
+
+
+def read_all(bootstrap: str, topics: list[str], timeout: float = 60.0) -> list:
+    """Every message currently in `topics` (up to their end offsets when called)."""
+    from kafka import TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        messages: list = []
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < end[tp] for tp in tps):
+            if time.monotonic() > deadline:
+                pytest.fail(f"could not read {topics} to their end in {timeout:.0f} s")
+            for batch in consumer.poll(timeout_ms=500, max_records=20_000).values():
+                messages.extend(batch)
+        return messages
+    finally:
+        consumer.close()
