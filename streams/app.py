@@ -21,6 +21,7 @@ import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from .config import Settings
+from .kafka_io import figures_topic_name
 from .metrics import WorkerMetrics
 from .processing import BatchResult, Incoming, PeopleProcessor, RegisterProcessor
 from .state.codec import decode_person, encode_person
@@ -79,9 +80,8 @@ class Worker:
         raw = {"key_serializer": "raw", "value_serializer": "raw"}
         self.people_topic = app.topic(t.registrations, t.decisions, t.placements, **raw)
         self.register_topic = app.topic(t.locations, t.forecasts, **raw)
-        self.dead_topic = app.topic(t.dead_letters, **raw)
-        self.figures_topic = app.topic(f"{t.prefix}capmon-figures", partitions=1, compacting=True, internal=True,
-                                       **raw)
+        self.dead_name = t.dead_letters
+        self.figures_name = figures_topic_name(t)  # created by `capmon worker` before Faust starts
         self.table = app.Table("people", partitions=s.partitions, key_type=bytes, value_type=bytes)
 
         app.agent(self.people_topic, name="people")(self._people_agent)
@@ -101,8 +101,8 @@ class Worker:
                 self._partition(partition)
             started = time.perf_counter()
             result = self.people.process(batch)
-            self._write_people(result)
-            self._send_dead_letters(result)
+            await self._write_people(result)
+            await self._send_dead_letters(result)
             self._count(result, batch, started)
             self.dirty.update(m.partition for m in batch)
 
@@ -112,8 +112,8 @@ class Worker:
             started = time.perf_counter()
             result = self.register.process(batch)
             for event, raw in result.register:
-                self.figures_topic.send_soon(key=register_key(event), value=raw)
-            self._send_dead_letters(result)
+                await self._produce(self.figures_name, register_key(event), raw)
+            await self._send_dead_letters(result)
             self._count(result, batch, started)
 
     def _partition(self, partition: int) -> None:
@@ -133,26 +133,35 @@ class Worker:
         state = self.people.load(partition, people, store.data.get(meta_key))
         log.info("partition %d: %d persons recovered", partition, len(state.people))
 
-    def _write_people(self, result: BatchResult) -> None:
-        """Write each changed person once per batch to the changelog (flushed before offsets commit)."""
+    async def _produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None,
+                       headers: list[tuple[str, bytes]] | None = None) -> None:
+        """Hand a message to the producer without waiting for it: Faust flushes the producer before it commits
+        the input offsets, so nothing is committed before what it caused is in Kafka (at-least-once)."""
+        await self.app.producer.send(topic, key, value, partition, None, headers)
+
+    async def _write_people(self, result: BatchResult) -> None:
+        """Write each changed person once per batch to the table and its changelog partition."""
         store = self.table.data
+        changelog = self.table.changelog_topic.get_topic_name()
         for partition, persons in result.changed.items():
             for person_id, person in persons.items():
                 key = person_id.encode()
                 store.data[key] = person
                 store._key_partition[key] = partition
-                self.table.send_changelog(partition, key, encode_person(person))
+                await self._produce(changelog, key, encode_person(person), partition)
             state = self.people.partitions[partition]
             meta_key = f"{META_PREFIX}{partition}".encode()
             store.data[meta_key] = state.meta()
             store._key_partition[meta_key] = partition
-            self.table.send_changelog(partition, meta_key, state.meta())
+            await self._produce(changelog, meta_key, state.meta(), partition)
 
-    def _send_dead_letters(self, result: BatchResult) -> None:
+    async def _send_dead_letters(self, result: BatchResult) -> None:
         for dead in result.dead:
-            self.dead_topic.send_soon(key=dead.source.key, value=dead.source.value or b"", headers=dead.headers())
-            log.warning("dead letter from %s[%d]@%d: %s", dead.source.topic, dead.source.partition,
-                        dead.source.offset, dead.reason)
+            await self._produce(self.dead_name, dead.source.key, dead.source.value or b"", headers=dead.headers())
+        if result.dead:
+            first = result.dead[0]
+            log.warning("%d invalid events sent to %s; first from %s[%d]@%d: %s", len(result.dead), self.dead_name,
+                        first.source.topic, first.source.partition, first.source.offset, first.reason)
 
     def _count(self, result: BatchResult, batch: list[Incoming], started: float) -> None:
         self.metrics.observe_batch(result.counts, len(batch), time.perf_counter() - started)
@@ -165,7 +174,7 @@ class Worker:
         for partition in sorted(dirty):
             state = self.people.partitions.get(partition)
             if state is not None:
-                await self.figures_topic.send(key=partition_key(partition), value=state.summary())
+                await self._produce(self.figures_name, partition_key(partition), state.summary())
 
     async def _on_revoked(self, sender: object, revoked: Iterable[TopicPartition], **kwargs: object) -> None:
         people_topics = set(self.people_topic.topics)
@@ -173,13 +182,13 @@ class Worker:
         for partition in partitions:
             state = self.people.partitions.get(partition)
             if state is not None and partition in self.dirty:  # last word before the new owner takes over
-                await self.figures_topic.send(key=partition_key(partition), value=state.summary())
+                await self._produce(self.figures_name, partition_key(partition), state.summary())
             self.people.drop(partition)
         self.dirty -= partitions
 
     async def _read_figures(self) -> None:
         """Read the whole figures topic into the view, then follow it (every worker, no consumer group)."""
-        name = self.figures_topic.get_topic_name()
+        name = self.figures_name
         consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False,
                                     group_id=None, auto_offset_reset="earliest")
         await consumer.start()

@@ -9,9 +9,9 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime
 import urllib.error
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 from tests.helpers import REPO, wait_for
