@@ -8,10 +8,10 @@ KAFKA_DATA ?= .cache/kafka-data
 SPEED ?= 7200
 export KAFKA_PORT KAFKA_DATA
 
-.PHONY: help install run test lint kafka kafka-stop topics schemas clean
+.PHONY: help install run test lint kafka kafka-stop topics schemas bench clean
 
 help:
-	@echo "make run         local Kafka + simulated feed (SPEED=$(SPEED) x real time)"
+	@echo "make run         local Kafka + a capmon worker + simulated feed (SPEED=$(SPEED) x real time)"
 	@echo "make test        the whole test suite (starts its own Kafka)"
 	@echo "make kafka       start the local broker on 127.0.0.1:$(KAFKA_PORT); make kafka-stop stops it"
 	@echo "make lint        ruff;  make schemas  regenerate streams/schemas/*.json"
@@ -34,9 +34,8 @@ kafka-stop:
 topics: install kafka
 	@CAPMON_KAFKA_BOOTSTRAP=127.0.0.1:$(KAFKA_PORT) $(BIN)/capmon topics
 
-run: install kafka topics
-	@echo "capmon: Kafka on 127.0.0.1:$(KAFKA_PORT); simulated feed at $(SPEED)x real time (Ctrl-C stops; make kafka-stop stops Kafka)"
-	@CAPMON_KAFKA_BOOTSTRAP=127.0.0.1:$(KAFKA_PORT) $(BIN)/capmon simulate --speed $(SPEED)
+run: install kafka
+	@SPEED=$(SPEED) deploy/run.sh
 
 test: install
 	@$(PYTHON) deploy/kafka/localkafka.py fetch
@@ -51,3 +50,7 @@ schemas: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
+
+bench: install
+	@$(PYTHON) deploy/kafka/localkafka.py fetch
+	$(BIN)/python -m bench.worker_throughput

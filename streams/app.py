@@ -23,9 +23,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from .config import Settings
 from .kafka_io import figures_topic_name
 from .metrics import WorkerMetrics
+from .person_table import PersonTable
 from .processing import BatchResult, Incoming, PeopleProcessor, RegisterProcessor
-from .state.codec import decode_person, encode_person
-from .state.people import Person
 from .topics import Topics
 from .view import FiguresView, partition_key, register_key
 from .web import register_views
@@ -35,7 +34,6 @@ log = logging.getLogger("capmon.worker")
 BATCH_MAX = 2_000
 BATCH_WITHIN_S = 0.1
 PUBLISH_INTERVAL_S = 0.5
-META_PREFIX = "__partition_meta__:"
 
 
 class Worker:
@@ -61,7 +59,7 @@ class Worker:
         app = faust.App(
             t.app_id,
             broker=[f"kafka://{server}" for server in s.kafka_bootstrap.split(",")],
-            store="memory://",
+            store="rocksdb://",
             datadir=str(s.state_dir),
             web_host=s.web_host,
             web_port=s.web_port,
@@ -71,6 +69,10 @@ class Worker:
             consumer_auto_offset_reset="earliest",
             producer_linger_ms=5,
             broker_commit_every=10_000,
+            # A worker that dies (kill -9) holds its partitions until the session times out: keep that short so
+            # a restart or the surviving workers take over within seconds.
+            broker_session_timeout=s.session_timeout_s,
+            broker_heartbeat_interval=max(1.0, s.session_timeout_s / 4),
             broker_commit_interval=1.0,
             stream_wait_empty=False,
             table_standby_replicas=0,
@@ -82,7 +84,7 @@ class Worker:
         self.register_topic = app.topic(t.locations, t.forecasts, **raw)
         self.dead_name = t.dead_letters
         self.figures_name = figures_topic_name(t)  # created by `capmon worker` before Faust starts
-        self.table = app.Table("people", partitions=s.partitions, key_type=bytes, value_type=bytes)
+        self.person_table = PersonTable(app, s.partitions)
 
         app.agent(self.people_topic, name="people")(self._people_agent)
         app.agent(self.register_topic, name="register")(self._register_agent)
@@ -120,17 +122,8 @@ class Worker:
         """Build a partition's state from the recovered table the first time this worker needs it."""
         if partition in self.people.partitions:
             return
-        store = self.table.data
-        keys = [k for k, p in store._key_partition.items() if p == partition]
-        meta_key = f"{META_PREFIX}{partition}".encode()
-        people = []
-        for key in keys:
-            if key == meta_key:
-                continue
-            value = store.data.get(key)
-            if value is not None:
-                people.append((_text(key), value if isinstance(value, Person) else decode_person(value)))
-        state = self.people.load(partition, people, store.data.get(meta_key))
+        people, meta = self.person_table.load(partition)
+        state = self.people.load(partition, people, meta)
         log.info("partition %d: %d persons recovered", partition, len(state.people))
 
     async def _produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None,
@@ -140,20 +133,8 @@ class Worker:
         await self.app.producer.send(topic, key, value, partition, None, headers)
 
     async def _write_people(self, result: BatchResult) -> None:
-        """Write each changed person once per batch to the table and its changelog partition."""
-        store = self.table.data
-        changelog = self.table.changelog_topic.get_topic_name()
         for partition, persons in result.changed.items():
-            for person_id, person in persons.items():
-                key = person_id.encode()
-                store.data[key] = person
-                store._key_partition[key] = partition
-                await self._produce(changelog, key, encode_person(person), partition)
-            state = self.people.partitions[partition]
-            meta_key = f"{META_PREFIX}{partition}".encode()
-            store.data[meta_key] = state.meta()
-            store._key_partition[meta_key] = partition
-            await self._produce(changelog, meta_key, state.meta(), partition)
+            await self.person_table.write(partition, persons, self.people.partitions[partition].meta())
 
     async def _send_dead_letters(self, result: BatchResult) -> None:
         for dead in result.dead:
@@ -214,10 +195,6 @@ class Worker:
 def _incoming(event: faust.EventT) -> Incoming:
     m = event.message
     return Incoming(m.topic, m.partition, m.offset, m.key, m.value)
-
-
-def _text(key: bytes | str) -> str:
-    return key.decode() if isinstance(key, bytes) else key
 
 
 def create_worker(settings: Settings) -> Worker:

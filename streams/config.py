@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: Port = 6066
     state_dir: Path = Path(".cache/state")
+    session_timeout_s: float = Field(10.0, ge=6, le=300, description="consumer group session timeout (seconds)")
     alert_rules: Path | None = None
 
 

@@ -3,6 +3,7 @@ no person ids ever (the view holds none)."""
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -87,6 +88,31 @@ def register_views(app: faust.App, worker: Worker) -> None:
         healthy = consumer_ok and worker.view_caught_up
         return web.json({"status": "ok" if healthy else "unavailable", **status}, status=200 if healthy else 503)
 
+    @app.page("/")
+    async def status_page(web: Any, request: Any) -> Any:
+        return web.html(status_html(worker.view))
+
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+
+def status_html(view: FiguresView) -> str:
+    """A plain page with the headline figures; refreshes itself. (The full status page is issue 5.)"""
+    data = occupancy_json(view)
+    national = data["national"]
+    rows = "".join(
+        f"<tr><td>{html.escape(p)}</td><td>{a['occupancy']:,}</td><td>{a['capacity']:,}</td>"
+        f"<td>{a['headroom']:,}</td></tr>"
+        for p, a in data["provinces"].items()
+    )
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8><meta http-equiv=refresh content=10>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'><title>capmon</title></head>"
+        "<body style='font-family:sans-serif;margin:1.5rem'>"
+        f"<h1>National headroom: {national['headroom']:,}</h1>"
+        f"<p>{national['occupancy']:,} in reception, {national['capacity']:,} usable beds; event time "
+        f"{html.escape(str(data['now']))}</p>"
+        "<table border=1 cellpadding=4><tr><th>province</th><th>occupancy</th><th>capacity</th><th>headroom</th>"
+        f"</tr>{rows}</table></body></html>"
+    )

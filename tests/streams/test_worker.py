@@ -99,7 +99,7 @@ def test_kill_9_mid_stream_then_restart_gives_exact_figures(settings, capmon_env
     wait_for(lambda: metric(worker, "capmon_events_total") > len(valid) / 3, timeout=120, what="a third processed")
     assert figures_differences(worker, expected)  # really in the middle
     worker.kill9()
-    again = WorkerProcess(capmon_env, tmp_path, "second").start()
+    again = WorkerProcess(capmon_env, tmp_path, "first").start()  # same state directory: a restart in place
     try:
         wait_exact(again, expected)
     finally:

@@ -1,0 +1,204 @@
+"""Benchmark: one capmon worker on a simulated year already in Kafka, against a plain aiokafka baseline.
+
+    make bench            (or: .venv/bin/python -m bench.worker_throughput [--days 365])
+
+Measures, on the same broker in the same run (this machine is shared and noisy):
+- baseline: a plain aiokafka consumer (getmany) that only parses the same JSON, events/s;
+- capmon: one worker from start until every input event is counted, events/s over the processing part;
+- restart after kill -9 with a year of state: seconds until the worker processes a new event again;
+- resident memory of the worker with a year of state; /metrics response time and series count.
+Writes the figures to BENCHMARKS.md (with the machine and the date). Not a test: nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "deploy" / "kafka"))
+
+import localkafka  # noqa: E402
+
+from streams.topics import EVENT_TYPES, Topics  # noqa: E402
+from tests.worker_harness import WorkerProcess  # noqa: E402
+
+
+def sh(*args: str, env: dict | None = None) -> None:
+    subprocess.run(args, check=True, env=env, cwd=REPO, stdout=subprocess.DEVNULL)
+
+
+def partitions_of(bootstrap: str, topics: list[str]) -> list[tuple[str, int]]:
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    try:
+        return [(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+    finally:
+        consumer.close()
+
+
+async def baseline(bootstrap: str, topics: list[str], total: int) -> float:
+    """A plain aiokafka consumer that parses every value as JSON: the ceiling for this broker and machine."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+                                auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t, p in partitions_of(bootstrap, topics)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        seen = 0
+        started = time.perf_counter()
+        while seen < total:
+            for messages in (await consumer.getmany(timeout_ms=500, max_records=10_000)).values():
+                for message in messages:
+                    json.loads(message.value)
+                seen += sum(1 for _ in messages)
+        return seen / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+def processed(worker: WorkerProcess) -> float:
+    total = 0.0
+    for line in worker.text("/metrics").splitlines():
+        if line.startswith("capmon_events_total{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}, {platform.system()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
+    args = parser.parse_args()
+
+    port = int(os.environ.get("KAFKA_PORT") or 29092)
+    tmp = Path(tempfile.mkdtemp(prefix="capmon-bench-"))
+    started_broker = not localkafka.metadata_ok("127.0.0.1", port)
+    if started_broker:
+        localkafka.start(port, tmp / "kafka", localkafka.DEFAULT_CACHE)
+    bootstrap = f"127.0.0.1:{port}"
+    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPMON_")}
+    env.update(CAPMON_KAFKA_BOOTSTRAP=bootstrap, CAPMON_TOPIC_PREFIX=prefix)
+    topics = Topics(prefix)
+    inputs = [topics.for_event_type(t) for t in EVENT_TYPES]
+    try:
+        print(f"producing {args.days} simulated days to {bootstrap} ...", flush=True)
+        t0 = time.perf_counter()
+        sh(sys.executable, "-m", "streams", "simulate", "--days", str(args.days), env=env)
+        produce_s = time.perf_counter() - t0
+        from tests.helpers import read_all
+        total = len(read_all(bootstrap, inputs, timeout=300))
+        print(f"{total:,} events in Kafka ({produce_s:.0f} s to produce)", flush=True)
+
+        base_rates = [asyncio.run(baseline(bootstrap, inputs, total)) for _ in range(2)]
+
+        worker = WorkerProcess(env, tmp, "bench")
+        t_start = time.perf_counter()
+        worker.start(wait_healthy=False)
+        while True:
+            try:
+                if worker.get_status("/health") == 200 and processed(worker) > 0:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        t_first = time.perf_counter()
+        while processed(worker) < total:
+            time.sleep(0.1)
+        t_done = time.perf_counter()
+        rate = total / (t_done - t_first)
+        memory = rss_mb(worker.proc.pid)  # type: ignore[union-attr]
+
+        timings = []
+        for _ in range(20):
+            t = time.perf_counter()
+            text = worker.text("/metrics")
+            timings.append(time.perf_counter() - t)
+        series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+
+        time.sleep(3)  # let a commit happen, as in a real run
+        worker.kill9()
+        restarted = WorkerProcess(env, tmp, "bench")  # same state directory: a restart in place
+        t_kill = time.perf_counter()
+        restarted.start(wait_healthy=False)
+        marker = tmp / "marker.jsonl"
+        marker.write_text(json.dumps({
+            "event_type": "registration", "event_id": f"marker-{uuid.uuid4().hex}", "person_id": "bench-marker",
+            "occurred_at": "2023-12-31T23:59:59+01:00", "application_type": "first", "nationality": "SYR"}) + "\n")
+        sh(sys.executable, "-m", "streams", "replay", str(marker), env=env)
+        while True:
+            try:
+                if processed(restarted) >= 1:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        restart_s = time.perf_counter() - t_kill
+        restarted.stop()
+    finally:
+        if started_broker:
+            localkafka.stop(tmp / "kafka")
+
+    base = statistics.median(base_rates)
+    report = f"""# Benchmarks
+
+Run by `make bench` (`bench/worker_throughput.py`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.
+Machine: {machine()}. Broker: the local single-node Kafka ({bootstrap}), 4 partitions per topic.
+
+## One worker, a simulated year already in Kafka
+
+| figure | value | target |
+|---|---|---|
+| events in Kafka ({args.days} simulated days, no faults) | {total:,} | |
+| baseline: plain aiokafka `getmany` + `json.loads` | {base:,.0f} events/s | |
+| capmon worker (first event to last, one process) | {rate:,.0f} events/s | ≥ 20,000 |
+| capmon / baseline | {rate / base:.2f} | ≥ 0.3 |
+| worker start to first event processed | {t_first - t_start:.1f} s | |
+| restart after `kill -9` with a year of state, to a new event processed | {restart_s:.1f} s | < 15 s |
+| resident memory with a year of state | {memory:.0f} MB | < 500 MB |
+| `/metrics` with a year of state, median of 20 | {statistics.median(timings) * 1000:.1f} ms | < 100 ms |
+| `/metrics` series | {series:,} | bounded |
+
+Notes: the restart time includes the consumer-group session timeout of the killed member
+(`CAPMON_SESSION_TIMEOUT_S`, default 10 s) and the recovery of the person table from its changelog.
+"""
+    args.out.write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
