@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     state_dir: Path = Path(".cache/state")
     session_timeout_s: float = Field(10.0, ge=6, le=300, description="consumer group session timeout (seconds)")
     alert_rules: Path | None = None
+    taakstelling: int = Field(27_300, ge=0, description="permit holders municipalities must house per half year")
 
 
 SECRET_FIELDS = tuple(name for name, f in Settings.model_fields.items() if f.annotation == SecretStr | None)

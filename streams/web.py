@@ -6,10 +6,12 @@ from __future__ import annotations
 import html
 from collections import Counter
 from dataclasses import asdict
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from .events import MPP_APPLICATION_TYPES
 from .metrics import FiguresCollector
 from .state.figures import Area, days_until_full, net_inflow_per_day
 
@@ -45,7 +47,7 @@ def occupancy_json(view: FiguresView) -> dict[str, Any]:
     }
 
 
-def inflow_json(view: FiguresView) -> dict[str, Any]:
+def inflow_json(view: FiguresView, taakstelling: int = 27_300) -> dict[str, Any]:
     flow = view.inflow()
     totals = view.totals
     decisions: Counter[str] = Counter()
@@ -56,15 +58,31 @@ def inflow_json(view: FiguresView) -> dict[str, Any]:
         if outcome in ("granted", "rejected"):
             decided[nationality] += n
             granted[nationality] += n if outcome == "granted" else 0
-    outflow: dict[str, dict[str, int]] = {}
+    outflow: dict[str, dict[str, Any]] = {}
     for (half, reason), n in sorted(totals.outflow.items()):
-        outflow.setdefault(half, {})[reason] = n
+        outflow.setdefault(half, {"taakstelling": taakstelling})[reason] = n
+    for half in outflow.values():
+        half["housed_share_of_taakstelling"] = half.get("housed", 0) / taakstelling if taakstelling else None
     data = asdict(flow)
     data["now"] = flow.now.isoformat() if flow.now else None
     data["decisions"] = dict(sorted(decisions.items()))
     data["grant_rate"] = {nat: granted[nat] / n for nat, n in sorted(decided.items()) if n}
     data["outflow"] = outflow
+    data["daily"] = daily_inflow(view)
     return data
+
+
+def daily_inflow(view: FiguresView, days: int = 28) -> dict[str, int]:
+    """MPP inflow per calendar day for the last `days` days ending on the watermark's day."""
+    flow = view.inflow()
+    if flow.now is None:
+        return {}
+    first = (flow.now.date() - timedelta(days=days - 1)).isoformat()
+    per_day: Counter[str] = Counter()
+    for (day, app_type, _amv), n in view.totals.inflow.items():
+        if day >= first and app_type in MPP_APPLICATION_TYPES:
+            per_day[day] += n
+    return dict(sorted(per_day.items()))
 
 
 def register_views(app: faust.App, worker: Worker) -> None:
@@ -77,7 +95,7 @@ def register_views(app: faust.App, worker: Worker) -> None:
 
     @app.page("/api/inflow")
     async def api_inflow(web: Any, request: Any) -> Any:
-        return web.json(inflow_json(worker.view))
+        return web.json(inflow_json(worker.view, worker.settings.taakstelling))
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -14,7 +15,9 @@ from tests.helpers import read_all, run_capmon, wait_for
 from tests.reference import expected_figures
 from tests.worker_harness import WorkerProcess, figures_differences
 
-FEED = ["--days", "40", "--seed", "21", "--duplicates", "0.03", "--disorder", "43200", "--invalid", "0.01"]
+# CAPMON_TEST_FEED_DAYS=365 runs the same checks on a whole simulated year (about 4 minutes longer).
+DAYS = os.environ.get("CAPMON_TEST_FEED_DAYS", "40")
+FEED = ["--days", DAYS, "--seed", "21", "--duplicates", "0.03", "--disorder", "43200", "--invalid", "0.01"]
 
 
 def produce_feed(capmon_env: dict, *extra: str) -> None:
@@ -37,7 +40,7 @@ def ground_truth(settings) -> tuple[dict, list, list]:
     return expected_figures(valid), valid, invalid
 
 
-def wait_exact(worker: WorkerProcess, expected: dict, timeout: float = 180) -> None:
+def wait_exact(worker: WorkerProcess, expected: dict, timeout: float = 180 + 2 * int(DAYS)) -> None:
     last: list[str] = []
 
     def exact() -> bool:

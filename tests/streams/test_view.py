@@ -1,0 +1,84 @@
+"""The figures view: summaries are absolute and versioned, so stale or repeated ones never double count;
+and the JSON read-out built from it."""
+
+from __future__ import annotations
+
+import json
+
+from streams.events import parse_event
+from streams.processing import Incoming, PeopleProcessor
+from streams.topics import Topics
+from streams.view import FiguresView, partition_key
+from streams.web import inflow_json, occupancy_json
+
+T = Topics("")
+
+
+def placement(i: int, person: str, action: str, location: str, day: int = 1, reason: str | None = None) -> Incoming:
+    body = {"event_id": f"e{i}", "occurred_at": f"2023-07-{day:02d}T10:00:00+02:00", "person_id": person,
+            "action": action, "location_id": location}
+    if reason:
+        body["reason"] = reason
+    return Incoming("placements", 0, i, person.encode(), json.dumps(body).encode())
+
+
+def decision(i: int, person: str, outcome: str, nationality: str = "SYR") -> Incoming:
+    body = {"event_id": f"d{i}", "occurred_at": "2023-07-01T12:00:00+02:00", "person_id": person,
+            "outcome": outcome, "nationality": nationality}
+    return Incoming("decisions", 0, i, person.encode(), json.dumps(body).encode())
+
+
+def location(capacity: int) -> bytes:
+    return json.dumps({"event_id": f"l{capacity}", "occurred_at": "2023-01-01T00:00:00+01:00", "location_id": "L1",
+                       "name": "AZC Een", "province": "NL-UT", "location_type": "regular", "capacity": capacity,
+                       "status": "open"}).encode()
+
+
+def test_a_stale_summary_is_ignored_and_a_repeated_one_changes_nothing():
+    proc = PeopleProcessor(T)
+    proc.process([placement(0, "a", "check_in", "L1"), placement(1, "b", "check_in", "L1")])
+    early = proc.partitions[0].summary()
+    proc.process([placement(2, "c", "check_in", "L1")])
+    late = proc.partitions[0].summary()
+    view = FiguresView()
+    view.apply(b"site:L1", location(10))
+    view.apply(partition_key(0), late)
+    view.apply(partition_key(0), early)  # an old owner's last word arriving after the new owner's
+    view.apply(partition_key(0), late)  # and a repeat
+    assert view.occupancy().national.occupancy == 3
+    assert view.occupancy().locations["L1"].headroom == 7
+
+
+def test_partitions_add_up_and_the_register_labels_them():
+    a, b = PeopleProcessor(T), PeopleProcessor(T)
+    a.process([placement(0, "a", "check_in", "L1")])
+    b.process([Incoming("placements", 1, 0, b"x", placement(5, "x", "check_in", "L9").value)])
+    view = FiguresView()
+    view.apply(partition_key(0), a.partitions[0].summary())
+    view.apply(partition_key(1), b.partitions[1].summary())
+    view.apply(b"site:L1", location(10))
+    occ = occupancy_json(view)
+    assert occ["national"]["occupancy"] == 2 and occ["national"]["capacity"] == 10
+    assert occ["locations"]["L9"]["province"] == "unknown"
+    assert occ["provinces"]["NL-UT"]["headroom"] == 9
+    assert all(k in ("L1", "L9") for k in occ["locations"])
+
+
+def test_inflow_read_out_has_decisions_grant_rates_outflow_and_daily_inflow():
+    proc = PeopleProcessor(T)
+    proc.process([placement(0, "a", "check_in", "L1"), decision(1, "a", "granted"),
+                  decision(2, "b", "rejected", "DZA"), decision(3, "c", "granted", "DZA"),
+                  placement(4, "a", "check_out", "L1", day=2, reason="housed")])
+    reg = {"event_id": "r1", "occurred_at": "2023-07-02T09:00:00+02:00", "person_id": "z",
+           "application_type": "first", "nationality": "ERI", "unaccompanied_minor": True}
+    proc.process([Incoming("registrations", 0, 9, b"z", json.dumps(reg).encode())])
+    view = FiguresView()
+    view.apply(partition_key(0), proc.partitions[0].summary())
+    flow = inflow_json(view, taakstelling=100)
+    assert flow["decisions"] == {"granted": 2, "rejected": 1}
+    assert flow["grant_rate"] == {"DZA": 0.5, "SYR": 1.0}
+    assert flow["outflow"] == {"2023-H2": {"taakstelling": 100, "housed": 1, "housed_share_of_taakstelling": 0.01}}
+    assert flow["daily"] == {"2023-07-02": 1}
+    assert flow["ytd"] == 1 and flow["ytd_unaccompanied_minors"] == 1
+    assert flow["now"] == "2023-07-02T10:00:00+02:00"
+    assert parse_event(location(3), "location").capacity == 3
