@@ -94,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     wrk = sub.add_parser("worker", help="run a stream-processing worker (several may run; they share the work)")
     wrk.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
 
+    bt = sub.add_parser("backtest", help="evaluate alert rules over a JSONL file offline, in event time")
+    bt.add_argument("file", type=Path)
+    bt.add_argument("--rules", type=Path, default=Path("deploy/alerts/rules.yaml"), help="rules YAML")
+    bt.add_argument("--json", type=Path, help="also write the timeline as JSON to this file")
+    bt.add_argument("--step", default="5m", help="evaluation grid in event time (default 5m)")
+    bt.add_argument("--all", action="store_true", help="also show pending and cancelled alerts")
+
     sch = sub.add_parser("schemas", help="write the events' JSON Schemas (or --check they are current)")
     sch.add_argument("--check", action="store_true", help="exit 1 when a committed schema is stale")
     return parser
@@ -195,8 +202,29 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return run_worker(settings.model_copy(update={"partitions": partitions}), args.loglevel)
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from alerts.backtest import backtest, format_line, write_json
+    from alerts.rules import load_rules, parse_duration
+
+    rules = load_rules(args.rules)
+    try:
+        step = parse_duration(args.step)
+    except ValueError as exc:
+        raise ConfigError(f"--step: {exc}") from None
+    transitions = []
+    for t in backtest(args.file, rules, max(step, 1), everything=args.all):
+        transitions.append(t)
+        print(format_line(t), flush=True)
+    if args.json:
+        write_json(args.json, transitions)
+    print(f"capmon backtest: {sum(t.kind in ('fired', 'escalated') for t in transitions)} fired, "
+          f"{sum(t.kind == 'resolved' for t in transitions)} resolved", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {
-    "worker": cmd_worker, "simulate": cmd_simulate, "replay": cmd_replay, "topics": cmd_topics, "schemas": cmd_schemas,
+    "worker": cmd_worker, "backtest": cmd_backtest, "simulate": cmd_simulate, "replay": cmd_replay,
+    "topics": cmd_topics, "schemas": cmd_schemas,
 }
 
 __all__ = ["Settings", "main"]

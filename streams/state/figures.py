@@ -151,20 +151,18 @@ def net_inflow_per_day(totals: Totals, register: Register, now_us: int | None) -
         return 0.0, {}
     today = from_micros(now_us).date()
     start = (today - timedelta(days=NET_INFLOW_WINDOW_DAYS - 1)).isoformat()
-    per_province: dict[str, float] = {}
-
-    def province(location_id: str) -> str:
-        site = register.site(location_id)
-        return site.province if site else UNKNOWN
-
+    per_location: dict[str, int] = {}
     for (day, location_id), count in totals.check_ins.items():
         if day >= start:
-            p = province(location_id)
-            per_province[p] = per_province.get(p, 0) + count
+            per_location[location_id] = per_location.get(location_id, 0) + count
     for (day, location_id), count in totals.check_outs.items():
         if day >= start:
-            p = province(location_id)
-            per_province[p] = per_province.get(p, 0) - count
+            per_location[location_id] = per_location.get(location_id, 0) - count
+    per_province: dict[str, float] = {}
+    for location_id, n in per_location.items():
+        site = register.site(location_id)
+        province = site.province if site else UNKNOWN
+        per_province[province] = per_province.get(province, 0) + n
     rates = {p: n / NET_INFLOW_WINDOW_DAYS for p, n in per_province.items()}
     return sum(rates.values()), rates
 

@@ -1,0 +1,90 @@
+"""Rule evaluation: every rule against one snapshot of the figures, alerts moved through their state machine.
+
+The same code runs live (the worker) and offline (`capmon backtest`). Alert identity is `rule/scope value`,
+stable across restarts; states are held in a mapping that the caller owns (a dict, or a table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+
+from .machine import AlertState, observe
+from .measures import Snapshot, values
+from .rules import Rule
+
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Something a duty officer may need to hear about. `kind`: pending, cancelled, fired, escalated, resolved."""
+
+    alert_id: str
+    rule: str
+    scope: str
+    severity: str
+    measure: str
+    kind: str
+    at_us: int
+    value: float | None
+    since_us: int | None
+    threshold: float
+    notify: tuple[str, ...]
+    escalated_from: str | None = None
+
+    @property
+    def notifies(self) -> bool:
+        return self.kind in ("fired", "escalated", "resolved")
+
+
+def alert_id(rule: Rule, scope_value: str) -> str:
+    return f"{rule.name}/{scope_value}"
+
+
+class Evaluator:
+    def __init__(self, rules: list[Rule], states: MutableMapping[str, AlertState] | None = None) -> None:
+        self.rules = [r for r in rules if r.measure != "staleness"]  # wall-clock rules live in the worker
+        self.states: MutableMapping[str, AlertState] = states if states is not None else {}
+
+    def evaluate(self, snap: Snapshot, at_us: int | None = None) -> list[Transition]:
+        at = snap.now_us if at_us is None else at_us
+        out: list[Transition] = []
+        for rule in self.rules:
+            current = values(rule, snap)
+            prefix = f"{rule.name}/"
+            known = {k.removeprefix(prefix) for k, s in self.states.items()
+                     if k.startswith(prefix) and s.status != "inactive"}
+            for scope_value in sorted(set(current) | known):
+                key = alert_id(rule, scope_value)
+                before = self.states.get(key, AlertState())
+                after, change = observe(rule, before, at, current.get(scope_value))
+                if after != before:
+                    if after.status == "inactive" and key in self.states:
+                        del self.states[key]
+                    elif after.status != "inactive":
+                        self.states[key] = after
+                if change is not None:
+                    out.append(Transition(key, rule.name, scope_value, rule.severity, rule.measure, change.kind,
+                                          change.at_us, change.value, after.since_us or before.since_us,
+                                          rule.threshold, rule.notify))
+        return self._escalations(out)
+
+    def _escalations(self, changes: list[Transition]) -> list[Transition]:
+        """A rule firing for a scope where a lower-severity rule on the same measure already fires escalates."""
+        result = []
+        for t in changes:
+            if t.kind == "fired":
+                lower = [
+                    r.name for r in self.rules
+                    if r.measure == t.measure and r.name != t.rule
+                    and SEVERITY_RANK[r.severity] < SEVERITY_RANK[t.severity]
+                    and self.states.get(alert_id(r, t.scope), AlertState()).status == "firing"
+                ]
+                if lower:
+                    t = Transition(**{**t.__dict__, "kind": "escalated", "escalated_from": lower[0]})
+            result.append(t)
+        return result
+
+    def firing(self) -> dict[str, AlertState]:
+        return {k: s for k, s in self.states.items() if s.status == "firing"}
