@@ -1,0 +1,171 @@
+"""Delivery with retries: every firing and resolve reaches each receiver at least once.
+
+Classification (as Alertmanager does): 2xx delivered; 429 retried after Retry-After (or backoff); 5xx,
+timeouts and connection errors retried with capped exponential backoff, without limit (a receiver that is
+down for an hour still gets the page when it is back); any other 4xx is not retried: counted and logged.
+Each receiver has its own queue and task, so a slow or failing receiver never holds up another one, and
+none of this runs in the stream-processing path. Webhook URLs and keys are secrets: never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+import aiohttp
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from .evaluate import Transition
+from .receivers import Receiver, Request
+
+log = logging.getLogger("capmon.alerts")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    delivered: bool
+    retry: bool
+    status: int | None
+    retry_after_s: float | None = None
+    reason: str = ""
+
+
+class DeliveryMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.sent = Counter("capmon_alert_deliveries", "Notifications delivered", ["receiver"], registry=registry)
+        self.retries = Counter("capmon_alert_delivery_retries", "Notification attempts retried", ["receiver"],
+                               registry=registry)
+        self.failures = Counter("capmon_alert_delivery_failures", "Notifications given up (4xx other than 429)",
+                                ["receiver"], registry=registry)
+        self.latency = Histogram("capmon_alert_delivery_latency_seconds",
+                                 "From the alert change being queued to the receiver accepting it", ["receiver"],
+                                 buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+                                 registry=registry)
+
+
+def classify(status: int, retry_after: str | None) -> Attempt:
+    if 200 <= status < 300:
+        return Attempt(True, False, status)
+    if status == 429:
+        return Attempt(False, True, status, parse_retry_after(retry_after), "rate limited (429)")
+    if status >= 500:
+        return Attempt(False, True, status, None, f"server error ({status})")
+    return Attempt(False, False, status, None, f"refused ({status})")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds, or as an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class Backoff:
+    initial_s: float = 0.5
+    max_s: float = 30.0
+    timeout_s: float = 10.0
+
+
+class Dispatcher:
+    """One queue and one sending task per receiver. `submit` never blocks."""
+
+    def __init__(self, receivers: list[Receiver], registry: CollectorRegistry, backoff: Backoff | None = None) -> None:
+        self.receivers = {r.name: r for r in receivers}
+        self.metrics = DeliveryMetrics(registry)
+        self.backoff = backoff or Backoff()
+        self._queues: dict[str, asyncio.Queue[tuple[Transition, float]]] = {}
+        self._tasks: list[asyncio.Task] = []
+        self._session: aiohttp.ClientSession | None = None
+        self._unconfigured_warned: set[str] = set()
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.backoff.timeout_s))
+        for name in self.receivers:
+            self._queues[name] = asyncio.Queue()
+            self._tasks.append(asyncio.create_task(self._run(name), name=f"deliver-{name}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._session:
+            await self._session.close()
+
+    def submit(self, t: Transition) -> None:
+        for name in t.notify:
+            if name in self._queues:
+                self._queues[name].put_nowait((t, time.monotonic()))
+            elif name not in self._unconfigured_warned:
+                self._unconfigured_warned.add(name)
+                log.warning("receiver %s is not configured; alerts for it are only logged", name)
+
+    def pending(self) -> int:
+        return sum(q.qsize() for q in self._queues.values())
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait until every queue is empty and idle (for tests and shutdown)."""
+        try:
+            await asyncio.wait_for(asyncio.gather(*(q.join() for q in self._queues.values())), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    async def _run(self, name: str) -> None:
+        receiver, queue = self.receivers[name], self._queues[name]
+        last_sent = 0.0
+        while True:
+            t, queued_at = await queue.get()
+            try:
+                wait = receiver.min_interval_s - (time.monotonic() - last_sent)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                await self._deliver(receiver, t)
+                last_sent = time.monotonic()
+                self.metrics.latency.labels(name).observe(time.monotonic() - queued_at)
+            finally:
+                queue.task_done()
+
+    async def _deliver(self, receiver: Receiver, t: Transition) -> None:
+        request = receiver.request(t)
+        if request is None:
+            self.metrics.sent.labels(receiver.name).inc()
+            return
+        delay = self.backoff.initial_s
+        while True:
+            attempt = await self._post(request)
+            if attempt.delivered:
+                self.metrics.sent.labels(receiver.name).inc()
+                return
+            if not attempt.retry:
+                self.metrics.failures.labels(receiver.name).inc()
+                log.error("%s refused alert %s %s: %s; not retried", receiver.name, t.alert_id, t.kind,
+                          attempt.reason)
+                return
+            self.metrics.retries.labels(receiver.name).inc()
+            pause = attempt.retry_after_s if attempt.retry_after_s is not None else delay
+            log.warning("%s: %s for alert %s %s; retrying in %.1f s", receiver.name, attempt.reason, t.alert_id,
+                        t.kind, pause)
+            await asyncio.sleep(pause)
+            delay = min(delay * 2, self.backoff.max_s)
+
+    async def _post(self, request: Request) -> Attempt:
+        assert self._session is not None
+        try:
+            async with self._session.post(request.url, json=request.json) as response:
+                await response.read()
+                return classify(response.status, response.headers.get("Retry-After"))
+        except TimeoutError:
+            return Attempt(False, True, None, None, "timed out")
+        except aiohttp.ClientError as exc:
+            return Attempt(False, True, None, None, f"connection failed ({type(exc).__name__})")

@@ -1,0 +1,62 @@
+"""What an alert says to a person: what, where, how bad, since when, where to look. No person ids exist in
+alerts (measures are aggregates), so none can leak here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from streams.state.stamp import AMSTERDAM
+
+from .evaluate import Transition
+
+MEASURE_WORDS = {
+    "headroom": "headroom (free usable beds)",
+    "occupancy": "occupancy",
+    "occupancy_ratio": "occupancy ratio",
+    "days_until_full": "days until full",
+    "permit_holders": "permit holders in reception",
+    "staleness": "seconds without events",
+}
+SCOPE_WORDS = {"national": "nationally"}
+
+
+def when(us: int | None) -> str:
+    return "?" if us is None else datetime.fromtimestamp(us / 1e6, AMSTERDAM).strftime("%d %b %Y %H:%M")
+
+
+def iso(us: int | None) -> str | None:
+    return None if us is None else datetime.fromtimestamp(us / 1e6, AMSTERDAM).isoformat()
+
+
+def value_text(t: Transition) -> str:
+    if t.value is None:
+        return "n/a"
+    if t.measure == "occupancy_ratio" or t.measure.startswith("mpp_deviation"):
+        return f"{t.value:.1%}"
+    return f"{t.value:,.1f}" if t.measure == "days_until_full" else f"{t.value:,.0f}"
+
+
+def threshold_text(t: Transition) -> str:
+    if t.measure == "occupancy_ratio" or t.measure.startswith("mpp_deviation"):
+        return f"{t.threshold:.1%}"
+    return f"{t.threshold:,g}"
+
+
+def summary(t: Transition) -> str:
+    """One line: '[CRITICAL] headroom (free usable beds) nationally: 412 (threshold 500) since 14 Mar 2023 09:15'."""
+    what = MEASURE_WORDS.get(t.measure, t.measure.replace("_", " "))
+    where = SCOPE_WORDS.get(t.scope, f"in {t.scope}")
+    state = {"resolved": "RESOLVED", "escalated": f"ESCALATED {t.severity.upper()}"}.get(t.kind, t.severity.upper())
+    return (f"[{state}] {what} {where}: {value_text(t)} (threshold {threshold_text(t)}) "
+            f"since {when(t.since_us)} — rule {t.rule}")
+
+
+def details(t: Transition, status_url: str | None, dashboard_url: str | None) -> list[str]:
+    lines = [f"Rule `{t.rule}` ({t.severity}), scope {t.scope}, measure {t.measure}.",
+             f"Condition since {when(t.since_us)}; this change at {when(t.at_us)} (event time)."]
+    if t.escalated_from:
+        lines.append(f"Escalated from `{t.escalated_from}`.")
+    looks = [u for u in (status_url, dashboard_url) if u]
+    if looks:
+        lines.append("Look at: " + " · ".join(looks))
+    return lines

@@ -1,0 +1,70 @@
+"""Real HTTP receivers on 127.0.0.1 for tests, speaking Slack's and PagerDuty's formats, failing on demand.
+
+`script` is a list of what to do with the next requests: an int status (500, 429, 400...), ("429", seconds)
+for a Retry-After, ("slow", seconds) to answer late, or "ok". When it runs out, every request is "ok".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+
+class FakeReceiver:
+    def __init__(self, kind: str, script: list[Any] | None = None) -> None:
+        self.kind = kind  # "slack" | "pagerduty" | "webhook"
+        self.script = list(script or [])
+        self.requests: list[Any] = []  # every body received, including those answered with an error
+        self.accepted: list[Any] = []  # bodies answered with 2xx
+        self.incidents: dict[str, str] = {}  # PagerDuty: dedup_key -> "triggered" | "resolved"
+        self.incidents_opened = 0
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> FakeReceiver:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/" + {"slack": "services/T0/B0/secret", "pagerduty": "v2/enqueue"}.get(
+            self.kind, "hook")
+        return self
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = json.loads(await request.read())
+        self.requests.append(body)
+        action = self.script.pop(0) if self.script else "ok"
+        if isinstance(action, tuple) and action[0] == "slow":
+            self._apply(body)  # the receiver acts on it, but answers too late: the sender will retry
+            await asyncio.sleep(action[1])
+            return web.Response(status=202, text="late")
+        if isinstance(action, tuple) and action[0] == "429":
+            return web.Response(status=429, headers={"Retry-After": str(action[1])}, text="slow down")
+        if isinstance(action, int):
+            return web.Response(status=action, text="error")
+        self._apply(body)
+        self.accepted.append(body)
+        if self.kind == "pagerduty":
+            return web.json_response({"status": "success", "message": "Event processed",
+                                      "dedup_key": body.get("dedup_key")}, status=202)
+        return web.Response(status=200, text="ok")
+
+    def _apply(self, body: Any) -> None:
+        if self.kind != "pagerduty":
+            return
+        key = body["dedup_key"]
+        if body["event_action"] == "trigger" and self.incidents.get(key) != "triggered":
+            self.incidents[key] = "triggered"
+            self.incidents_opened += 1
+        elif body["event_action"] == "resolve" and key in self.incidents:
+            self.incidents[key] = "resolved"

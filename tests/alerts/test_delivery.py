@@ -1,0 +1,137 @@
+"""Delivery to real HTTP receivers on loopback: payload formats, retries, no retry on 4xx, no second incident."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from prometheus_client import CollectorRegistry
+
+from alerts.delivery import Backoff, Dispatcher, classify, parse_retry_after
+from alerts.evaluate import Transition
+from alerts.receivers import Alertmanager, Links, PagerDuty, Slack
+from tests.alerts.receivers import FakeReceiver
+
+US = 1_678_782_600_000_000  # 2023-03-14 09:30 CET
+
+
+def transition(kind: str = "fired", alert: str = "national_headroom_critical/national", **kw) -> Transition:
+    base = dict(alert_id=alert, rule=alert.split("/")[0], scope=alert.split("/")[1], severity="critical",
+                measure="headroom", kind=kind, at_us=US + 3_600_000_000, value=412.0, since_us=US, threshold=500.0,
+                notify=("pagerduty", "slack"))
+    return Transition(**{**base, **kw})
+
+
+FAST = Backoff(initial_s=0.05, max_s=0.2, timeout_s=0.5)
+
+
+async def deliver(receivers, transitions, backoff=FAST, timeout=15.0):
+    registry = CollectorRegistry()
+    dispatcher = Dispatcher(receivers, registry, backoff)
+    await dispatcher.start()
+    try:
+        for t in transitions:
+            dispatcher.submit(t)
+        assert await dispatcher.drain(timeout)
+    finally:
+        await dispatcher.stop()
+    return registry
+
+
+def sample(registry, name, receiver):
+    return registry.get_sample_value(name, {"receiver": receiver}) or 0.0
+
+
+def test_classification_and_retry_after():
+    assert classify(200, None).delivered and classify(202, None).delivered
+    assert classify(429, "3").retry and classify(429, "3").retry_after_s == 3
+    assert classify(503, None).retry and not classify(400, None).retry and not classify(404, None).delivered
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert parse_retry_after("soon") is None
+
+
+def test_slack_and_pagerduty_payloads_in_their_own_formats():
+    async def scenario():
+        slack, pd = await FakeReceiver("slack").start(), await FakeReceiver("pagerduty").start()
+        links = Links("http://capmon.example/", "http://grafana.example/d/capacity")
+        try:
+            await deliver([Slack(slack.url, links), PagerDuty("R0UTINGKEY", pd.url, links)],
+                          [transition(), transition("resolved")])
+        finally:
+            await slack.stop()
+            await pd.stop()
+        return slack, pd
+
+    slack, pd = asyncio.run(scenario())
+    fired, resolved = slack.accepted
+    assert fired["text"].startswith("[CRITICAL] headroom (free usable beds) nationally: 412 (threshold 500) since")
+    assert fired["blocks"][0]["type"] == "section" and "http://capmon.example/" in fired["blocks"][1]["text"]["text"]
+    assert resolved["text"].startswith("[RESOLVED]")
+    trigger, resolve = pd.accepted
+    assert trigger["routing_key"] == "R0UTINGKEY" and trigger["event_action"] == "trigger"
+    assert trigger["dedup_key"] == "national_headroom_critical/national" == resolve["dedup_key"]
+    assert trigger["payload"]["severity"] == "critical" and trigger["payload"]["source"] == "capmon"
+    assert trigger["payload"]["summary"] == fired["text"]
+    assert resolve["event_action"] == "resolve"
+    assert pd.incidents == {"national_headroom_critical/national": "resolved"} and pd.incidents_opened == 1
+
+
+def test_retries_on_500_429_and_timeouts_until_delivered_without_a_second_incident():
+    async def scenario():
+        pd = await FakeReceiver("pagerduty", [500, ("429", 0.3), ("slow", 1.0), 503]).start()
+        started = time.monotonic()
+        try:
+            registry = await deliver([PagerDuty("K", pd.url)], [transition()])
+        finally:
+            await pd.stop()
+        return pd, registry, time.monotonic() - started
+
+    pd, registry, took = asyncio.run(scenario())
+    assert len(pd.requests) == 5 and len(pd.accepted) == 1
+    assert pd.incidents_opened == 1  # the late answer was acted on, the retry carried the same dedup_key
+    assert sample(registry, "capmon_alert_delivery_retries_total", "pagerduty") == 4
+    assert sample(registry, "capmon_alert_deliveries_total", "pagerduty") == 1
+    assert took >= 0.3  # Retry-After was honoured
+
+
+def test_other_4xx_is_not_retried_but_counted():
+    async def scenario():
+        slack = await FakeReceiver("slack", [400]).start()
+        try:
+            registry = await deliver([Slack(slack.url)], [transition(notify=("slack",))])
+        finally:
+            await slack.stop()
+        return slack, registry
+
+    slack, registry = asyncio.run(scenario())
+    assert len(slack.requests) == 1 and slack.accepted == []
+    assert sample(registry, "capmon_alert_delivery_failures_total", "slack") == 1
+
+
+def test_slack_is_kept_under_one_message_per_second_and_a_down_receiver_does_not_hold_others():
+    async def scenario():
+        slack = await FakeReceiver("slack").start()
+        pd = await FakeReceiver("pagerduty", [500] * 6).start()  # down for a while
+        started = time.monotonic()
+        try:
+            await deliver([Slack(slack.url), PagerDuty("K", pd.url)],
+                          [transition(alert=f"r{i}/national") for i in range(3)])
+        finally:
+            await slack.stop()
+            await pd.stop()
+        return slack, pd, time.monotonic() - started
+
+    slack, pd, took = asyncio.run(scenario())
+    assert len(slack.accepted) == 3 and took >= 2.0  # 3 messages need at least 2 s at 1/s
+    assert pd.incidents_opened == 3
+
+
+def test_alertmanager_payload():
+    am = Alertmanager("http://127.0.0.1:9093/", Links("http://capmon/"))
+    fired = am.request(transition()).json[0]
+    assert am.request(transition()).url == "http://127.0.0.1:9093/api/v2/alerts"
+    assert fired["labels"]["alertname"] == "national_headroom_critical"
+    assert fired["labels"]["severity"] == "critical" and fired["labels"]["scope"] == "national"
+    assert fired["startsAt"].startswith("2023-03-14T09:30") and "endsAt" not in fired
+    resolved = am.request(transition("resolved")).json[0]
+    assert resolved["endsAt"].startswith("2023-03-14T10:30")
