@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
@@ -88,6 +89,8 @@ class Dispatcher:
         self._tasks: list[asyncio.Task] = []
         self._session: aiohttp.ClientSession | None = None
         self._unconfigured_warned: set[str] = set()
+        # called after each confirmed delivery (the alert service logs it to the alerts topic)
+        self.on_delivered: Callable[[Transition, str], Awaitable[None]] | None = None
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.backoff.timeout_s))
@@ -102,8 +105,8 @@ class Dispatcher:
         if self._session:
             await self._session.close()
 
-    def submit(self, t: Transition) -> None:
-        for name in t.notify:
+    def submit(self, t: Transition, only: list[str] | None = None) -> None:
+        for name in only if only is not None else t.notify:
             if name in self._queues:
                 self._queues[name].put_nowait((t, time.monotonic()))
             elif name not in self._unconfigured_warned:
@@ -133,6 +136,8 @@ class Dispatcher:
                 await self._deliver(receiver, t)
                 last_sent = time.monotonic()
                 self.metrics.latency.labels(name).observe(time.monotonic() - queued_at)
+                if self.on_delivered is not None:
+                    await self.on_delivered(t, name)
             finally:
                 queue.task_done()
 
@@ -151,7 +156,7 @@ class Dispatcher:
                 self.metrics.failures.labels(receiver.name).inc()
                 log.error("%s refused alert %s %s: %s; not retried", receiver.name, t.alert_id, t.kind,
                           attempt.reason)
-                return
+                return  # counted as handled: retrying a refused request would only be refused again
             self.metrics.retries.labels(receiver.name).inc()
             pause = attempt.retry_after_s if attempt.retry_after_s is not None else delay
             log.warning("%s: %s for alert %s %s; retrying in %.1f s", receiver.name, attempt.reason, t.alert_id,

@@ -20,6 +20,11 @@ from collections.abc import Iterable
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from alerts.delivery import Dispatcher
+from alerts.receivers import Alertmanager, Links, LogReceiver, PagerDuty, Receiver, Slack
+from alerts.rules import Rule
+from alerts.service import AlertService
+
 from .config import Settings
 from .kafka_io import figures_topic_name
 from .metrics import WorkerMetrics
@@ -34,12 +39,13 @@ log = logging.getLogger("capmon.worker")
 BATCH_MAX = 2_000
 BATCH_WITHIN_S = 0.1
 PUBLISH_INTERVAL_S = 0.5
+ALERT_INTERVAL_S = 0.5
 
 
 class Worker:
     """Holds the processors, the view and the Faust objects; agents and timers call its methods."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, rules: list[Rule] | None = None) -> None:
         self.settings = settings
         self.topics = Topics(settings.topic_prefix)
         self.people = PeopleProcessor(self.topics)
@@ -50,6 +56,10 @@ class Worker:
         self.view_caught_up = False
         self.crashed = False
         self.last_batch_at = time.monotonic()
+        self.dispatcher = Dispatcher(build_receivers(settings), self.metrics.registry)
+        self.alert_service = AlertService(rules, self.view, self.dispatcher, self._produce_alert) if rules else None
+        self._dispatcher_started = False
+        self._leading = False
         self.app = self._create_app()
 
     # --- wiring -------------------------------------------------------------------------------------
@@ -89,6 +99,7 @@ class Worker:
         app.agent(self.people_topic, name="people")(self._people_agent)
         app.agent(self.register_topic, name="register")(self._register_agent)
         app.timer(PUBLISH_INTERVAL_S)(self._publish_summaries)
+        app.timer(ALERT_INTERVAL_S)(self._alert_tick)
         app.task(self._read_figures)
         app.on_partitions_revoked.connect(self._on_revoked)
         register_views(app, self)
@@ -168,28 +179,49 @@ class Worker:
         self.dirty -= partitions
 
     async def _read_figures(self) -> None:
-        """Read the whole figures topic into the view, then follow it (every worker, no consumer group)."""
-        name = self.figures_name
+        """Read the whole figures and alerts topics into the view, then follow them (every worker, no group)."""
+        names = [self.figures_name, self.topics.alerts]
         consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False,
                                     group_id=None, auto_offset_reset="earliest")
         await consumer.start()
         try:
-            tp = TopicPartition(name, 0)
-            while name not in (await consumer.topics()):  # created by `capmon worker` before Faust starts
+            while not set(names) <= await consumer.topics():  # created by `capmon worker` before Faust starts
                 await asyncio.sleep(0.2)
-            consumer.assign([tp])
-            await consumer.seek_to_beginning(tp)
-            end = (await consumer.end_offsets([tp]))[tp]
+            tps = [TopicPartition(n, p) for n in names for p in sorted(consumer.partitions_for_topic(n) or ())]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            end = await consumer.end_offsets(tps)
             while True:
                 batches = await consumer.getmany(timeout_ms=200, max_records=5_000)
-                for messages in batches.values():
+                for tp, messages in batches.items():
+                    apply = self.view.apply if tp.topic == self.figures_name else self.view.apply_alert
                     for message in messages:
-                        self.view.apply(message.key, message.value)
-                if not self.view_caught_up and await consumer.position(tp) >= end:
+                        apply(message.key, message.value)
+                if not self.view_caught_up and all([await consumer.position(tp) >= end[tp] for tp in tps]):
                     self.view_caught_up = True
-                    log.info("figures view caught up (%d messages)", self.view.messages)
+                    log.info("figures view caught up (%d messages, %d alerts)", self.view.messages,
+                             len(self.view.alerts))
         finally:
             await consumer.stop()
+
+    # --- alerting (only the leader evaluates; see alerts/service.py) ----------------------------------
+
+    async def _produce_alert(self, key: bytes, value: bytes) -> None:
+        await self._produce(self.topics.alerts, key, value)
+
+    async def _alert_tick(self) -> None:
+        if self.alert_service is None or not self.view_caught_up:
+            return
+        if not self.app.is_leader():
+            if self._leading:  # leadership moved: restore from the alerts topic if it comes back
+                self._leading = False
+                self.alert_service.restored = False
+            return
+        if not self._dispatcher_started:
+            await self.dispatcher.start()
+            self._dispatcher_started = True
+        self._leading = True
+        await self.alert_service.tick()
 
 
 def _incoming(event: faust.EventT) -> Incoming:
@@ -197,5 +229,18 @@ def _incoming(event: faust.EventT) -> Incoming:
     return Incoming(m.topic, m.partition, m.offset, m.key, m.value)
 
 
-def create_worker(settings: Settings) -> Worker:
-    return Worker(settings)
+def build_receivers(settings: Settings) -> list[Receiver]:
+    """The receivers configured by environment; the log receiver is always there."""
+    links = Links(settings.status_url or f"http://{settings.web_host}:{settings.web_port}/", settings.dashboard_url)
+    receivers: list[Receiver] = [LogReceiver()]
+    if settings.slack_webhook_url is not None:
+        receivers.append(Slack(settings.slack_webhook_url.get_secret_value(), links))
+    if settings.pagerduty_routing_key is not None:
+        receivers.append(PagerDuty(settings.pagerduty_routing_key.get_secret_value(), settings.pagerduty_url, links))
+    if settings.alertmanager_url:
+        receivers.append(Alertmanager(settings.alertmanager_url, links))
+    return receivers
+
+
+def create_worker(settings: Settings, rules: list[Rule] | None = None) -> Worker:
+    return Worker(settings, rules)

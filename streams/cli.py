@@ -59,6 +59,9 @@ def _non_negative(value: str) -> float:
     return number
 
 
+DEFAULT_RULES = Path("deploy/alerts/rules.yaml")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="capmon", description="Monitor of the Dutch asylum reception chain.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -96,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bt = sub.add_parser("backtest", help="evaluate alert rules over a JSONL file offline, in event time")
     bt.add_argument("file", type=Path)
-    bt.add_argument("--rules", type=Path, default=Path("deploy/alerts/rules.yaml"), help="rules YAML")
+    bt.add_argument("--rules", type=Path, default=DEFAULT_RULES, help="rules YAML")
     bt.add_argument("--json", type=Path, help="also write the timeline as JSON to this file")
     bt.add_argument("--step", default="5m", help="evaluation grid in event time (default 5m)")
     bt.add_argument("--all", action="store_true", help="also show pending and cancelled alerts")
@@ -194,12 +197,16 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from alerts.rules import load_rules
+
     from .kafka_io import prepare_worker_topics
     from .worker import run_worker
 
     settings = load_settings()
+    rules_path = settings.alert_rules or DEFAULT_RULES
+    rules = load_rules(rules_path) if settings.alert_rules or rules_path.exists() else []
     partitions = prepare_worker_topics(settings)
-    return run_worker(settings.model_copy(update={"partitions": partitions}), args.loglevel)
+    return run_worker(settings.model_copy(update={"partitions": partitions}), args.loglevel, rules)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:

@@ -34,7 +34,13 @@ class Settings(BaseSettings):
     web_port: Port = 6066
     state_dir: Path = Path(".cache/state")
     session_timeout_s: float = Field(10.0, ge=6, le=300, description="consumer group session timeout (seconds)")
-    alert_rules: Path | None = None
+    alert_rules: Path | None = None  # default: deploy/alerts/rules.yaml when it exists
+    slack_webhook_url: SecretStr | None = None
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
+    alertmanager_url: str | None = None
+    status_url: str | None = None  # where alert texts point duty officers (default: this worker's status page)
+    dashboard_url: str | None = None  # a Grafana dashboard link for alert texts
     taakstelling: int = Field(27_300, ge=0, description="permit holders municipalities must house per half year")
 
 

@@ -95,3 +95,9 @@ class FiguresCollector(Collector):
         for outcome, n in sorted(by_outcome.items()):
             decisions.add_metric([outcome], n)
         yield decisions
+        active = GaugeMetricFamily("capmon_alert_active", "1 while the alert fires, 0 otherwise",
+                                   labels=["rule", "scope", "severity"])
+        for rec in self.view.alerts.values():
+            t = rec["transition"]
+            active.add_metric([t["rule"], t["scope"], t["severity"]], 1.0 if rec["state"]["status"] == "firing" else 0)
+        yield active

@@ -39,6 +39,7 @@ class FiguresView:
         self.register = Register()
         self._totals: Totals | None = None
         self.messages = 0
+        self.alerts: dict[str, dict] = {}  # alert id -> latest record of the alerts topic
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         """Fold one message of the figures topic in (unknown or broken messages are ignored)."""
@@ -57,6 +58,21 @@ class FiguresView:
             self._fold(value, "location")
         elif name.startswith(FORECAST_PREFIX):
             self._fold(value, "forecast")
+
+    def apply_alert(self, key: bytes | None, value: bytes | None) -> None:
+        """Fold one record of the alerts topic (the alert state's changelog) in."""
+        if key is None:
+            return
+        if value is None:
+            self.alerts.pop(key.decode(), None)
+            return
+        try:
+            rec = json.loads(value)
+        except ValueError:
+            return
+        current = self.alerts.get(key.decode())
+        if current is None or rec.get("seq", 0) >= current.get("seq", 0):
+            self.alerts[key.decode()] = rec
 
     def _fold(self, value: bytes, event_type: str) -> None:
         try:

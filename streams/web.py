@@ -85,6 +85,24 @@ def daily_inflow(view: FiguresView, days: int = 28) -> dict[str, int]:
     return dict(sorted(per_day.items()))
 
 
+def alerts_json(view: FiguresView) -> dict[str, Any]:
+    """Active (firing) and pending alerts, and the latest change of every known alert, from the alerts topic."""
+    from alerts.text import iso
+
+    def item(alert_id: str, rec: dict) -> dict[str, Any]:
+        t, state = rec["transition"], rec["state"]
+        return {"alert_id": alert_id, "rule": t["rule"], "scope": t["scope"], "severity": t["severity"],
+                "measure": t["measure"], "status": state["status"], "value": state["value"],
+                "threshold": t["threshold"], "since": iso(state["since_us"]), "fired_at": iso(state["fired_us"]),
+                "last_change": {"kind": t["kind"], "at": iso(t["at_us"]), "escalated_from": t["escalated_from"]},
+                "delivered_to": rec["delivered"]}
+
+    items = [item(k, r) for k, r in sorted(view.alerts.items())]
+    return {"active": [i for i in items if i["status"] == "firing"],
+            "pending": [i for i in items if i["status"] == "pending"],
+            "all": items}
+
+
 def register_views(app: faust.App, worker: Worker) -> None:
     registry = worker.metrics.registry
     registry.register(FiguresCollector(worker.view))
@@ -96,6 +114,10 @@ def register_views(app: faust.App, worker: Worker) -> None:
     @app.page("/api/inflow")
     async def api_inflow(web: Any, request: Any) -> Any:
         return web.json(inflow_json(worker.view, worker.settings.taakstelling))
+
+    @app.page("/api/alerts")
+    async def api_alerts(web: Any, request: Any) -> Any:
+        return web.json(alerts_json(worker.view))
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
