@@ -1,5 +1,5 @@
-"""Live alerting on the leader worker: evaluate the rules on the figures view, log every alert change to the
-`alerts` topic (compacted, keyed by alert id), and hand notifications to the dispatcher.
+"""Live alerting on the leader worker: evaluate the rules in event time (live.py), log every alert change to
+the `alerts` topic (compacted, keyed by alert id), and hand notifications to the dispatcher.
 
 The `alerts` topic is the alert state's changelog: each record carries the alert's state after the change,
 a sequence number and which receivers have confirmed delivery. A new leader (restart, `kill -9`, rebalance)
@@ -12,96 +12,112 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
-from streams.state.figures import net_inflow_per_day
+from streams.topics import Topics
 from streams.view import FiguresView
 
 from .delivery import Dispatcher
 from .evaluate import Evaluator, Transition
+from .live import CHECKPOINT_KEY, LiveTimeline, checkpoint_value
 from .machine import AlertState
-from .measures import Snapshot
 from .rules import Rule
+from .timeline import DEFAULT_STEP_S, Timeline
 
 log = logging.getLogger("capmon.alerts")
 Produce = Callable[[bytes, bytes], Awaitable[None]]
 
 
-def snapshot(view: FiguresView) -> Snapshot | None:
-    now = view.now_us
-    if now is None:
-        return None
-    national, provinces = net_inflow_per_day(view.totals, view.register, now)
-    return Snapshot(now, view.occupancy(), view.inflow(), national, provinces)
-
-
-def record(t: Transition, state: AlertState, seq: int, delivered: list[str]) -> dict[str, Any]:
-    return {"transition": asdict(t), "state": state.to_json(), "seq": seq, "delivered": sorted(delivered)}
+def record(t: Transition, state: AlertState, seq: int, undelivered: list[dict[str, Any]]) -> dict[str, Any]:
+    """The alerts topic's value for an alert: its latest change and state, and every notification of it that a
+    receiver has not confirmed yet (oldest first), so a new leader finishes them in order."""
+    return {"transition": asdict(t), "state": state.to_json(), "seq": seq, "undelivered": undelivered}
 
 
 class AlertService:
-    def __init__(self, rules: list[Rule], view: FiguresView, dispatcher: Dispatcher, produce: Produce) -> None:
-        self.evaluator = Evaluator(rules)
+    """Owns the alert states while this worker leads: restores them, logs changes, hands out notifications."""
+
+    def __init__(self, rules: list[Rule], view: FiguresView, dispatcher: Dispatcher, produce: Produce,
+                 bootstrap: str, topics: Topics, partitions_of: Callable[[str], int],
+                 step_s: int = DEFAULT_STEP_S) -> None:
+        self.rules = rules
         self.view = view
         self.dispatcher = dispatcher
         self.produce = produce
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.partitions_of = partitions_of
+        self.step_s = step_s
+        self.evaluator = Evaluator(rules)
         self.records: dict[str, dict[str, Any]] = {}
-        self.restored = False
-        self._last_now: int | None = None
-        self._last_messages = -1
+        self._last_checkpoint_wall = 0.0
         dispatcher.on_delivered = self._delivered
 
-    async def restore(self) -> None:
-        """Take over the alert states logged by the previous leader and finish their deliveries."""
-        self.evaluator.states.clear()
-        self.records.clear()
-        self._last_messages = -1
+    def restore(self) -> int | None:
+        """Take over the alert states logged by the previous leader and finish their deliveries; returns the
+        event time up to which it had evaluated."""
+        self.evaluator = Evaluator(self.rules)
+        self.records = {}
         for alert_id, rec in self.view.alerts.items():
             self.records[alert_id] = rec
             state = AlertState.from_json(rec["state"])
             if state.status != "inactive":
                 self.evaluator.states[alert_id] = state
-            t = Transition(**{**rec["transition"], "notify": tuple(rec["transition"]["notify"])})
-            missing = [r for r in t.notify if r not in rec["delivered"] and r in self.dispatcher.receivers]
-            if t.notifies and missing:
-                log.info("alert %s: %s not confirmed by %s; delivering again", alert_id, t.kind, ", ".join(missing))
-                self.dispatcher.submit(t, only=missing)
-        self.restored = True
-        log.info("alert states restored: %d firing, %d pending", len(self.evaluator.firing()),
-                 sum(s.status == "pending" for s in self.evaluator.states.values()))
+            for entry in rec["undelivered"]:
+                t = transition_of(entry)
+                missing = [r for r in entry["missing"] if r in self.dispatcher.receivers]
+                if missing:
+                    log.info("alert %s: %s not confirmed by %s; delivering again", alert_id, t.kind,
+                             ", ".join(missing))
+                    self.dispatcher.submit(t, only=missing)
+        log.info("alert states restored: %d firing, %d pending; evaluated until %s",
+                 len(self.evaluator.firing()), sum(s.status == "pending" for s in self.evaluator.states.values()),
+                 self.view.alerts_evaluated_until_us)
+        return self.view.alerts_evaluated_until_us
 
-    async def tick(self) -> list[Transition]:
-        """Evaluate when the figures changed (or an alert waits for its `for`)."""
-        if not self.restored:
-            await self.restore()
-        unchanged = self.view.messages == self._last_messages
-        waiting = any(s.status == "pending" for s in self.evaluator.states.values())
-        if unchanged and not waiting:
-            return []
-        snap = snapshot(self.view)
-        if snap is None:
-            return []
-        self._last_messages = self.view.messages
-        changes = self.evaluator.evaluate(snap)
+    async def run(self) -> None:
+        """Evaluate live until cancelled (when this worker stops leading)."""
+        until = self.restore()
+        live = LiveTimeline(self.bootstrap, self.topics, self.partitions_of,
+                            Timeline(self.rules, self.step_s, self.evaluator), until, self._changes, self._checkpoint)
+        await live.run()
+
+    async def _changes(self, changes: list[Transition]) -> None:
         for t in changes:
-            seq = self.records.get(t.alert_id, {}).get("seq", 0) + 1
+            previous = self.records.get(t.alert_id, {})
+            undelivered = list(previous.get("undelivered", []))
+            receivers = [r for r in t.notify if r in self.dispatcher.receivers]
+            if t.notifies and receivers:
+                undelivered.append({"transition": asdict(t), "missing": receivers})
             state = self.evaluator.states.get(t.alert_id, AlertState(value=t.value))
-            self.records[t.alert_id] = record(t, state, seq, [])
+            self.records[t.alert_id] = record(t, state, previous.get("seq", 0) + 1, undelivered)
             await self.produce(t.alert_id.encode(), json.dumps(self.records[t.alert_id]).encode())
             if t.notifies:
                 self.dispatcher.submit(t)
-        return changes
+
+    async def _checkpoint(self, at_us: int) -> None:
+        if time.monotonic() - self._last_checkpoint_wall >= 1.0:
+            self._last_checkpoint_wall = time.monotonic()
+            await self.produce(CHECKPOINT_KEY, checkpoint_value(at_us))
 
     async def _delivered(self, t: Transition, receiver: str) -> None:
-        """Log a confirmed delivery, unless the alert has moved on since (then the newer change counts)."""
+        """Log a confirmed delivery: the receiver leaves that notification's missing list."""
         rec = self.records.get(t.alert_id)
-        if rec is None or rec["transition"]["kind"] != t.kind or rec["transition"]["at_us"] != t.at_us:
+        if rec is None:
             return
-        if receiver not in rec["delivered"]:
-            rec["delivered"] = sorted([*rec["delivered"], receiver])
+        changed = False
+        for entry in rec["undelivered"]:
+            same = entry["transition"]["kind"] == t.kind and entry["transition"]["at_us"] == t.at_us
+            if same and receiver in entry["missing"]:
+                entry["missing"] = [r for r in entry["missing"] if r != receiver]
+                changed = True
+        if changed:
+            rec["undelivered"] = [e for e in rec["undelivered"] if e["missing"]]
             await self.produce(t.alert_id.encode(), json.dumps(rec).encode())
 
-    def active(self) -> dict[str, dict[str, Any]]:
-        return {k: r for k, r in self.records.items() if r["state"]["status"] == "firing"}
+
+def transition_of(rec: dict[str, Any]) -> Transition:
+    return Transition(**{**rec["transition"], "notify": tuple(rec["transition"]["notify"])})

@@ -36,12 +36,15 @@ class Timeline:
         return Snapshot(s.watermark_us or 0, occupancy(s.totals, s.register),
                         inflow(s.totals, s.register, s.watermark_us), national, provinces)
 
-    def feed(self, event: Event) -> list[Transition]:
+    def feed(self, event: Event, evaluate: bool = True) -> list[Transition]:
         """Apply one event (events must come in event-time order); returns the transitions of the grid
-        points it passed."""
+        points it passed. With `evaluate=False` the grid points are passed silently (catching up on history
+        whose alert states are already known)."""
         t = micros(event.occurred_at)
         out: list[Transition] = []
         if self.next_us is None:
+            self.next_us = (t // self.step_us + 1) * self.step_us
+        if not evaluate and t >= self.next_us:
             self.next_us = (t // self.step_us + 1) * self.step_us
         while t >= self.next_us:
             out += self._evaluate(self.next_us)

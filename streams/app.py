@@ -45,8 +45,10 @@ ALERT_INTERVAL_S = 0.5
 class Worker:
     """Holds the processors, the view and the Faust objects; agents and timers call its methods."""
 
-    def __init__(self, settings: Settings, rules: list[Rule] | None = None) -> None:
+    def __init__(self, settings: Settings, rules: list[Rule] | None = None,
+                 layout: dict[str, int] | None = None) -> None:
         self.settings = settings
+        self.layout = layout or {}  # partitions per topic, read by `capmon worker` before Faust starts
         self.topics = Topics(settings.topic_prefix)
         self.people = PeopleProcessor(self.topics)
         self.register = RegisterProcessor(self.topics)
@@ -57,9 +59,12 @@ class Worker:
         self.crashed = False
         self.last_batch_at = time.monotonic()
         self.dispatcher = Dispatcher(build_receivers(settings), self.metrics.registry)
-        self.alert_service = AlertService(rules, self.view, self.dispatcher, self._produce_alert) if rules else None
+        self.alert_service = (
+            AlertService(rules, self.view, self.dispatcher, self._produce_alert, settings.kafka_bootstrap, self.topics,
+                         self.partitions_of)
+            if rules else None)
         self._dispatcher_started = False
-        self._leading = False
+        self._alert_task: asyncio.Task | None = None
         self.app = self._create_app()
 
     # --- wiring -------------------------------------------------------------------------------------
@@ -185,9 +190,7 @@ class Worker:
                                     group_id=None, auto_offset_reset="earliest")
         await consumer.start()
         try:
-            while not set(names) <= await consumer.topics():  # created by `capmon worker` before Faust starts
-                await asyncio.sleep(0.2)
-            tps = [TopicPartition(n, p) for n in names for p in sorted(consumer.partitions_for_topic(n) or ())]
+            tps = [TopicPartition(n, p) for n in names for p in range(self.partitions_of(n))]
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
             end = await consumer.end_offsets(tps)
@@ -204,24 +207,33 @@ class Worker:
         finally:
             await consumer.stop()
 
+    def partitions_of(self, topic: str) -> int:
+        default = 1 if topic == self.figures_name else self.settings.partitions
+        return self.layout.get(topic, default)
+
     # --- alerting (only the leader evaluates; see alerts/service.py) ----------------------------------
 
     async def _produce_alert(self, key: bytes, value: bytes) -> None:
         await self._produce(self.topics.alerts, key, value)
 
     async def _alert_tick(self) -> None:
+        """Run the alert service while this worker leads; stop it when leadership moves elsewhere."""
         if self.alert_service is None or not self.view_caught_up:
             return
-        if not self.app.is_leader():
-            if self._leading:  # leadership moved: restore from the alerts topic if it comes back
-                self._leading = False
-                self.alert_service.restored = False
-            return
-        if not self._dispatcher_started:
-            await self.dispatcher.start()
-            self._dispatcher_started = True
-        self._leading = True
-        await self.alert_service.tick()
+        leading = self.app.is_leader()
+        running = self._alert_task is not None and not self._alert_task.done()
+        if self._alert_task is not None and self._alert_task.done() and not self._alert_task.cancelled():
+            error = self._alert_task.exception()
+            if error is not None:
+                log.error("alert evaluation stopped: %r; restarting it", error)
+        if leading and not running:
+            if not self._dispatcher_started:
+                await self.dispatcher.start()
+                self._dispatcher_started = True
+            self._alert_task = asyncio.create_task(self.alert_service.run(), name="alert-evaluation")
+        elif not leading and running:
+            assert self._alert_task is not None
+            self._alert_task.cancel()
 
 
 def _incoming(event: faust.EventT) -> Incoming:
@@ -242,5 +254,6 @@ def build_receivers(settings: Settings) -> list[Receiver]:
     return receivers
 
 
-def create_worker(settings: Settings, rules: list[Rule] | None = None) -> Worker:
-    return Worker(settings, rules)
+def create_worker(settings: Settings, rules: list[Rule] | None = None,
+                  layout: dict[str, int] | None = None) -> Worker:
+    return Worker(settings, rules, layout)

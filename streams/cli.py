@@ -17,6 +17,7 @@ from .feed import FileSink, KafkaSink, Progress, Sink, run_feed
 from .simulator import mix
 from .simulator.chain import AMSTERDAM, ChainSimulation, SimConfig
 from .simulator.faults import Record, encode, inject_invalid, reorder
+from .topics import Topics
 
 
 def _scenario(value: str) -> float:
@@ -205,8 +206,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = load_settings()
     rules_path = settings.alert_rules or DEFAULT_RULES
     rules = load_rules(rules_path) if settings.alert_rules or rules_path.exists() else []
-    partitions = prepare_worker_topics(settings)
-    return run_worker(settings.model_copy(update={"partitions": partitions}), args.loglevel, rules)
+    layout = prepare_worker_topics(settings)
+    partitions = layout[Topics(settings.topic_prefix).registrations]
+    return run_worker(settings.model_copy(update={"partitions": partitions}), args.loglevel, rules, layout)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:

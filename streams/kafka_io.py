@@ -106,8 +106,9 @@ def changelog_topic_name(topics: Topics) -> str:
     return f"{topics.app_id}-people-changelog"
 
 
-def prepare_worker_topics(settings: Settings) -> int:
-    """Create what the worker needs and refuse, in one line, a partition layout that cannot work.
+def prepare_worker_topics(settings: Settings) -> dict[str, int]:
+    """Create what the worker needs and refuse, in one line, a partition layout that cannot work; returns the
+    partition count of every topic the worker reads (aiokafka's metadata alone would not know them yet).
 
     The three person topics must have one partition count (they are co-partitioned by person id), and the
     person table's changelog must have the same: otherwise Faust crash-loops its agent forever.
@@ -125,7 +126,7 @@ def prepare_worker_topics(settings: Settings) -> int:
             names = [topics.registrations, topics.decisions, topics.placements]
             changelog = changelog_topic_name(topics)
             existing = set(admin.list_topics())
-            described = admin.describe_topics([n for n in [*names, changelog] if n in existing])
+            described = admin.describe_topics([n for n in [*topics.all(), figures, changelog] if n in existing])
             counts = {d.get("name", d.get("topic")): len(d["partitions"]) for d in described}
         finally:
             admin.close()
@@ -139,4 +140,4 @@ def prepare_worker_topics(settings: Settings) -> int:
             f"changelog topic {changelog} has {counts[changelog]} partitions but the person topics have {wanted}: "
             f"use a new CAPMON_TOPIC_PREFIX, or delete that topic and the consumer group {topics.app_id} "
             "so the state is rebuilt from the input topics")
-    return wanted
+    return counts

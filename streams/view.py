@@ -19,6 +19,7 @@ from .state.stamp import micros
 from .state.totals import Totals
 
 PARTITION_PREFIX = "partition:"
+ALERTS_CHECKPOINT_KEY = b"__evaluated_until__"  # written by alerts/live.py
 SITE_PREFIX = "site:"
 FORECAST_PREFIX = "forecast:"
 
@@ -40,6 +41,7 @@ class FiguresView:
         self._totals: Totals | None = None
         self.messages = 0
         self.alerts: dict[str, dict] = {}  # alert id -> latest record of the alerts topic
+        self.alerts_evaluated_until_us: int | None = None
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         """Fold one message of the figures topic in (unknown or broken messages are ignored)."""
@@ -62,6 +64,10 @@ class FiguresView:
     def apply_alert(self, key: bytes | None, value: bytes | None) -> None:
         """Fold one record of the alerts topic (the alert state's changelog) in."""
         if key is None:
+            return
+        if key == ALERTS_CHECKPOINT_KEY:
+            if value is not None:
+                self.alerts_evaluated_until_us = json.loads(value)["evaluated_until_us"]
             return
         if value is None:
             self.alerts.pop(key.decode(), None)

@@ -95,7 +95,8 @@ def alerts_json(view: FiguresView) -> dict[str, Any]:
                 "measure": t["measure"], "status": state["status"], "value": state["value"],
                 "threshold": t["threshold"], "since": iso(state["since_us"]), "fired_at": iso(state["fired_us"]),
                 "last_change": {"kind": t["kind"], "at": iso(t["at_us"]), "escalated_from": t["escalated_from"]},
-                "delivered_to": rec["delivered"]}
+                "unconfirmed_deliveries": [{"kind": e["transition"]["kind"], "receivers": e["missing"]}
+                                           for e in rec.get("undelivered", [])]}
 
     items = [item(k, r) for k, r in sorted(view.alerts.items())]
     return {"active": [i for i in items if i["status"] == "firing"],

@@ -37,8 +37,9 @@ class _Worker(faust.Worker):
         super()._on_sigint()
 
 
-def run_worker(settings: Settings, loglevel: str = "info", rules: list | None = None) -> int:
-    worker = create_worker(settings, rules)
+def run_worker(settings: Settings, loglevel: str = "info", rules: list | None = None,
+               layout: dict[str, int] | None = None) -> int:
+    worker = create_worker(settings, rules, layout)
     print(f"capmon worker: web on http://{settings.web_host}:{settings.web_port}/ "
           f"(/metrics, /health, /api/occupancy, /api/inflow); Kafka {settings.kafka_bootstrap}, "
           f"{settings.partitions} partitions", file=sys.stderr, flush=True)

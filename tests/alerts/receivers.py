@@ -18,7 +18,7 @@ class FakeReceiver:
         self.kind = kind  # "slack" | "pagerduty" | "webhook"
         self.script = list(script or [])
         self.requests: list[Any] = []  # every body received, including those answered with an error
-        self.accepted: list[Any] = []  # bodies answered with 2xx
+        self.accepted: list[Any] = []  # bodies answered with 2xx (a late answer too, even if the client gave up)
         self.incidents: dict[str, str] = {}  # PagerDuty: dedup_key -> "triggered" | "resolved"
         self.incidents_opened = 0
         self.url = ""
@@ -45,8 +45,9 @@ class FakeReceiver:
         self.requests.append(body)
         action = self.script.pop(0) if self.script else "ok"
         if isinstance(action, tuple) and action[0] == "slow":
-            self._apply(body)  # the receiver acts on it, but answers too late: the sender will retry
+            self._apply(body)  # the receiver acts on it but answers late (a short client timeout retries it)
             await asyncio.sleep(action[1])
+            self.accepted.append(body)
             return web.Response(status=202, text="late")
         if isinstance(action, tuple) and action[0] == "429":
             return web.Response(status=429, headers={"Retry-After": str(action[1])}, text="slow down")
@@ -68,3 +69,29 @@ class FakeReceiver:
             self.incidents_opened += 1
         elif body["event_action"] == "resolve" and key in self.incidents:
             self.incidents[key] = "resolved"
+
+
+class ReceiversThread:
+    """Fake receivers served from their own event loop in a thread, for tests that run real workers."""
+
+    def __init__(self, **receivers: FakeReceiver) -> None:
+        import threading
+
+        self.receivers = receivers
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> ReceiversThread:
+        self._thread.start()
+        for receiver in self.receivers.values():
+            asyncio.run_coroutine_threadsafe(receiver.start(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for receiver in self.receivers.values():
+            asyncio.run_coroutine_threadsafe(receiver.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+    def __getitem__(self, name: str) -> FakeReceiver:
+        return self.receivers[name]

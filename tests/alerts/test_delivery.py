@@ -87,7 +87,8 @@ def test_retries_on_500_429_and_timeouts_until_delivered_without_a_second_incide
         return pd, registry, time.monotonic() - started
 
     pd, registry, took = asyncio.run(scenario())
-    assert len(pd.requests) == 5 and len(pd.accepted) == 1
+    assert len(pd.requests) == 5 and len(pd.accepted) == 2  # the late answer, and the final retry
+    assert {b["dedup_key"] for b in pd.accepted} == {"national_headroom_critical/national"}
     assert pd.incidents_opened == 1  # the late answer was acted on, the retry carried the same dedup_key
     assert sample(registry, "capmon_alert_delivery_retries_total", "pagerduty") == 4
     assert sample(registry, "capmon_alert_deliveries_total", "pagerduty") == 1

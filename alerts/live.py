@@ -1,0 +1,112 @@
+"""The live alert evaluator: `capmon backtest` running on the leader worker over the input topics.
+
+It reads every partition of the five input topics (no consumer group), orders the events by event time in a
+small buffer, and feeds them to the same `Timeline` the backtest uses, so live alerts are the backtest's
+alerts whenever events arrive in event-time order (or out of order only within one fetch). When it has
+caught up with the topics it also evaluates at the watermark, so a crossing is noticed at once rather than
+at the next grid point. On a new leader the history is replayed without evaluating, up to the checkpoint
+the previous leader logged; alert states come from the alerts topic (see service.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from streams.errors import InvalidEvent
+from streams.events import Event, parse_event
+from streams.state.stamp import micros
+from streams.topics import EVENT_TYPES, Topics
+
+from .evaluate import Transition
+from .timeline import Timeline
+
+log = logging.getLogger("capmon.alerts")
+CHECKPOINT_KEY = b"__evaluated_until__"
+
+
+class LiveTimeline:
+    def __init__(self, bootstrap: str, topics: Topics, partitions_of: Callable[[str], int], timeline: Timeline,
+                 evaluated_until_us: int | None,
+                 on_changes: Callable[[list[Transition]], Awaitable[None]],
+                 checkpoint: Callable[[int], Awaitable[None]]) -> None:
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.partitions_of = partitions_of
+        self.timeline = timeline
+        self.evaluated_until_us = evaluated_until_us or 0
+        self.on_changes = on_changes
+        self.checkpoint = checkpoint
+        self._heap: list[tuple[int, str, int, Event]] = []
+        self._seq = 0
+        self.late = 0
+
+    async def run(self) -> None:
+        names = [self.topics.for_event_type(t) for t in EVENT_TYPES]
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
+                                    auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(n, p) for n in names for p in range(self.partitions_of(n))]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            latest: dict[TopicPartition, int] = {}
+            while True:
+                batches = await consumer.getmany(timeout_ms=100, max_records=20_000)
+                for tp, messages in batches.items():
+                    event_type = self.topics.event_type_of(tp.topic)
+                    for message in messages:
+                        t = self._push(message.value, event_type)
+                        if t is not None and t > latest.get(tp, -1):
+                            latest[tp] = t
+                # Merge the partitions in event time: release up to the earliest time that every partition still
+                # delivering has reached (a partition at its end holds nothing back).
+                behind = []
+                for tp in tps:
+                    highwater = consumer.highwater(tp)
+                    if highwater is None or await consumer.position(tp) < highwater:
+                        behind.append(latest.get(tp, -1))
+                await self._release(min(behind) if behind else None)
+                await asyncio.sleep(0)
+        finally:
+            await consumer.stop()
+
+    def _push(self, value: bytes | None, event_type: str | None) -> int | None:
+        if value is None:
+            return None
+        try:
+            event = parse_event(value, event_type)
+        except InvalidEvent:
+            return None  # the people/register agents dead-letter it
+        self._seq += 1
+        t = micros(event.occurred_at)
+        heapq.heappush(self._heap, (t, event.event_id, self._seq, event))
+        return t
+
+    async def _release(self, up_to_us: int | None) -> None:
+        """Feed buffered events up to `up_to_us` in event-time order (None: all of them, the topics are read to
+        their end; then also evaluate at the watermark)."""
+        changes: list[Transition] = []
+        caught_up = up_to_us is None
+        while self._heap and (caught_up or self._heap[0][0] <= up_to_us):  # type: ignore[operator]
+            t, _id, _seq, event = heapq.heappop(self._heap)
+            evaluate = t > self.evaluated_until_us
+            if self.timeline.state.watermark_us is not None and t < self.timeline.state.watermark_us:
+                self.late += 1
+            changes += self.timeline.feed(event, evaluate=evaluate)
+        now = self.timeline.state.watermark_us
+        if caught_up and now is not None and now > self.evaluated_until_us:
+            changes += self.timeline.evaluator.evaluate(self.timeline.snapshot(), at_us=now)
+            self.evaluated_until_us = now
+            await self.checkpoint(now)
+        if changes:
+            await self.on_changes(changes)
+
+
+def checkpoint_value(at_us: int) -> bytes:
+    return json.dumps({"evaluated_until_us": at_us}).encode()
