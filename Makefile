@@ -38,6 +38,7 @@ run: install kafka
 	@SPEED=$(SPEED) deploy/run.sh
 
 test: install
+	@deploy/test-deps.sh
 	@$(PYTHON) deploy/kafka/localkafka.py fetch
 	$(BIN)/ruff check .
 	$(BIN)/pytest

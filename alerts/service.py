@@ -10,6 +10,7 @@ incident).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -42,7 +43,7 @@ class AlertService:
 
     def __init__(self, rules: list[Rule], view: FiguresView, dispatcher: Dispatcher, produce: Produce,
                  bootstrap: str, topics: Topics, partitions_of: Callable[[str], int],
-                 step_s: int = DEFAULT_STEP_S) -> None:
+                 step_s: int = DEFAULT_STEP_S, resend_s: float = 60.0) -> None:
         self.rules = rules
         self.view = view
         self.dispatcher = dispatcher
@@ -51,6 +52,7 @@ class AlertService:
         self.topics = topics
         self.partitions_of = partitions_of
         self.step_s = step_s
+        self.resend_s = resend_s
         self.evaluator = Evaluator(rules)
         self.records: dict[str, dict[str, Any]] = {}
         self._last_checkpoint_wall = 0.0
@@ -83,7 +85,22 @@ class AlertService:
         until = self.restore()
         live = LiveTimeline(self.bootstrap, self.topics, self.partitions_of,
                             Timeline(self.rules, self.step_s, self.evaluator), until, self._changes, self._checkpoint)
-        await live.run()
+        resend = asyncio.create_task(self._resend_firing(), name="alertmanager-resend")
+        try:
+            await live.run()
+        finally:
+            resend.cancel()
+
+    async def _resend_firing(self) -> None:
+        """Alertmanager forgets an alert that is not re-sent (resolve_timeout): re-send firing ones regularly."""
+        if "alertmanager" not in self.dispatcher.receivers:
+            return
+        while True:
+            await asyncio.sleep(self.resend_s)
+            for rec in list(self.records.values()):
+                t = transition_of(rec)
+                if rec["state"]["status"] == "firing" and "alertmanager" in t.notify:
+                    self.dispatcher.submit(t, only=["alertmanager"])
 
     async def _changes(self, changes: list[Transition]) -> None:
         for t in changes:

@@ -61,7 +61,7 @@ class Worker:
         self.dispatcher = Dispatcher(build_receivers(settings), self.metrics.registry)
         self.alert_service = (
             AlertService(rules, self.view, self.dispatcher, self._produce_alert, settings.kafka_bootstrap, self.topics,
-                         self.partitions_of)
+                         self.partitions_of, resend_s=settings.alertmanager_resend_s)
             if rules else None)
         self._dispatcher_started = False
         self._alert_task: asyncio.Task | None = None

@@ -4,6 +4,7 @@ exactly as `capmon backtest` says, through receiver failures and a kill -9 while
 from __future__ import annotations
 
 import json
+import urllib.request
 
 import pytest
 
@@ -94,3 +95,37 @@ def test_kill_9_while_an_alert_fires_opens_no_second_incident_and_still_resolves
             assert {b["dedup_key"] for b in pd.accepted} == {e["alert_id"] for e in want_pd}
         finally:
             again.stop()
+
+
+def test_a_real_alertmanager_receives_and_routes_capmons_alerts(feed, settings, capmon_env, tmp_path):
+    from tests.alerts.alertmanager import Alertmanager
+
+    expected = expected_notifications(feed, tmp_path)
+    routed = expected  # every default rule notifies Alertmanager too
+    replayed = run_capmon("replay", str(feed), env=capmon_env, timeout=300)
+    assert replayed.returncode == 0, replayed.stderr
+    with ReceiversThread(hook=FakeReceiver("webhook")) as receivers, \
+            Alertmanager(tmp_path, receivers["hook"].url) as am:
+        env = {**capmon_env, "CAPMON_ALERT_RULES": str(RULES), "CAPMON_ALERTMANAGER_URL": am.url,
+               "CAPMON_ALERTMANAGER_RESEND_S": "1"}
+        worker = WorkerProcess(env, tmp_path, "am").start()
+        try:
+            last = {e["alert_id"]: e["kind"] for e in routed}
+
+            def webhook_states() -> dict[tuple[str, str], str]:
+                states = {}
+                for body in receivers["hook"].accepted:
+                    for alert in body["alerts"]:
+                        states[(alert["labels"]["alertname"], alert["labels"]["scope"])] = alert["status"]
+                return states
+
+            want = {tuple(k.split("/")): ("resolved" if v == "resolved" else "firing") for k, v in last.items()}
+            wait_for(lambda: all(webhook_states().get(k) == v for k, v in want.items()), timeout=120,
+                     what="Alertmanager to route every alert to the webhook")
+            labels = receivers["hook"].accepted[0]["alerts"][0]["labels"]
+            assert {"alertname", "severity", "scope"} <= set(labels) and labels["service"] == "capmon"
+            with urllib.request.urlopen(f"{am.url}/api/v2/alerts?active=true", timeout=5) as response:
+                active = {(a["labels"]["alertname"], a["labels"]["scope"]) for a in json.loads(response.read())}
+            assert active == {k for k, v in want.items() if v == "firing"}
+        finally:
+            worker.stop()
