@@ -55,3 +55,4 @@ clean:
 bench: install
 	@$(PYTHON) deploy/kafka/localkafka.py fetch
 	$(BIN)/python -m bench.worker_throughput
+	$(BIN)/python -m bench.alert_latency

@@ -44,7 +44,8 @@ def alert_id(rule: Rule, scope_value: str) -> str:
 
 class Evaluator:
     def __init__(self, rules: list[Rule], states: MutableMapping[str, AlertState] | None = None) -> None:
-        self.rules = [r for r in rules if r.measure != "staleness"]  # wall-clock rules live in the worker
+        self.all_rules = rules
+        self.rules = [r for r in rules if r.measure != "staleness"]  # wall-clock rules: alerts/live.py
         self.states: MutableMapping[str, AlertState] = states if states is not None else {}
 
     def evaluate(self, snap: Snapshot, at_us: int | None = None) -> list[Transition]:

@@ -14,7 +14,8 @@ import asyncio
 import heapq
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -23,7 +24,9 @@ from streams.events import Event, parse_event
 from streams.state.stamp import micros
 from streams.topics import EVENT_TYPES, Topics
 
-from .evaluate import Transition
+from .evaluate import Transition, alert_id
+from .machine import AlertState, observe
+from .rules import Rule
 from .timeline import Timeline
 
 log = logging.getLogger("capmon.alerts")
@@ -45,6 +48,8 @@ class LiveTimeline:
         self._heap: list[tuple[int, str, int, Event]] = []
         self._seq = 0
         self.late = 0
+        self.staleness = StalenessWatch(
+            [r for r in timeline.evaluator.all_rules if r.measure == "staleness"], timeline.evaluator.states)
 
     async def run(self) -> None:
         names = [self.topics.for_event_type(t) for t in EVENT_TYPES]
@@ -60,6 +65,7 @@ class LiveTimeline:
                 batches = await consumer.getmany(timeout_ms=100, max_records=20_000)
                 for tp, messages in batches.items():
                     event_type = self.topics.event_type_of(tp.topic)
+                    self.staleness.seen(f"{event_type}s")
                     for message in messages:
                         t = self._push(message.value, event_type)
                         if t is not None and t > latest.get(tp, -1):
@@ -72,6 +78,9 @@ class LiveTimeline:
                     if highwater is None or await consumer.position(tp) < highwater:
                         behind.append(latest.get(tp, -1))
                 await self._release(min(behind) if behind else None)
+                stale = self.staleness.check()
+                if stale:
+                    await self.on_changes(stale)
                 await asyncio.sleep(0)
         finally:
             await consumer.stop()
@@ -110,3 +119,44 @@ class LiveTimeline:
 
 def checkpoint_value(at_us: int) -> bytes:
     return json.dumps({"evaluated_until_us": at_us}).encode()
+
+
+class StalenessWatch:
+    """Staleness rules in wall-clock time: event time stops when the feed stops, so only the wall clock can
+    tell that no events arrive. Scope `topic` covers registrations, decisions and placements separately."""
+
+    TOPICS = ("registrations", "decisions", "placements")
+
+    def __init__(self, rules: list[Rule], states: MutableMapping[str, AlertState],
+                 clock: Callable[[], float] = time.time) -> None:
+        self.rules = rules
+        self.states = states
+        self.clock = clock
+        started = clock()
+        self.last_seen = dict.fromkeys(self.TOPICS, started)
+        self._last_check = 0.0
+
+    def seen(self, topic: str) -> None:
+        if topic in self.last_seen:
+            self.last_seen[topic] = self.clock()
+
+    def check(self, every_s: float = 1.0) -> list[Transition]:
+        now = self.clock()
+        if not self.rules or now - self._last_check < every_s:
+            return []
+        self._last_check = now
+        out = []
+        for rule in self.rules:
+            for topic, last in self.last_seen.items():
+                key = alert_id(rule, topic)
+                before = self.states.get(key, AlertState())
+                after, change = observe(rule, before, int(now * 1e6), now - last)
+                if after.status == "inactive":
+                    self.states.pop(key, None)
+                else:
+                    self.states[key] = after
+                if change is not None:
+                    out.append(Transition(key, rule.name, topic, rule.severity, rule.measure, change.kind,
+                                          change.at_us, change.value, after.since_us or before.since_us,
+                                          rule.threshold, rule.notify))
+        return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from aiohttp import web
@@ -18,6 +19,7 @@ class FakeReceiver:
         self.kind = kind  # "slack" | "pagerduty" | "webhook"
         self.script = list(script or [])
         self.requests: list[Any] = []  # every body received, including those answered with an error
+        self.arrivals: list[float] = []  # time.monotonic() of each request, for latency measurements
         self.accepted: list[Any] = []  # bodies answered with 2xx (a late answer too, even if the client gave up)
         self.incidents: dict[str, str] = {}  # PagerDuty: dedup_key -> "triggered" | "resolved"
         self.incidents_opened = 0
@@ -42,6 +44,7 @@ class FakeReceiver:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = json.loads(await request.read())
+        self.arrivals.append(time.monotonic())
         self.requests.append(body)
         action = self.script.pop(0) if self.script else "ok"
         if isinstance(action, tuple) and action[0] == "slow":

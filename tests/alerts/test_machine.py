@@ -82,3 +82,23 @@ def test_escalation_from_warning_to_critical_and_stable_ids():
     assert sorted((t.alert_id, t.kind) for t in third) == [
         ("crit/national", "resolved"), ("prov/NL-GR", "resolved"), ("warn/national", "resolved")]
     assert ev.firing() == {}
+
+
+def test_staleness_uses_the_wall_clock_per_topic():
+    from alerts.live import StalenessWatch
+
+    rules = parse_rules({"rules": [{"name": "stale", "scope": "topic", "measure": "staleness", "above": 60,
+                                    "severity": "warning"}]})
+    now = [1000.0]
+    states: dict = {}
+    watch = StalenessWatch(rules, states, clock=lambda: now[0])
+    assert watch.check() == []
+    now[0] += 30
+    watch.seen("placements")
+    now[0] += 45  # registrations and decisions: 75 s without events; placements: 45 s
+    fired = watch.check()
+    assert sorted((t.alert_id, t.kind) for t in fired) == [("stale/decisions", "fired"), ("stale/registrations",
+                                                                                        "fired")]
+    watch.seen("registrations")
+    now[0] += 2
+    assert [(t.alert_id, t.kind) for t in watch.check()] == [("stale/registrations", "resolved")]
