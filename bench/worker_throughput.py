@@ -216,7 +216,9 @@ event passes through a Faust stream; 0.3 of the raw aiokafka baseline (~80,000/s
 not taken: several workers (the partitions are shared; on 2 cores the broker competes), or reading the person
 topics with aiokafka `getmany` inside the Faust app (Faust would keep the table, web and group management).
 """
-    args.out.write_text(report)
+    previous = args.out.read_text() if args.out.exists() else ""
+    kept = previous[previous.index("\n## Alert latency"):] if "\n## Alert latency" in previous else ""
+    args.out.write_text(report.rstrip() + "\n" + kept)  # keep bench/alert_latency.py's section
     print(report)
 
 
