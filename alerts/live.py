@@ -112,6 +112,8 @@ class LiveTimeline:
         if caught_up and now is not None and now > self.evaluated_until_us:
             changes += self.timeline.evaluator.evaluate(self.timeline.snapshot(), at_us=now)
             self.evaluated_until_us = now
+            step = self.timeline.step_us  # the grid goes on after `now`, never back before it
+            self.timeline.next_us = max(self.timeline.next_us or 0, (now // step + 1) * step)
             await self.checkpoint(now)
         if changes:
             await self.on_changes(changes)

@@ -1,8 +1,8 @@
 """Event-time alert evaluation over an ordered stream of events: the engine of `capmon backtest`, and of
 the live evaluator (which feeds it events in event-time order after an allowed lateness).
 
-Rules are evaluated on a grid of event time (every `step_s`), each time on the figures of all events before
-that moment, so the same events always give the same alerts.
+Rules are evaluated on a grid of event time (every `step_s`), each time on the figures of all events up to and
+including that moment, so the same events always give the same alerts.
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ class Timeline:
         t = micros(event.occurred_at)
         out: list[Transition] = []
         if self.next_us is None:
-            self.next_us = (t // self.step_us + 1) * self.step_us
-        if not evaluate and t >= self.next_us:
-            self.next_us = (t // self.step_us + 1) * self.step_us
-        while t >= self.next_us:
+            self.next_us = -(-t // self.step_us) * self.step_us
+        if not evaluate and t > self.next_us:
+            self.next_us = -(-t // self.step_us) * self.step_us  # the grid point at or after t
+        while t > self.next_us:  # grid points before this event see every event up to and including them
             out += self._evaluate(self.next_us)
             self.next_us += self.step_us
         self.state.apply(event)
