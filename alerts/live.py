@@ -31,6 +31,7 @@ from .timeline import Timeline
 
 log = logging.getLogger("capmon.alerts")
 CHECKPOINT_KEY = b"__evaluated_until__"
+YIELD_EVERY = 200  # events fed between two returns to the event loop
 
 
 class LiveTimeline:
@@ -62,7 +63,7 @@ class LiveTimeline:
             await consumer.seek_to_beginning(*tps)
             latest: dict[TopicPartition, int] = {}
             while True:
-                batches = await consumer.getmany(timeout_ms=100, max_records=20_000)
+                batches = await consumer.getmany(timeout_ms=100, max_records=5_000)
                 for tp, messages in batches.items():
                     event_type = self.topics.event_type_of(tp.topic)
                     self.staleness.seen(f"{event_type}s")
@@ -102,7 +103,11 @@ class LiveTimeline:
         their end; then also evaluate at the watermark)."""
         changes: list[Transition] = []
         caught_up = up_to_us is None
+        released = 0
         while self._heap and (caught_up or self._heap[0][0] <= up_to_us):  # type: ignore[operator]
+            released += 1
+            if released % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # catching up on a year must not starve the web server and commits
             t, _id, _seq, event = heapq.heappop(self._heap)
             evaluate = t > self.evaluated_until_us
             if self.timeline.state.watermark_us is not None and t < self.timeline.state.watermark_us:

@@ -12,27 +12,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "deploy" / "kafka"))
+from kafka import KafkaProducer
 
-import localkafka  # noqa: E402
-from kafka import KafkaProducer  # noqa: E402
-
-from streams.state.stamp import AMSTERDAM  # noqa: E402
-from streams.topics import Topics  # noqa: E402
-from tests.alerts.receivers import FakeReceiver, ReceiversThread  # noqa: E402
-from tests.worker_harness import WorkerProcess  # noqa: E402
+from bench.common import REPO, bench_kafka
+from streams.state.stamp import AMSTERDAM
+from tests.alerts.receivers import FakeReceiver, ReceiversThread
+from tests.worker_harness import WorkerProcess
 
 RULES = """rules:
   - name: bench_location_low
@@ -52,55 +44,40 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=7200)
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
     args = parser.parse_args()
-    port = int(os.environ.get("KAFKA_PORT") or 29092)
-    tmp = Path(tempfile.mkdtemp(prefix="capmon-alert-bench-"))
-    started_broker = not localkafka.metadata_ok("127.0.0.1", port)
-    if started_broker:
-        localkafka.start(port, tmp / "kafka", localkafka.DEFAULT_CACHE)
-    bootstrap = f"127.0.0.1:{port}"
-    prefix = f"alertbench{uuid.uuid4().hex[:6]}."
-    (tmp / "rules.yaml").write_text(RULES)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPMON_")}
-    env.update(CAPMON_KAFKA_BOOTSTRAP=bootstrap, CAPMON_TOPIC_PREFIX=prefix, CAPMON_ALERT_RULES=str(tmp / "rules.yaml"))
-    topics = Topics(prefix)
-    sim = None
-    try:
-        with ReceiversThread(pagerduty=FakeReceiver("pagerduty")) as receivers:
-            env.update(CAPMON_PAGERDUTY_ROUTING_KEY="bench", CAPMON_PAGERDUTY_URL=receivers["pagerduty"].url)
-            subprocess.run([sys.executable, "-m", "streams", "topics"], env=env, cwd=REPO, check=True,
-                           stdout=subprocess.DEVNULL)
-            worker = WorkerProcess(env, tmp, "bench").start()
-            sim = subprocess.Popen([sys.executable, "-m", "streams", "simulate", "--speed", str(args.speed)],
-                                   env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    latencies: list[float] = []
+    with bench_kafka("alertbench") as setup, ReceiversThread(pagerduty=FakeReceiver("pagerduty")) as receivers:
+        pd = receivers["pagerduty"]
+        (setup.tmp / "rules.yaml").write_text(RULES)
+        env = {**setup.env, "CAPMON_ALERT_RULES": str(setup.tmp / "rules.yaml"),
+               "CAPMON_PAGERDUTY_ROUTING_KEY": "bench", "CAPMON_PAGERDUTY_URL": pd.url}
+        subprocess.run([sys.executable, "-m", "streams", "topics"], env=env, cwd=REPO, check=True,
+                       stdout=subprocess.DEVNULL)
+        worker = WorkerProcess(env, setup.tmp, "bench").start()
+        sim = subprocess.Popen([sys.executable, "-m", "streams", "simulate", "--speed", str(args.speed)],
+                               env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        producer = KafkaProducer(bootstrap_servers=setup.bootstrap, linger_ms=0, acks=1)
+        try:
             sim_start, wall_start = datetime(2023, 1, 1, tzinfo=AMSTERDAM), time.monotonic()
-            producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
-            pd = receivers["pagerduty"]
-            latencies = []
             time.sleep(3)  # let the simulator's initial burst start
             for i in range(args.toggles):
-                capacity = 10 if i % 2 == 0 else 1000
                 when = sim_start + timedelta(seconds=(time.monotonic() - wall_start) * args.speed)
                 event = {"event_id": f"bench-{i}", "occurred_at": when.isoformat(), "location_id": "bench-l",
                          "name": "Benchmark", "province": "NL-UT", "location_type": "regular",
-                         "capacity": capacity, "status": "open"}
+                         "capacity": 10 if i % 2 == 0 else 1000, "status": "open"}
                 seen = len(pd.arrivals)
                 sent = time.monotonic()
-                producer.send(topics.locations, key=b"bench-l", value=json.dumps(event).encode())
+                producer.send(setup.topics.locations, key=b"bench-l", value=json.dumps(event).encode())
                 producer.flush()
-                deadline = sent + 30
-                while len(pd.arrivals) <= seen and time.monotonic() < deadline:
+                while len(pd.arrivals) <= seen and time.monotonic() < sent + 30:
                     time.sleep(0.002)
                 if len(pd.arrivals) > seen:
                     latencies.append(pd.arrivals[seen] - sent)
                 time.sleep(0.3)
+        finally:
             producer.close()
-            worker.stop()
-    finally:
-        if sim is not None:
             sim.terminate()
             sim.wait(10)
-        if started_broker:
-            localkafka.stop(tmp / "kafka")
+            worker.stop()
     latencies.sort()
     p50 = statistics.median(latencies) if latencies else float("nan")
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else float("nan")

@@ -1,0 +1,47 @@
+"""What every benchmark needs: a broker (the one on KAFKA_PORT, or a fresh one it stops afterwards), a
+scratch directory, a topic prefix of its own and the environment for `capmon` commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "deploy" / "kafka"))
+
+import localkafka  # noqa: E402
+
+from streams.topics import Topics  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Setup:
+    bootstrap: str
+    tmp: Path
+    topics: Topics
+    env: dict[str, str]
+
+
+@contextmanager
+def bench_kafka(name: str) -> Iterator[Setup]:
+    port = int(os.environ.get("KAFKA_PORT") or 29092)
+    tmp = Path(tempfile.mkdtemp(prefix=f"capmon-{name}-"))
+    started = not localkafka.metadata_ok("127.0.0.1", port)
+    if started:
+        localkafka.start(port, tmp / "kafka", localkafka.DEFAULT_CACHE)
+    bootstrap = f"127.0.0.1:{port}"
+    prefix = f"{name}{uuid.uuid4().hex[:6]}."
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPMON_")}
+    env.update(CAPMON_KAFKA_BOOTSTRAP=bootstrap, CAPMON_TOPIC_PREFIX=prefix)
+    try:
+        yield Setup(bootstrap, tmp, Topics(prefix), env)
+    finally:
+        if started:
+            localkafka.stop(tmp / "kafka")
