@@ -110,6 +110,9 @@ class LiveTimeline:
                 await asyncio.sleep(0)  # catching up on a year must not starve the web server and commits
             t, _id, _seq, event = heapq.heappop(self._heap)
             evaluate = t > self.evaluated_until_us
+            step = self.timeline.step_us
+            if evaluate and self.timeline.next_us is not None and self.timeline.next_us <= self.evaluated_until_us:
+                self.timeline.next_us = (self.evaluated_until_us // step + 1) * step  # never re-decide the past
             if self.timeline.state.watermark_us is not None and t < self.timeline.state.watermark_us:
                 self.late += 1
             changes += self.timeline.feed(event, evaluate=evaluate)
@@ -119,9 +122,13 @@ class LiveTimeline:
             self.evaluated_until_us = now
             step = self.timeline.step_us  # the grid goes on after `now`, never back before it
             self.timeline.next_us = max(self.timeline.next_us or 0, (now // step + 1) * step)
-            await self.checkpoint(now)
+        if self.timeline.evaluated_us is not None and self.timeline.evaluated_us > self.evaluated_until_us:
+            self.evaluated_until_us = self.timeline.evaluated_us
         if changes:
             await self.on_changes(changes)
+        if self.evaluated_until_us:
+            # logged after the changes: a new leader replays quietly up to here and never re-decides the past
+            await self.checkpoint(self.evaluated_until_us)
 
 
 def checkpoint_value(at_us: int) -> bytes:

@@ -68,6 +68,10 @@ class AlertService:
             state = AlertState.from_json(rec["state"])
             if state.status != "inactive":
                 self.evaluator.states[alert_id] = state
+            # Every unconfirmed notification is sent again, oldest first, so a trigger that never arrived is
+            # still delivered before its resolve. (If a trigger and its resolve both arrived but neither
+            # confirmation was logged before a crash, PagerDuty sees them again: one extra incident, opened and
+            # resolved at once. The window for that is the few milliseconds between delivery and its log.)
             for entry in rec["undelivered"]:
                 t = transition_of(entry)
                 missing = [r for r in entry["missing"] if r in self.dispatcher.receivers]
@@ -75,10 +79,14 @@ class AlertService:
                     log.info("alert %s: %s not confirmed by %s; delivering again", alert_id, t.kind,
                              ", ".join(missing))
                     self.dispatcher.submit(t, only=missing)
+        # The previous leader evaluated at least up to its checkpoint and up to its last logged change; replaying
+        # that part again would re-decide the past against states from its future.
+        until = max([self.view.alerts_evaluated_until_us or 0,
+                     *(r["transition"]["at_us"] for r in self.records.values())]) or None
         log.info("alert states restored: %d firing, %d pending; evaluated until %s",
                  len(self.evaluator.firing()), sum(s.status == "pending" for s in self.evaluator.states.values()),
-                 self.view.alerts_evaluated_until_us)
-        return self.view.alerts_evaluated_until_us
+                 until)
+        return until
 
     async def run(self) -> None:
         """Evaluate live until cancelled (when this worker stops leading)."""

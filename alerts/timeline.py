@@ -27,6 +27,7 @@ class Timeline:
         self.evaluator = evaluator or Evaluator(rules)
         self.step_us = step_s * 1_000_000
         self.next_us: int | None = None
+        self.evaluated_us: int | None = None  # the latest grid point evaluated
         self._applied = 0
         self._evaluated_at_applied = -1
 
@@ -48,6 +49,7 @@ class Timeline:
             self.next_us = -(-t // self.step_us) * self.step_us  # the grid point at or after t
         while t > self.next_us:  # grid points before this event see every event up to and including them
             out += self._evaluate(self.next_us)
+            self.evaluated_us = self.next_us
             self.next_us += self.step_us
         self.state.apply(event)
         self._applied += 1
