@@ -56,7 +56,6 @@ class Worker:
         self.metrics = WorkerMetrics()
         self.dirty: set[int] = set()
         self.view_caught_up = False
-        self.crashed = False
         self.last_batch_at = time.monotonic()
         self.dispatcher = Dispatcher(build_receivers(settings), self.metrics.registry)
         self.alert_service = (

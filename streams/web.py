@@ -123,7 +123,7 @@ def register_views(app: faust.App, worker: Worker) -> None:
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
         consumer = worker.app.consumer
-        consumer_ok = consumer.state == "running" and not worker.crashed
+        consumer_ok = consumer.state == "running" and not worker.app.should_stop
         status = {"consuming": consumer_ok, "figures_view_caught_up": worker.view_caught_up,
                   "assigned_partitions": len(consumer.assignment())}
         healthy = consumer_ok and worker.view_caught_up
