@@ -56,7 +56,6 @@ class Worker:
         self.metrics = WorkerMetrics()
         self.dirty: set[int] = set()
         self.view_caught_up = False
-        self.last_batch_at = time.monotonic()
         self.dispatcher = Dispatcher(build_receivers(settings), self.metrics.registry)
         self.alert_service = (
             AlertService(rules, self.view, self.dispatcher, self._produce_alert, settings.kafka_bootstrap, self.topics,
@@ -161,7 +160,6 @@ class Worker:
 
     def _count(self, result: BatchResult, batch: list[Incoming], started: float) -> None:
         self.metrics.observe_batch(result.counts, len(batch), time.perf_counter() - started)
-        self.last_batch_at = time.monotonic()
 
     # --- publishing and reading the figures ---------------------------------------------------------
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 from .errors import InvalidEvent
 from .events import Forecast, Location, parse_event
+from .state.chain import ChainState
 from .state.codec import encode_totals, window_start
 from .state.figures import NET_INFLOW_WINDOW_DAYS
-from .state.people import Person, fold, seen
+from .state.people import Person
 from .state.register import Register
-from .state.stamp import local_day, micros
+from .state.stamp import local_day
 from .state.totals import Totals
 from .topics import Topics
 
@@ -49,12 +50,10 @@ class DeadLetter:
 
 
 @dataclass
-class PartitionState:
-    """Everything one source partition (of the co-partitioned person topics) contributes."""
+class PartitionState(ChainState):
+    """Everything one source partition (of the co-partitioned person topics) contributes: the chain state of
+    its persons, and how far its topics have been processed."""
 
-    people: dict[str, Person] = field(default_factory=dict)
-    totals: Totals = field(default_factory=Totals)
-    watermark_us: int | None = None
     offsets: dict[str, int] = field(default_factory=dict)  # topic -> next offset (processed up to)
 
     @property
@@ -131,18 +130,11 @@ class PeopleProcessor:
             event = _decode(message, self.topics.event_type_of(message.topic), result, base)
             if event is None:
                 continue
-            before = state.people.get(event.person_id, Person())  # type: ignore[union-attr]
-            if seen(before, event):  # type: ignore[arg-type]
-                result.counts[(base, "duplicate")] += 1
-                continue
-            after = fold(before, event)  # type: ignore[arg-type]
-            state.people[event.person_id] = after  # type: ignore[union-attr]
-            state.totals.apply(before, after)
-            result.changed.setdefault(message.partition, {})[event.person_id] = after  # type: ignore[union-attr]
-            us = micros(event.occurred_at)
-            if state.watermark_us is None or us > state.watermark_us:
-                state.watermark_us = us
-            result.counts[(base, "accepted")] += 1
+            kind = state.apply(event)
+            result.counts[(base, kind)] += 1
+            if kind == "accepted":
+                person_id = event.person_id  # type: ignore[union-attr]
+                result.changed.setdefault(message.partition, {})[person_id] = state.people[person_id]
         return result
 
 
@@ -160,23 +152,8 @@ class RegisterProcessor:
             event = _decode(message, self.topics.event_type_of(message.topic), result, base)
             if event is None:
                 continue
-            if isinstance(event, Location):
-                latest = self.register.sites.get(event.location_id)
-                changed = latest is None or latest[0][1] != event.event_id
-                changed = changed and self.register.fold_location(event)
-            else:
-                latest_f = self.register.forecasts.get(event.year)  # type: ignore[union-attr]
-                changed = latest_f is None or latest_f[0][1] != event.event_id
-                changed = changed and self.register.fold_forecast(event)  # type: ignore[arg-type]
-            is_duplicate = not changed and _same_id_as_latest(self.register, event)
-            result.counts[(base, "duplicate" if is_duplicate else "accepted")] += 1
-            if changed:
+            outcome = self.register.apply(event)  # type: ignore[arg-type]
+            result.counts[(base, "duplicate" if outcome == "duplicate" else "accepted")] += 1
+            if outcome == "changed":
                 result.register.append((event, message.value or b""))  # type: ignore[arg-type]
         return result
-
-
-def _same_id_as_latest(register: Register, event: object) -> bool:
-    if isinstance(event, Location):
-        return register.sites[event.location_id][0][1] == event.event_id
-    assert isinstance(event, Forecast)
-    return register.forecasts[event.year][0][1] == event.event_id

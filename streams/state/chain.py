@@ -35,16 +35,8 @@ class ChainState:
             after = fold(before, event)
             self.people[event.person_id] = after
             self.totals.apply(before, after)
-        elif isinstance(event, Location):
-            latest = self.register.sites.get(event.location_id)
-            if latest is not None and latest[0][1] == event.event_id:
-                return "duplicate"
-            self.register.fold_location(event)  # an older entry changes nothing (it is not the latest)
-        elif isinstance(event, Forecast):
-            latest_forecast = self.register.forecasts.get(event.year)
-            if latest_forecast is not None and latest_forecast[0][1] == event.event_id:
-                return "duplicate"
-            self.register.fold_forecast(event)
+        elif isinstance(event, (Location, Forecast)) and self.register.apply(event) == "duplicate":
+            return "duplicate"
         us = micros(event.occurred_at)
         if self.watermark_us is None or us > self.watermark_us:
             self.watermark_us = us

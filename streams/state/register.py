@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ..events import Forecast, Location
 from .stamp import Stamp, stamp
@@ -38,6 +39,19 @@ class Register:
             return False
         self.forecasts[event.year] = (st, event)
         return True
+
+    def apply(self, event: Location | Forecast) -> Literal["changed", "duplicate", "older"]:
+        """Fold a register event in: "changed" when it became the latest, "duplicate" when the latest already
+        has its event id, "older" when a later entry stands (then nothing changes)."""
+        if isinstance(event, Location):
+            latest = self.sites.get(event.location_id)
+            if latest is not None and latest[0][1] == event.event_id:
+                return "duplicate"
+            return "changed" if self.fold_location(event) else "older"
+        latest_forecast = self.forecasts.get(event.year)
+        if latest_forecast is not None and latest_forecast[0][1] == event.event_id:
+            return "duplicate"
+        return "changed" if self.fold_forecast(event) else "older"
 
     def site(self, location_id: str) -> Site | None:
         entry = self.sites.get(location_id)
