@@ -119,7 +119,7 @@ class Worker:
             result = self.people.process(batch)
             await self._write_people(result)
             await self._send_dead_letters(result)
-            self._count(result, batch, started)
+            self._count(result, events, started)
             self.dirty.update(m.partition for m in batch)
 
     async def _register_agent(self, stream: faust.StreamT) -> None:
@@ -130,7 +130,7 @@ class Worker:
             for event, raw in result.register:
                 await self._produce(self.figures_name, register_key(event), raw)
             await self._send_dead_letters(result)
-            self._count(result, batch, started)
+            self._count(result, events, started)
 
     def _partition(self, partition: int) -> None:
         """Build a partition's state from the recovered table the first time this worker needs it."""
@@ -158,8 +158,38 @@ class Worker:
             log.warning("%d invalid events sent to %s; first from %s[%d]@%d: %s", len(result.dead), self.dead_name,
                         first.source.topic, first.source.partition, first.source.offset, first.reason)
 
-    def _count(self, result: BatchResult, batch: list[Incoming], started: float) -> None:
-        self.metrics.observe_batch(result.counts, len(batch), time.perf_counter() - started)
+    def _count(self, result: BatchResult, events: list[faust.EventT], started: float) -> None:
+        oldest = min((e.message.timestamp for e in events), default=None)
+        self.metrics.observe_batch(result.counts, time.perf_counter() - started, oldest)
+
+    # --- health (read at scrape time) ---------------------------------------------------------------
+
+    def consumer_lag(self) -> dict[tuple[str, int], int]:
+        """Messages in the input partitions this worker owns that it has not read yet, per topic (no prefix)."""
+        consumer = self.app.consumer
+        inputs = set(self.people_topic.topics) | set(self.register_topic.topics)
+        try:
+            assigned = consumer.assignment()
+        except Exception:  # not started, or between generations: no lag to report
+            return {}
+        lag: dict[tuple[str, int], int] = {}
+        for tp in assigned:
+            if tp.topic not in inputs:
+                continue
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            read = consumer._read_offset.get(tp)  # faust keeps no public read position
+            position = read + 1 if read is not None else (consumer._committed_offset.get(tp) or 0)
+            lag[(tp.topic.removeprefix(self.topics.prefix), tp.partition)] = max(0, high - position)
+        return lag
+
+    def reports_figures(self) -> bool:
+        """The one worker that exports the figures: the group's leader, once its view has caught up."""
+        try:
+            return self.view_caught_up and self.app.is_leader()
+        except Exception:  # consumer not started yet
+            return False
 
     # --- publishing and reading the figures ---------------------------------------------------------
 

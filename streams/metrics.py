@@ -1,26 +1,43 @@
-"""Prometheus metrics: the worker's own counters, and a collector that reads the figures at scrape time.
+"""Prometheus metrics: the worker's own health, and a collector that reads the figures at scrape time.
 
-The collector never copies state into gauges per event; it computes the figures from the view when
-Prometheus scrapes. Each registry is passed in, so tests use a fresh `CollectorRegistry()`.
+The figures collector never copies state into gauges per event; it computes the figures from the view when
+Prometheus scrapes. Health that only exists at scrape time (consumer lag, age of the newest event) is read
+the same way. Label values are bounded: topics, partitions, provinces, locations, the contract's enums and
+a fixed list of nationalities (`other` for the rest). No person id is ever a label. Each registry is passed
+in, so tests use a fresh `CollectorRegistry()`.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client import Counter as PromCounter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from .state.figures import Inflow, days_until_full
+from .state.totals import half_year
+
 if TYPE_CHECKING:
     from .view import FiguresView
 
+# The nationalities with their own label value (DOMAIN.md: the largest groups in 2023); all others are "other".
+NATIONALITY_LABELS = frozenset({"SYR", "TUR", "AFG", "YEM", "ERI", "IRQ", "IRN", "SOM", "DZA", "MAR", "SDN", "XXA"})
+OTHER = "other"
+
+Metric = GaugeMetricFamily | CounterMetricFamily
+
+
+def nationality_label(nationality: str) -> str:
+    return nationality if nationality in NATIONALITY_LABELS else OTHER
+
 
 class WorkerMetrics:
-    """Counters of what this worker processed (labels: topic without prefix, result)."""
+    """What this worker processed (labels: topic without prefix, result), and how fast."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -31,46 +48,140 @@ class WorkerMetrics:
         self.batch_seconds = Histogram("capmon_batch_processing_seconds", "Time to process one batch of events",
                                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
                                        registry=self.registry)
+        self.delay_seconds = Histogram(
+            "capmon_event_delay_seconds",
+            "From an event's Kafka timestamp to its batch being processed (the oldest event of each batch)",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900), registry=self.registry)
+        self.last_processed = Gauge("capmon_last_processed_timestamp_seconds",
+                                    "Wall-clock time this worker last processed a batch of input events",
+                                    registry=self.registry)
 
-    def observe_batch(self, counts: Counter[tuple[str, str]], size: int, seconds: float) -> None:
+    def observe_batch(self, counts: Counter[tuple[str, str]], seconds: float,
+                      oldest_timestamp_s: float | None = None) -> None:
         for (topic, result), n in counts.items():
             self.events.labels(topic, result).inc(n)
             if result == "invalid":
                 self.dead_letters.labels(topic).inc(n)
         self.batch_seconds.observe(seconds)
+        now = time.time()
+        self.last_processed.set(now)
+        if oldest_timestamp_s is not None:
+            self.delay_seconds.observe(max(0.0, now - oldest_timestamp_s))
+
+
+class HealthCollector(Collector):
+    """Worker health read at scrape time: consumer lag, the newest event's age, view and reporter state."""
+
+    def __init__(self, view: FiguresView, lag: Callable[[], dict[tuple[str, int], int]],
+                 view_caught_up: Callable[[], bool], is_reporter: Callable[[], bool],
+                 clock: Callable[[], float] = time.time) -> None:
+        self.view, self.lag, self.view_caught_up, self.is_reporter, self.clock = (
+            view, lag, view_caught_up, is_reporter, clock)
+
+    def collect(self) -> Iterator[Metric]:
+        lag = GaugeMetricFamily("capmon_consumer_lag", "Input messages in Kafka not yet read by this worker",
+                                labels=["topic", "partition"])
+        for (topic, partition), n in sorted(self.lag().items()):
+            lag.add_metric([topic, str(partition)], n)
+        yield lag
+        now_us = self.view.now_us
+        if now_us is not None:
+            yield GaugeMetricFamily("capmon_newest_event_timestamp_seconds",
+                                    "Event time of the newest event in the figures (the watermark)", value=now_us / 1e6)
+            yield GaugeMetricFamily("capmon_newest_event_age_seconds",
+                                    "Wall clock minus the event time of the newest event in the figures",
+                                    value=self.clock() - now_us / 1e6)
+        yield GaugeMetricFamily("capmon_figures_view_caught_up",
+                                "1 once this worker has read the whole figures topic", value=int(self.view_caught_up()))
+        yield GaugeMetricFamily("capmon_figures_reporter",
+                                "1 on the one worker that exports the figures (capmon_national_* etc.)",
+                                value=int(self.is_reporter()))
 
 
 class FiguresCollector(Collector):
-    """The contract's figures (CONTRACT.md section 4), computed from the view at scrape time."""
+    """The contract's figures (CONTRACT.md section 4) and the dashboards' extras, from the view at scrape time.
 
-    def __init__(self, view: FiguresView, is_reporter: object = lambda: True) -> None:
+    Exported only while `is_reporter()` holds, so with several workers each figure comes from one of them.
+    """
+
+    def __init__(self, view: FiguresView, is_reporter: Callable[[], bool] = lambda: True,
+                 taakstelling: int = 27_300) -> None:
         self.view = view
         self.is_reporter = is_reporter
+        self.taakstelling = taakstelling
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        if not callable(self.is_reporter) or not self.is_reporter():
+    def collect(self) -> Iterator[Metric]:
+        if not self.is_reporter():
             return
+        flow = self.view.inflow()
+        yield from self._occupancy()
+        yield from self._inflow(flow)
+        yield from self._chain(flow)
+        yield from self._alerts()
+
+    def _occupancy(self) -> Iterator[Metric]:
         occ = self.view.occupancy()
-        for name, attr in (("occupancy", "occupancy"), ("capacity", "capacity"), ("headroom", "headroom")):
+        for name in ("occupancy", "capacity", "headroom"):
             yield GaugeMetricFamily(f"capmon_national_{name}", f"National {name} (persons / beds)",
-                                    value=getattr(occ.national, attr))
+                                    value=getattr(occ.national, name))
             prov = GaugeMetricFamily(f"capmon_province_{name}", f"{name} per province", labels=["province"])
             for province, area in occ.provinces.items():
-                prov.add_metric([province], getattr(area, attr))
+                prov.add_metric([province], getattr(area, name))
             yield prov
             loc = GaugeMetricFamily(f"capmon_location_{name}", f"{name} per location",
                                     labels=["location_id", "province", "location_type"])
             for location_id, figures in occ.locations.items():
-                loc.add_metric([location_id, figures.province, figures.location_type], getattr(figures, attr))
+                loc.add_metric([location_id, figures.province, figures.location_type], getattr(figures, name))
             yield loc
         yield GaugeMetricFamily("capmon_permit_holders_in_reception", "Persons with a permit still in reception",
                                 value=occ.national.permit_holders)
-        flow = self.view.inflow()
+        national_net, per_province = self.view.net_inflow_per_day()
+        yield GaugeMetricFamily("capmon_national_net_inflow_per_day",
+                                "Check-ins minus check-outs per day over the last 28 days", value=national_net)
+        net = GaugeMetricFamily("capmon_province_net_inflow_per_day", "Net inflow per day per province",
+                                labels=["province"])
+        days = GaugeMetricFamily("capmon_province_days_until_full",
+                                 "Days until the province's headroom is gone (absent: not shrinking)",
+                                 labels=["province"])
+        for province, area in occ.provinces.items():
+            rate = per_province.get(province, 0.0)
+            net.add_metric([province], rate)
+            until = days_until_full(area.headroom, rate)
+            if until is not None:
+                days.add_metric([province], until)
+        yield net
+        yield days
+        national_days = days_until_full(occ.national.headroom, national_net)
+        if national_days is not None:
+            yield GaugeMetricFamily("capmon_national_days_until_full",
+                                    "Days until national headroom is gone at the 28-day net inflow "
+                                    "(absent: not shrinking)", value=national_days)
+
+    def _inflow(self, flow: Inflow) -> Iterator[Metric]:
         yield GaugeMetricFamily("capmon_inflow_ytd", "MPP inflow year to date (registrations)", value=flow.ytd)
         rolling = GaugeMetricFamily("capmon_inflow_rolling", "MPP inflow over the last days", labels=["window"])
         for window, n in flow.rolling.items():
             rolling.add_metric([window], n)
         yield rolling
+        by_type = GaugeMetricFamily("capmon_inflow_ytd_by_type", "Registrations year to date by application type",
+                                    labels=["application_type"])
+        for app_type, n in flow.ytd_by_type.items():
+            by_type.add_metric([app_type], n)
+        yield by_type
+        rolling_type = GaugeMetricFamily("capmon_inflow_rolling_by_type", "Registrations over the last days by type",
+                                         labels=["window", "application_type"])
+        for window, types in flow.rolling_by_type.items():
+            for app_type, n in types.items():
+                rolling_type.add_metric([window, app_type], n)
+        yield rolling_type
+        yield GaugeMetricFamily("capmon_inflow_unaccompanied_minors_ytd",
+                                "Registrations of unaccompanied minors (amv) year to date",
+                                value=flow.ytd_unaccompanied_minors)
+        amv = GaugeMetricFamily("capmon_inflow_unaccompanied_minors_rolling",
+                                "Registrations of unaccompanied minors over the last days", labels=["window"])
+        for window, n in flow.rolling_unaccompanied_minors.items():
+            amv.add_metric([window], n)
+        yield amv
         expected = GaugeMetricFamily("capmon_mpp_expected_ytd", "MPP expected inflow year to date", labels=["scenario"])
         deviation = GaugeMetricFamily("capmon_mpp_deviation_ratio", "MPP inflow / expected - 1", labels=["scenario"])
         for scenario, value in flow.expected_ytd.items():
@@ -79,6 +190,12 @@ class FiguresCollector(Collector):
                 deviation.add_metric([scenario], flow.deviation[scenario])
         yield expected
         yield deviation
+        if flow.now is not None:
+            yield GaugeMetricFamily("capmon_watermark_timestamp_seconds",
+                                    "Event time the figures are at (the newest event accepted)",
+                                    value=flow.now.timestamp())
+
+    def _chain(self, flow: Inflow) -> Iterator[Metric]:
         totals = self.view.totals
         regs = CounterMetricFamily("capmon_registrations", "Registrations by application type",
                                    labels=["application_type"])
@@ -88,13 +205,34 @@ class FiguresCollector(Collector):
         for app_type, n in sorted(by_type.items()):
             regs.add_metric([app_type], n)
         yield regs
-        decisions = CounterMetricFamily("capmon_decisions", "IND decisions by outcome", labels=["outcome"])
         by_outcome: Counter[str] = Counter()
-        for (outcome, _nat), n in totals.decisions.items():
+        by_nationality: Counter[tuple[str, str]] = Counter()
+        for (outcome, nationality), n in totals.decisions.items():
             by_outcome[outcome] += n
+            by_nationality[(outcome, nationality_label(nationality))] += n
+        decisions = CounterMetricFamily("capmon_decisions", "IND decisions by outcome", labels=["outcome"])
         for outcome, n in sorted(by_outcome.items()):
             decisions.add_metric([outcome], n)
         yield decisions
+        per_nat = CounterMetricFamily("capmon_decisions_by_nationality",
+                                      "IND decisions by outcome and nationality (largest groups, others: other)",
+                                      labels=["outcome", "nationality"])
+        for (outcome, nationality), n in sorted(by_nationality.items()):
+            per_nat.add_metric([outcome, nationality], n)
+        yield per_nat
+        if flow.now is not None:
+            current = half_year(flow.now.date().isoformat())
+            outflow = GaugeMetricFamily("capmon_outflow_half_year",
+                                        "Check-outs from reception this half year (taakstelling period) by reason",
+                                        labels=["reason"])
+            for (half, reason), n in sorted(totals.outflow.items()):
+                if half == current:
+                    outflow.add_metric([reason], n)
+            yield outflow
+        yield GaugeMetricFamily("capmon_taakstelling", "Permit holders municipalities must house this half year",
+                                value=self.taakstelling)
+
+    def _alerts(self) -> Iterator[Metric]:
         active = GaugeMetricFamily("capmon_alert_active", "1 while the alert fires, 0 otherwise",
                                    labels=["rule", "scope", "severity"])
         for rec in self.view.alerts.values():

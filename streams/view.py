@@ -13,7 +13,7 @@ import json
 from .errors import InvalidEvent
 from .events import Forecast, Location, parse_event
 from .state.codec import decode_totals
-from .state.figures import Inflow, Occupancy, inflow, occupancy
+from .state.figures import Inflow, Occupancy, inflow, net_inflow_per_day, occupancy
 from .state.register import Register
 from .state.stamp import micros
 from .state.totals import Totals
@@ -106,6 +106,10 @@ class FiguresView:
         stamps += [st[0] for st, _site in self.register.sites.values()]
         stamps += [st[0] for st, _f in self.register.forecasts.values()]
         return max(stamps, default=None)
+
+    def net_inflow_per_day(self) -> tuple[float, dict[str, float]]:
+        """Net inflow into reception per day (28 days), nationally and per province: for days until full."""
+        return net_inflow_per_day(self.totals, self.register, self.now_us)
 
     def occupancy(self) -> Occupancy:
         return occupancy(self.totals, self.register)

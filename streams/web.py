@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .events import MPP_APPLICATION_TYPES
-from .metrics import FiguresCollector
-from .state.figures import Area, days_until_full, net_inflow_per_day
+from .metrics import FiguresCollector, HealthCollector
+from .state.figures import Area, days_until_full
 
 if TYPE_CHECKING:
     import faust
@@ -33,7 +33,7 @@ def _area(area: Area, net_per_day: float | None = None) -> dict[str, Any]:
 
 def occupancy_json(view: FiguresView) -> dict[str, Any]:
     occ = view.occupancy()
-    national_net, per_province = net_inflow_per_day(view.totals, view.register, view.now_us)
+    national_net, per_province = view.net_inflow_per_day()
     now = view.inflow().now
     return {
         "now": now.isoformat() if now else None,
@@ -106,7 +106,9 @@ def alerts_json(view: FiguresView) -> dict[str, Any]:
 
 def register_views(app: faust.App, worker: Worker) -> None:
     registry = worker.metrics.registry
-    registry.register(FiguresCollector(worker.view))
+    registry.register(FiguresCollector(worker.view, worker.reports_figures, worker.settings.taakstelling))
+    registry.register(HealthCollector(worker.view, worker.consumer_lag, lambda: worker.view_caught_up,
+                                      worker.reports_figures))
 
     @app.page("/api/occupancy")
     async def api_occupancy(web: Any, request: Any) -> Any:

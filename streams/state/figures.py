@@ -6,7 +6,7 @@ so every consumer sees the same numbers. `now` is the watermark, never the wall 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from ..events import MPP_APPLICATION_TYPES, Forecast
@@ -85,11 +85,14 @@ class Inflow:
     forecast_id: str | None
     expected_ytd: dict[str, float]  # per scenario
     deviation: dict[str, float | None]  # ytd / expected - 1 per scenario (None while nothing is expected)
+    rolling_by_type: dict[str, dict[str, int]] = field(default_factory=dict)  # window -> type -> registrations
+    rolling_unaccompanied_minors: dict[str, int] = field(default_factory=dict)  # window -> amv registrations
 
 
 def inflow(totals: Totals, register: Register, now_us: int | None) -> Inflow:
     if now_us is None:
-        return Inflow(None, 0, {}, 0, dict.fromkeys(ROLLING_WINDOWS, 0), None, {}, {})
+        return Inflow(None, 0, {}, 0, dict.fromkeys(ROLLING_WINDOWS, 0), None, {}, {},
+                      {name: {} for name in ROLLING_WINDOWS}, dict.fromkeys(ROLLING_WINDOWS, 0))
     now = from_micros(now_us)
     today = now.date()
     year_start = date(today.year, 1, 1).isoformat()
@@ -98,6 +101,8 @@ def inflow(totals: Totals, register: Register, now_us: int | None) -> Inflow:
     ytd, amv = 0, 0
     by_type: dict[str, int] = {}
     rolling = dict.fromkeys(ROLLING_WINDOWS, 0)
+    rolling_by_type: dict[str, dict[str, int]] = {name: {} for name in ROLLING_WINDOWS}
+    rolling_amv = dict.fromkeys(ROLLING_WINDOWS, 0)
     for (day, app_type, minor), count in totals.inflow.items():
         if day > today_iso:
             continue  # cannot happen (now is the greatest time seen), kept for safety
@@ -107,8 +112,10 @@ def inflow(totals: Totals, register: Register, now_us: int | None) -> Inflow:
             amv += count if minor else 0
             ytd += count if mpp else 0
         for name, start in window_start.items():
-            if mpp and day >= start:
-                rolling[name] += count
+            if day >= start:
+                rolling[name] += count if mpp else 0
+                rolling_by_type[name][app_type] = rolling_by_type[name].get(app_type, 0) + count
+                rolling_amv[name] += count if minor else 0
     entry = register.forecasts.get(today.year)
     expected: dict[str, float] = {}
     deviation: dict[str, float | None] = {}
@@ -119,7 +126,8 @@ def inflow(totals: Totals, register: Register, now_us: int | None) -> Inflow:
             expected[scenario] = getattr(forecast.scenarios, scenario) * share
             deviation[scenario] = ytd / expected[scenario] - 1 if expected[scenario] > 0 else None
     return Inflow(now, ytd, dict(sorted(by_type.items())), amv, rolling,
-                  entry[1].forecast_id if entry else None, expected, deviation)
+                  entry[1].forecast_id if entry else None, expected, deviation,
+                  {name: dict(sorted(types.items())) for name, types in rolling_by_type.items()}, rolling_amv)
 
 
 def elapsed_share(now: datetime, forecast: Forecast) -> float:

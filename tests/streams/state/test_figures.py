@@ -57,6 +57,24 @@ def test_inflow_deviation_against_each_scenario():
     assert flow.forecast_id == "MPP"
 
 
+def test_rolling_inflow_by_type_and_unaccompanied_minors_count_only_days_in_the_window():
+    state = ChainState()
+    rows = [("2023-02-28", "first", True), ("2023-03-20", "first", True), ("2023-03-25", "relocation", False),
+            ("2023-03-28", "repeat", False), ("2023-03-28", "first", False)]
+    for i, (day, app_type, amv) in enumerate(rows):
+        body = {"event_id": f"r{i}", "occurred_at": f"{day}T12:00:00+01:00", "person_id": f"p{i}",
+                "application_type": app_type, "nationality": "ERI"}
+        if amv:
+            body["unaccompanied_minor"] = True
+        state.apply(parse_event(json.dumps(body), "registration"))
+    flow = inflow(state.totals, state.register, state.watermark_us)
+    assert flow.rolling == {"7d": 2, "28d": 3}  # relocation is not MPP inflow; 28 February is outside 28 days
+    assert flow.rolling_by_type == {"7d": {"first": 1, "relocation": 1, "repeat": 1},
+                                    "28d": {"first": 2, "relocation": 1, "repeat": 1}}
+    assert flow.rolling_unaccompanied_minors == {"7d": 0, "28d": 1}
+    assert flow.ytd_unaccompanied_minors == 2
+
+
 def test_net_inflow_counts_check_ins_and_check_outs_not_transfers():
     state = ChainState()
     rows = [("a", "check_in", "L1"), ("b", "check_in", "L1"), ("a", "transfer", "L2"), ("c", "check_in", "L2"),
