@@ -48,6 +48,7 @@ class Worker:
     def __init__(self, settings: Settings, rules: list[Rule] | None = None,
                  layout: dict[str, int] | None = None) -> None:
         self.settings = settings
+        self.rules = rules or []
         self.layout = layout or {}  # partitions per topic, read by `capmon worker` before Faust starts
         self.topics = Topics(settings.topic_prefix)
         self.people = PeopleProcessor(self.topics)

@@ -3,17 +3,18 @@ no person ids ever (the view holds none)."""
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .events import MPP_APPLICATION_TYPES
 from .metrics import FiguresCollector, HealthCollector
-from .state.figures import Area, days_until_full
+from .state.figures import Area, days_until_full, inflow_curve
+from .state.stamp import AMSTERDAM
+from .status_page import Thresholds, render
 
 if TYPE_CHECKING:
     import faust
@@ -106,6 +107,7 @@ def alerts_json(view: FiguresView) -> dict[str, Any]:
 
 def register_views(app: faust.App, worker: Worker) -> None:
     registry = worker.metrics.registry
+    thresholds = Thresholds.from_rules(worker.rules)
     registry.register(FiguresCollector(worker.view, worker.reports_figures, worker.settings.taakstelling))
     registry.register(HealthCollector(worker.view, worker.consumer_lag, lambda: worker.view_caught_up,
                                       worker.reports_figures))
@@ -133,29 +135,16 @@ def register_views(app: faust.App, worker: Worker) -> None:
 
     @app.page("/")
     async def status_page(web: Any, request: Any) -> Any:
-        return web.html(status_html(worker.view))
+        return web.html(status_html(worker.view, thresholds, worker.view_caught_up, worker.settings.taakstelling))
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
 
-def status_html(view: FiguresView) -> str:
-    """A plain page with the headline figures; refreshes itself. (The full status page is issue 5.)"""
-    data = occupancy_json(view)
-    national = data["national"]
-    rows = "".join(
-        f"<tr><td>{html.escape(p)}</td><td>{a['occupancy']:,}</td><td>{a['capacity']:,}</td>"
-        f"<td>{a['headroom']:,}</td></tr>"
-        for p, a in data["provinces"].items()
-    )
-    return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8><meta http-equiv=refresh content=10>"
-        "<meta name=viewport content='width=device-width,initial-scale=1'><title>capmon</title></head>"
-        "<body style='font-family:sans-serif;margin:1.5rem'>"
-        f"<h1>National headroom: {national['headroom']:,}</h1>"
-        f"<p>{national['occupancy']:,} in reception, {national['capacity']:,} usable beds; event time "
-        f"{html.escape(str(data['now']))}</p>"
-        "<table border=1 cellpadding=4><tr><th>province</th><th>occupancy</th><th>capacity</th><th>headroom</th>"
-        f"</tr>{rows}</table></body></html>"
-    )
+def status_html(view: FiguresView, thresholds: Thresholds, caught_up: bool = True,
+                taakstelling: int = 27_300) -> str:
+    """The status page (streams/status_page.py) from the same read-outs as the JSON API."""
+    return render(occupancy_json(view), alerts_json(view), inflow_json(view, taakstelling),
+                  inflow_curve(view.totals, view.register, view.now_us), thresholds, caught_up,
+                  datetime.now(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S %Z"))

@@ -183,3 +183,40 @@ def days_until_full(headroom: int, net_per_day: float) -> float | None:
     if net_per_day <= 0:
         return None
     return headroom / net_per_day
+
+
+@dataclass(frozen=True)
+class InflowCurve:
+    """Cumulative MPP inflow through now's year, day by day, against the forecast's expected cumulative inflow."""
+
+    year: int
+    days: list[str]  # every day of the year, ISO
+    actual: list[int]  # cumulative MPP inflow at the end of each day, up to and including now's day
+    expected: dict[str, list[float]]  # per scenario, cumulative expected at the end of every day of the year
+
+
+def inflow_curve(totals: Totals, register: Register, now_us: int | None) -> InflowCurve | None:
+    """The status page's chart: actual year-to-date inflow against the MPP min/medio/max band (None before data)."""
+    if now_us is None:
+        return None
+    today = from_micros(now_us).date()
+    first = date(today.year, 1, 1)
+    days = [first + timedelta(days=i) for i in range((date(today.year + 1, 1, 1) - first).days)]
+    per_day: dict[str, int] = {}
+    for (day, app_type, _minor), count in totals.inflow.items():
+        if app_type in MPP_APPLICATION_TYPES and day.startswith(str(today.year)):
+            per_day[day] = per_day.get(day, 0) + count
+    actual, running = [], 0
+    for day in days[: (today - first).days + 1]:
+        running += per_day.get(day.isoformat(), 0)
+        actual.append(running)
+    expected: dict[str, list[float]] = {}
+    entry = register.forecasts.get(today.year)
+    if entry is not None:
+        forecast = entry[1]
+        shares = [elapsed_share(datetime.combine(d + timedelta(days=1), datetime.min.time(), AMSTERDAM), forecast)
+                  for d in days]
+        for scenario in ("min", "medio", "max"):
+            total = getattr(forecast.scenarios, scenario)
+            expected[scenario] = [total * share for share in shares]
+    return InflowCurve(today.year, [d.isoformat() for d in days], actual, expected)

@@ -10,7 +10,14 @@ import pytest
 from streams.errors import InvalidEvent
 from streams.events import Forecast, parse_event
 from streams.state.chain import ChainState
-from streams.state.figures import days_until_full, elapsed_share, inflow, net_inflow_per_day, occupancy
+from streams.state.figures import (
+    days_until_full,
+    elapsed_share,
+    inflow,
+    inflow_curve,
+    net_inflow_per_day,
+    occupancy,
+)
 from streams.state.stamp import AMSTERDAM
 from tests.helpers import run_capmon
 from tests.reference import expected_figures, load_jsonl
@@ -112,3 +119,18 @@ def test_a_faulty_simulated_quarter_gives_the_reference_figures(tmp_path):
     flow = inflow(state.totals, state.register, state.watermark_us)
     assert (flow.ytd, flow.rolling) == (expected["inflow_ytd"], expected["rolling"])
     assert results["duplicate"] > 0 and results["invalid"] > 0
+
+
+def test_inflow_curve_is_cumulative_and_ends_on_the_scenario_totals():
+    state = ChainState()
+    state.apply(forecast())
+    for i, day in enumerate(["2023-01-01", "2023-01-01", "2023-01-03"]):
+        state.apply(parse_event(json.dumps({
+            "event_id": f"r{i}", "occurred_at": f"{day}T12:00:00+01:00", "person_id": f"p{i}",
+            "application_type": "first", "nationality": "SYR"}), "registration"))
+    curve = inflow_curve(state.totals, state.register, state.watermark_us)
+    assert curve.year == 2023 and len(curve.days) == 365
+    assert curve.actual == [2, 2, 3]  # through now's day only
+    assert curve.expected["max"][-1] == pytest.approx(77000)
+    assert curve.expected["min"][0] == pytest.approx(49000 / 365, rel=0.01)
+    assert inflow_curve(state.totals, state.register, None) is None

@@ -1,0 +1,47 @@
+"""The status page on its own: the figures it shows, colours against the thresholds, self-contained HTML."""
+
+from __future__ import annotations
+
+from alerts.rules import Rule
+from streams.state.figures import inflow_curve
+from streams.status_page import Thresholds
+from streams.web import alerts_json, inflow_json, occupancy_json, status_html
+from tests.page_reader import read_page, shown_int
+from tests.streams.test_metrics import view_with_people
+
+
+def rule(name: str, below: float, severity: str, scope: str = "national", measure: str = "headroom") -> Rule:
+    return Rule.model_validate({"name": name, "scope": scope, "measure": measure, "below": below,
+                                "severity": severity})
+
+
+def test_thresholds_come_from_the_national_headroom_rules():
+    t = Thresholds.from_rules([rule("a", 2000, "warning"), rule("b", 500, "critical"), rule("c", 9999, "critical",
+                                                                                             scope="province")])
+    assert (t.warning, t.critical) == (2000, 500)
+    assert [t.level(h) for h in (2000, 1999, 500, 499)] == ["ok", "warning", "warning", "critical"]
+    assert Thresholds().level(-5) == "ok"
+
+
+def test_the_page_shows_the_api_figures_and_firing_alerts_and_needs_nothing_from_elsewhere():
+    view, a_person = view_with_people()
+    view.apply_alert(b"national_headroom_low|national", (
+        b'{"transition": {"rule": "national_headroom_low", "scope": "national", "severity": "critical",'
+        b' "measure": "headroom", "threshold": 50, "kind": "fired", "at_us": 1688198400000000,'
+        b' "escalated_from": null}, "state": {"status": "firing", "value": 10, "since_us": 1688198400000000,'
+        b' "fired_us": 1688198400000000}, "seq": 1}'))
+    page = status_html(view, Thresholds.from_rules([rule("national_headroom_low", 50, "critical")]))
+    parsed = read_page(page)
+    occ = occupancy_json(view)
+    figures = parsed.figures
+    assert shown_int(figures["national-headroom"][1]) == occ["national"]["headroom"] == 10
+    assert shown_int(figures["national-occupancy"][1]) == occ["national"]["occupancy"]
+    for code, area in occ["provinces"].items():
+        assert shown_int(figures[f"province-headroom:{code}"][1]) == area["headroom"]
+    assert shown_int(figures["inflow-ytd"][1]) == inflow_json(view)["ytd"] == 30
+    assert parsed.alerts == [a["alert_id"] for a in alerts_json(view)["active"]] == ["national_headroom_low|national"]
+    assert 'class="big critical"' in page  # headroom 10 is below the critical threshold 50
+    assert parsed.external == []  # no scripts, links, images or fonts from anywhere
+    assert "url(" not in page and "@import" not in page
+    assert a_person not in page
+    assert "<polyline" in page and inflow_curve(view.totals, view.register, view.now_us) is not None
