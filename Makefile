@@ -8,13 +8,14 @@ KAFKA_DATA ?= .cache/kafka-data
 SPEED ?= 7200
 export KAFKA_PORT KAFKA_DATA
 
-.PHONY: help install run test lint kafka kafka-stop topics schemas bench clean
+.PHONY: help install run test lint kafka kafka-stop topics schemas dashboards bench clean
 
 help:
 	@echo "make run         local Kafka + a capmon worker + simulated feed (SPEED=$(SPEED) x real time)"
 	@echo "make test        the whole test suite (starts its own Kafka)"
 	@echo "make kafka       start the local broker on 127.0.0.1:$(KAFKA_PORT); make kafka-stop stops it"
 	@echo "make lint        ruff;  make schemas  regenerate streams/schemas/*.json"
+	@echo "make dashboards  regenerate deploy/grafana/dashboards/*.json from deploy/grafana/build.py"
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "capmon needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -48,6 +49,9 @@ lint: install
 
 schemas: install
 	$(BIN)/capmon schemas
+
+dashboards: install
+	$(BIN)/python deploy/grafana/build.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -84,6 +84,9 @@ class Dispatcher:
     def __init__(self, receivers: list[Receiver], registry: CollectorRegistry, backoff: Backoff | None = None) -> None:
         self.receivers = {r.name: r for r in receivers}
         self.metrics = DeliveryMetrics(registry)
+        for name in self.receivers:  # every configured receiver shows 0, not "no data", before its first alert
+            for family in (self.metrics.sent, self.metrics.retries, self.metrics.failures, self.metrics.latency):
+                family.labels(name)
         self.backoff = backoff or Backoff()
         self._queues: dict[str, asyncio.Queue[tuple[Transition, float]]] = {}
         self._tasks: list[asyncio.Task] = []

@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--step", default="5m", help="evaluation grid in event time (default 5m)")
     bt.add_argument("--all", action="store_true", help="also show pending and cancelled alerts")
 
+    dash = sub.add_parser("dashboards", help="Grafana dashboards: `publish` pushes them over Grafana's HTTP API")
+    dash_sub = dash.add_subparsers(dest="action", required=True, metavar="ACTION")
+    pub = dash_sub.add_parser("publish", help="create or overwrite capmon's dashboards in a Grafana folder")
+    pub.add_argument("--url", help="Grafana address (default CAPMON_GRAFANA_URL)")
+    pub.add_argument("--dir", type=Path, default=Path("deploy/grafana/dashboards"), help="dashboard JSON files")
+    pub.add_argument("--folder", default="capmon", help="folder title (default capmon)")
+
     sch = sub.add_parser("schemas", help="write the events' JSON Schemas (or --check they are current)")
     sch.add_argument("--check", action="store_true", help="exit 1 when a committed schema is stale")
     return parser
@@ -231,9 +238,25 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboards(args: argparse.Namespace) -> int:
+    from .dashboards import load_dashboards, publish
+
+    settings = load_settings()
+    url = args.url or settings.grafana_url
+    if not url:
+        raise ConfigError("no Grafana address: set CAPMON_GRAFANA_URL or pass --url")
+    if settings.grafana_token is None:
+        raise ConfigError("no Grafana token: set CAPMON_GRAFANA_TOKEN or CAPMON_GRAFANA_TOKEN_FILE "
+                          "(a service account token with the Editor role)")
+    dashboards = load_dashboards(args.dir)
+    for item in publish(url.rstrip("/"), settings.grafana_token.get_secret_value(), dashboards, args.folder):
+        print(f"published {item.uid} ({item.title}) version {item.version} at {url.rstrip('/')}{item.url or ''}")
+    return 0
+
+
 COMMANDS = {
     "worker": cmd_worker, "backtest": cmd_backtest, "simulate": cmd_simulate, "replay": cmd_replay,
-    "topics": cmd_topics, "schemas": cmd_schemas,
+    "topics": cmd_topics, "schemas": cmd_schemas, "dashboards": cmd_dashboards,
 }
 
 __all__ = ["Settings", "main"]

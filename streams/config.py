@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     alertmanager_resend_s: float = Field(60.0, gt=0, description="re-send firing alerts to Alertmanager this often")
     status_url: str | None = None  # where alert texts point duty officers (default: this worker's status page)
     dashboard_url: str | None = None  # a Grafana dashboard link for alert texts
+    grafana_url: str | None = None  # for `capmon dashboards publish`
+    grafana_token: SecretStr | None = None
     taakstelling: int = Field(27_300, ge=0, description="permit holders municipalities must house per half year")
 
 
