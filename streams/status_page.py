@@ -16,6 +16,7 @@ from .state.figures import InflowCurve
 
 REFRESH_S = 15
 NORM = 0.96  # COA plans at 96 % occupancy (DOMAIN.md)
+MAX_LOCATION_ROWS = 15  # the fullest first; the count above the table is complete
 
 PROVINCES = {
     "NL-DR": "Drenthe", "NL-FL": "Flevoland", "NL-FR": "Fryslân", "NL-GE": "Gelderland", "NL-GR": "Groningen",
@@ -62,7 +63,9 @@ def percent(ratio: float | None) -> str:
 def days_text(days: float | None) -> str:
     if days is None:
         return "not shrinking"
-    return "full" if days <= 0 else f"{days:.0f} days"
+    if days <= 0:
+        return "full"
+    return "< 1 day" if days < 1 else f"{days:.0f} days"
 
 
 def _figure(name: str, value: Any, text: str, tag: str = "span", cls: str = "") -> str:
@@ -158,8 +161,8 @@ def _alerts(alerts: dict[str, Any]) -> str:
         items.append(
             f'<li data-alert="{html.escape(a["alert_id"])}"><span class="badge {html.escape(a["severity"])}">'
             f'{html.escape(a["severity"])}</span> <b>{html.escape(a["rule"])}</b> · {html.escape(a["scope"])}<br>'
-            f'<span class="muted">{html.escape(a["measure"])} {shown} (threshold {_measure(a["threshold"])}), '
-            f'firing since {html.escape(a["fired_at"] or "?")}</span></li>')
+            f'<span class="muted">{html.escape(a["measure"])} was {shown} at its last change (threshold '
+            f'{_measure(a["threshold"])}); firing since {html.escape(a["fired_at"] or "?")}</span></li>')
     pending = len(alerts.get("pending", []))
     body = f'<ul class="alerts">{"".join(items)}</ul>' if items else '<p class="ok">No alert is firing.</p>'
     return (f'<section><h2>Active alerts ({_figure("alerts-firing", len(active), str(len(active)))})</h2>{body}'
@@ -196,7 +199,7 @@ def _locations(locations: dict[str, Any]) -> str:
                if f["headroom"] < 0 or (f["occupancy_ratio"] is not None and f["occupancy_ratio"] > NORM)]
     crowded.sort(key=lambda item: (item[1]["occupancy_ratio"] is None, -(item[1]["occupancy_ratio"] or 0)))
     rows = []
-    for loc_id, f in crowded:
+    for loc_id, f in crowded[:MAX_LOCATION_ROWS]:
         cls = "critical" if f["headroom"] < 0 else "warning"
         rows.append(
             f'<tr data-location="{html.escape(loc_id)}"><td>{html.escape(f["name"])} '
@@ -207,6 +210,8 @@ def _locations(locations: dict[str, Any]) -> str:
             f'<td>{_figure(f"location-capacity:{loc_id}", f["capacity"], number(f["capacity"]))}</td></tr>')
     body = ('<div class="scroll"><table><tr><th>location</th><th>occupancy</th><th>in reception</th><th>beds</th>'
             f'</tr>{"".join(rows)}</table></div>') if rows else '<p class="ok">Every location is within the norm.</p>'
+    if len(crowded) > MAX_LOCATION_ROWS:
+        body += f'<p class="muted">and {len(crowded) - MAX_LOCATION_ROWS} more (all in /api/occupancy)</p>'
     return (f'<section><h2>Locations over the {NORM * 100:.0f}&nbsp;% norm or over capacity '
             f'({_figure("locations-crowded", len(crowded), str(len(crowded)))})</h2>{body}</section>')
 

@@ -7,6 +7,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -17,9 +18,9 @@ DASHBOARDS = REPO / "deploy" / "grafana" / "dashboards"
 
 
 class GrafanaStandIn(BaseHTTPRequestHandler):
-    folders: dict[str, dict] = {}
-    dashboards: dict[str, dict] = {}
-    calls: list[tuple[str, str]] = []
+    folders: ClassVar[dict[str, dict]] = {}
+    dashboards: ClassVar[dict[str, dict]] = {}
+    calls: ClassVar[list[tuple[str, str]]] = []
 
     def log_message(self, *args: object) -> None:
         pass
