@@ -1,0 +1,94 @@
+"""docker-compose.yml without a Docker engine (none runs here): it parses, every file it mounts or builds from
+exists in the repository, every CAPMON_* setting it passes is one capmon knows, every command it runs parses,
+and the services find each other under the names the configs use."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from streams.cli import build_parser
+from streams.config import SECRET_FIELDS, Settings
+from tests.helpers import REPO
+
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+CAPMON = [name for name, s in SERVICES.items() if s.get("image") == "capmon:latest"]
+
+
+def test_the_stack_has_every_part():
+    assert {"kafka", "worker-1", "worker-2", "prometheus", "alertmanager", "grafana", "simulator"} <= set(SERVICES)
+    assert SERVICES["simulator"]["profiles"] == ["demo"]
+    assert "broker,controller" in SERVICES["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]  # KRaft, no ZooKeeper
+    assert {SERVICES[w]["volumes"][0] for w in ("worker-1", "worker-2")} == {
+        "worker-1-state:/var/lib/capmon", "worker-2-state:/var/lib/capmon"}  # each worker its own RocksDB state
+
+
+def test_every_mounted_file_and_build_input_exists():
+    for name, service in SERVICES.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (REPO / source).exists(), f"{name} mounts {source}, which is not in the repository"
+    for secret in COMPOSE["secrets"].values():
+        example = REPO / "deploy" / "secrets.example" / secret["file"].removeprefix("./secrets/")
+        assert example.exists(), f"{secret['file']} has no placeholder in deploy/secrets.example"
+    dockerfile = (REPO / "Dockerfile").read_text()
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY "):
+            for source in line.split()[1:-1]:
+                assert (REPO / source).exists(), f"Dockerfile copies {source}, which is not in the repository"
+    assert "ENTRYPOINT [\"capmon\"]" in dockerfile
+
+
+def test_every_capmon_setting_passed_exists_and_every_command_parses():
+    known = {f"CAPMON_{name.upper()}" for name in Settings.model_fields}
+    known |= {f"CAPMON_{name.upper()}_FILE" for name in SECRET_FIELDS}
+    parser = build_parser()
+    for name in CAPMON:
+        service = SERVICES[name]
+        for var in service.get("environment", {}):
+            assert var in known, f"{name} sets {var}, which capmon does not read"
+        Settings.model_validate({k.removeprefix("CAPMON_").lower(): v for k, v in service["environment"].items()})
+        commands = [service["command"]] if "command" in service else []
+        if "entrypoint" in service:
+            script = service["entrypoint"][-1]
+            commands += [shlex.split(part.strip())[1:] for part in re.split(r"&&", script.replace("exec ", ""))]
+        assert commands, name
+        for argv in commands:
+            parser.parse_args(argv)  # exits (fails the test) on an unknown command or option
+            if argv and argv[0] == "replay":
+                assert (REPO / argv[1]).exists()
+
+
+def test_services_find_each_other_under_the_names_the_configs_use():
+    prometheus = yaml.safe_load((REPO / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    targets = prometheus["scrape_configs"][0]["static_configs"][0]["targets"]
+    assert targets == [f"{w}:{SERVICES[w]['environment']['CAPMON_WEB_PORT']}" for w in ("worker-1", "worker-2")]
+    assert prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
+    for name in CAPMON:
+        env = SERVICES[name]["environment"]
+        assert env["CAPMON_KAFKA_BOOTSTRAP"] == "kafka:9092" == SERVICES["kafka"]["environment"][
+            "KAFKA_ADVERTISED_LISTENERS"].removeprefix("PLAINTEXT://")
+        assert env["CAPMON_ALERTMANAGER_URL"] == "http://alertmanager:9093"
+    datasource = yaml.safe_load((REPO / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())
+    assert datasource["datasources"][0]["url"] == "http://prometheus:9090"
+    # Secret files the configs read are the secrets those services get.
+    am = (REPO / "deploy/alertmanager/alertmanager.yml").read_text()
+    assert set(re.findall(r"/run/secrets/(\w+)", am)) == set(SERVICES["alertmanager"]["secrets"])
+    password_file = SERVICES["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD__FILE"]
+    assert password_file.removeprefix("/run/secrets/") in SERVICES["grafana"]["secrets"]
+
+
+def test_amtool_accepts_the_alertmanager_config():
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.fail("amtool is not installed: `make test` installs the Debian package prometheus-alertmanager")
+    checked = subprocess.run([amtool, "check-config", str(REPO / "deploy/alertmanager/alertmanager.yml")],
+                             capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
