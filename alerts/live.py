@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -35,11 +36,11 @@ YIELD_EVERY = 200  # events fed between two returns to the event loop
 
 
 class LiveTimeline:
-    def __init__(self, bootstrap: str, topics: Topics, partitions_of: Callable[[str], int], timeline: Timeline,
+    def __init__(self, kafka: dict[str, Any], topics: Topics, partitions_of: Callable[[str], int], timeline: Timeline,
                  evaluated_until_us: int | None,
                  on_changes: Callable[[list[Transition]], Awaitable[None]],
                  checkpoint: Callable[[int], Awaitable[None]]) -> None:
-        self.bootstrap = bootstrap
+        self.kafka = kafka  # aiokafka connection options (bootstrap servers, SASL/TLS)
         self.topics = topics
         self.partitions_of = partitions_of
         self.timeline = timeline
@@ -54,7 +55,7 @@ class LiveTimeline:
 
     async def run(self) -> None:
         names = [self.topics.for_event_type(t) for t in EVENT_TYPES]
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
+        consumer = AIOKafkaConsumer(**self.kafka, enable_auto_commit=False, group_id=None,
                                     auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024)
         await consumer.start()
         try:

@@ -42,13 +42,13 @@ class AlertService:
     """Owns the alert states while this worker leads: restores them, logs changes, hands out notifications."""
 
     def __init__(self, rules: list[Rule], view: FiguresView, dispatcher: Dispatcher, produce: Produce,
-                 bootstrap: str, topics: Topics, partitions_of: Callable[[str], int],
+                 kafka: dict[str, Any], topics: Topics, partitions_of: Callable[[str], int],
                  step_s: int = DEFAULT_STEP_S, resend_s: float = 60.0) -> None:
         self.rules = rules
         self.view = view
         self.dispatcher = dispatcher
         self.produce = produce
-        self.bootstrap = bootstrap
+        self.kafka = kafka  # aiokafka connection options (bootstrap servers, SASL/TLS)
         self.topics = topics
         self.partitions_of = partitions_of
         self.step_s = step_s
@@ -91,7 +91,7 @@ class AlertService:
     async def run(self) -> None:
         """Evaluate live until cancelled (when this worker stops leading)."""
         until = self.restore()
-        live = LiveTimeline(self.bootstrap, self.topics, self.partitions_of,
+        live = LiveTimeline(self.kafka, self.topics, self.partitions_of,
                             Timeline(self.rules, self.step_s, self.evaluator), until, self._changes, self._checkpoint)
         resend = asyncio.create_task(self._resend_firing(), name="alertmanager-resend")
         try:

@@ -26,7 +26,7 @@ from alerts.rules import Rule
 from alerts.service import AlertService
 
 from .config import Settings
-from .kafka_io import figures_topic_name
+from .kafka_io import aiokafka_options, faust_credentials, figures_topic_name
 from .metrics import WorkerMetrics
 from .person_table import PersonTable
 from .processing import BatchResult, Incoming, PeopleProcessor, RegisterProcessor
@@ -59,8 +59,8 @@ class Worker:
         self.view_caught_up = False
         self.dispatcher = Dispatcher(build_receivers(settings), self.metrics.registry)
         self.alert_service = (
-            AlertService(rules, self.view, self.dispatcher, self._produce_alert, settings.kafka_bootstrap, self.topics,
-                         self.partitions_of, resend_s=settings.alertmanager_resend_s)
+            AlertService(rules, self.view, self.dispatcher, self._produce_alert, aiokafka_options(settings),
+                         self.topics, self.partitions_of, resend_s=settings.alertmanager_resend_s)
             if rules else None)
         self._dispatcher_started = False
         self._alert_task: asyncio.Task | None = None
@@ -73,6 +73,7 @@ class Worker:
         app = faust.App(
             t.app_id,
             broker=[f"kafka://{server}" for server in s.kafka_bootstrap.split(",")],
+            broker_credentials=faust_credentials(s),
             store="rocksdb://",
             datadir=str(s.state_dir),
             web_host=s.web_host,
@@ -214,7 +215,7 @@ class Worker:
     async def _read_figures(self) -> None:
         """Read the whole figures and alerts topics into the view, then follow them (every worker, no group)."""
         names = [self.figures_name, self.topics.alerts]
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False,
+        consumer = AIOKafkaConsumer(**aiokafka_options(self.settings), enable_auto_commit=False,
                                     group_id=None, auto_offset_reset="earliest")
         await consumer.start()
         try:

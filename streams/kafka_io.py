@@ -37,6 +37,42 @@ def client_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def _ssl_context(settings: Settings) -> Any:
+    from aiokafka.helpers import create_ssl_context
+
+    cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile is not None else None
+    return create_ssl_context(cafile=cafile)
+
+
+def aiokafka_options(settings: Settings) -> dict[str, Any]:
+    """The same connection for the worker's own aiokafka consumers (figures reader, live alert evaluator)."""
+    protocol = settings.kafka_security_protocol
+    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap, "security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = _ssl_context(settings)
+    if protocol.startswith("SASL"):
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        if settings.kafka_sasl_password is not None:
+            options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    return options
+
+
+def faust_credentials(settings: Settings) -> Any:
+    """The Faust app's broker credentials (None for PLAINTEXT): SASL with or without TLS, or TLS alone."""
+    import faust
+
+    protocol = settings.kafka_security_protocol
+    context = _ssl_context(settings) if protocol in ("SSL", "SASL_SSL") else None
+    if protocol.startswith("SASL"):
+        password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
+        return faust.SASLCredentials(username=settings.kafka_sasl_username, password=password,
+                                     ssl_context=context, mechanism=settings.kafka_sasl_mechanism)
+    if protocol == "SSL":
+        return faust.SSLCredentials(context)
+    return None
+
+
 def check_reachable(settings: Settings, timeout: float = 3.0) -> None:
     """Fail fast, with what to do, when no bootstrap server accepts a connection (kafka-python waits 30 s)."""
     for server in settings.kafka_bootstrap.split(","):

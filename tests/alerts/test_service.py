@@ -38,7 +38,7 @@ def service_with(rec: dict) -> tuple[AlertService, RecordingDispatcher, FiguresV
     view = FiguresView()
     view.apply_alert(b"low/national", json.dumps(rec).encode())
     dispatcher = RecordingDispatcher()
-    service = AlertService(RULES, view, dispatcher, produce=None, bootstrap="", topics=Topics(""),  # type: ignore
+    service = AlertService(RULES, view, dispatcher, produce=None, kafka={}, topics=Topics(""),  # type: ignore
                            partitions_of=lambda t: 1)
     return service, dispatcher, view
 

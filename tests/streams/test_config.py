@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from streams.config import load_settings
@@ -44,3 +46,24 @@ def test_secrets_come_from_files_and_are_never_shown(tmp_path):
         load_settings({"CAPMON_KAFKA_SASL_PASSWORD_FILE": str(secret), "CAPMON_KAFKA_SASL_PASSWORD": "x"})
     with pytest.raises(ConfigError, match="cannot read it"):
         load_settings({"CAPMON_KAFKA_SASL_PASSWORD_FILE": str(tmp_path / "missing")})
+
+
+def test_sasl_and_tls_settings_reach_every_kafka_client_of_the_worker(tmp_path):
+    import ssl
+
+    from streams.kafka_io import aiokafka_options, faust_credentials
+
+    paths = ssl.get_default_verify_paths()
+    cafile = tmp_path / "ca.pem"  # a real CA bundle: the system's, copied
+    cafile.write_bytes(Path(paths.cafile or paths.openssl_cafile).read_bytes())
+    s = load_settings({"CAPMON_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "CAPMON_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                       "CAPMON_KAFKA_SASL_USERNAME": "capmon", "CAPMON_KAFKA_SASL_PASSWORD": "pw",
+                       "CAPMON_KAFKA_SSL_CAFILE": str(cafile), "CAPMON_KAFKA_BOOTSTRAP": "k1:9093,k2:9093"})
+    options = aiokafka_options(s)
+    assert options["security_protocol"] == "SASL_SSL" and options["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert options["sasl_plain_password"] == "pw" and options["ssl_context"].verify_mode == ssl.CERT_REQUIRED
+    creds = faust_credentials(s)
+    assert (creds.protocol.value, creds.mechanism.value, creds.username) == ("SASL_SSL", "SCRAM-SHA-512", "capmon")
+    plain = load_settings({})
+    assert faust_credentials(plain) is None and "ssl_context" not in aiokafka_options(plain)
+    assert faust_credentials(load_settings({"CAPMON_KAFKA_SECURITY_PROTOCOL": "SSL"})).protocol.value == "SSL"
