@@ -121,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not args.verbose:  # kafka-python 3 warns about its own event loop on busy producers
+    if not args.verbose:  # kafka-python 3 logs every retry; capmon says what failed in one line instead
         logging.getLogger("kafka").setLevel(logging.ERROR)
+        logging.getLogger("kafka").propagate = False
     try:
         return COMMANDS[args.command](args)
     except CapmonError as exc:

@@ -26,6 +26,7 @@ def client_options(settings: Settings) -> dict[str, Any]:
         "bootstrap_servers": settings.kafka_bootstrap.split(","),
         "security_protocol": settings.kafka_security_protocol,
         "request_timeout_ms": 15_000,
+        "bootstrap_timeout_ms": 15_000,  # reachability was checked first; a refused login fails sooner
     }
     if settings.kafka_security_protocol.startswith("SASL"):
         options["sasl_mechanism"] = settings.kafka_sasl_mechanism
@@ -88,19 +89,44 @@ def check_reachable(settings: Settings, timeout: float = 3.0) -> None:
     )
 
 
+class _AuthFailures(logging.Handler):
+    """Remembers that kafka-python logged a refused login: it only logs it, then times out bootstrapping."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if "SaslAuthenticationFailedError" in text or "Authentication failed" in text:
+            self.seen += 1
+
+
+AUTH_FAILURES = _AuthFailures()
+logging.getLogger("kafka").addHandler(AUTH_FAILURES)
+
+
 @contextmanager
-def kafka_errors(action: str) -> Iterator[None]:
-    """Turn kafka-python's exceptions into a `KafkaUnavailable` saying what capmon was doing."""
+def kafka_errors(action: str, settings: Settings | None = None) -> Iterator[None]:
+    """Turn kafka-python's exceptions into a `KafkaUnavailable` saying what capmon was doing (and, when the
+    broker refused the credentials, which settings to check; never their values)."""
+    refused_before = AUTH_FAILURES.seen
     try:
         yield
     except KafkaError as exc:
+        if settings is not None and AUTH_FAILURES.seen > refused_before:
+            raise KafkaUnavailable(
+                f"Kafka at {settings.kafka_bootstrap} refused capmon's login while {action} "
+                f"({settings.kafka_security_protocol} {settings.kafka_sasl_mechanism}, user "
+                f"{settings.kafka_sasl_username!r}): check CAPMON_KAFKA_SASL_USERNAME and "
+                "CAPMON_KAFKA_SASL_PASSWORD(_FILE)") from None
         raise KafkaUnavailable(f"Kafka failed while {action}: {exc}") from None
 
 
 def make_producer(settings: Settings) -> KafkaProducer:
     """A producer tuned for feeding many small events: batched, acknowledged by all in-sync replicas."""
     check_reachable(settings)
-    with kafka_errors("connecting a producer"):
+    with kafka_errors("connecting a producer", settings):
         return KafkaProducer(
             **client_options(settings), acks="all", linger_ms=20, batch_size=256 * 1024,
             max_block_ms=30_000, retries=10,
@@ -114,7 +140,7 @@ def ensure_topics(settings: Settings, topics: Topics | None = None) -> list[str]
     """
     topics = topics or Topics(settings.topic_prefix)
     check_reachable(settings)
-    with kafka_errors("creating topics"):
+    with kafka_errors("creating topics", settings):
         admin = KafkaAdminClient(**client_options(settings))
         try:
             existing = set(admin.list_topics())
@@ -151,7 +177,7 @@ def prepare_worker_topics(settings: Settings) -> dict[str, int]:
     """
     topics = Topics(settings.topic_prefix)
     ensure_topics(settings, topics)
-    with kafka_errors("checking topics"):
+    with kafka_errors("checking topics", settings):
         admin = KafkaAdminClient(**client_options(settings))
         try:
             figures = figures_topic_name(topics)

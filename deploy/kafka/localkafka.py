@@ -118,17 +118,31 @@ def ensure_jars(cache: Path) -> Path:
 # --- broker lifecycle ------------------------------------------------------------------------------
 
 
-def server_properties(port: int, controller_port: int, data: Path) -> str:
+def server_properties(port: int, controller_port: int, data: Path, sasl_port: int | None = None,
+                      sasl_users: dict[str, str] | None = None) -> str:
+    """The broker's configuration; with `sasl_port`, also a SASL_PLAINTEXT (PLAIN) listener for `sasl_users`."""
+    listeners = f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}"
+    advertised = f"PLAINTEXT://127.0.0.1:{port}"
+    protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    sasl = ""
+    if sasl_port is not None:
+        listeners += f",SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
+        advertised += f",SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
+        protocols += ",SASL_PLAINTEXT:SASL_PLAINTEXT"
+        users = " ".join(f'user_{name}="{password}"' for name, password in (sasl_users or {}).items())
+        sasl = ("sasl.enabled.mechanisms=PLAIN\n"
+                "listener.name.sasl_plaintext.plain.sasl.jaas.config="
+                f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};\n")
     return f"""\
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{controller_port}
-listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+listeners={listeners}
+advertised.listeners={advertised}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs={data / "logs"}
+listener.security.protocol.map={protocols}
+{sasl}log.dirs={data / "logs"}
 num.partitions=4
 auto.create.topics.enable=false
 offsets.topic.replication.factor=1
@@ -157,7 +171,8 @@ logger.kafka.level = INFO
 """
 
 
-def start(port: int, data: Path, cache: Path) -> None:
+def start(port: int, data: Path, cache: Path, sasl_port: int | None = None,
+          sasl_users: dict[str, str] | None = None) -> None:
     host = "127.0.0.1"
     if metadata_ok(host, port):
         print(f"localkafka: a Kafka broker already answers on {host}:{port}; leaving it alone")
@@ -181,7 +196,7 @@ def start(port: int, data: Path, cache: Path) -> None:
         )
     data.mkdir(parents=True, exist_ok=True)
     props = data / "server.properties"
-    props.write_text(server_properties(port, controller_port, data))
+    props.write_text(server_properties(port, controller_port, data, sasl_port, sasl_users))
     log4j = data / "log4j2.properties"
     log4j.write_text(LOG4J2.format(log=data / "kafka.log"))
     java = ["java", f"-Xmx{os.environ.get('KAFKA_HEAP', '512m')}", "-XX:+UseG1GC",

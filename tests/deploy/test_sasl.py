@@ -1,0 +1,76 @@
+"""Pointing capmon at a Kafka that wants SASL: a second real broker with a SASL_PLAINTEXT (PLAIN) listener.
+The simulator produces through it, a worker consumes through it (Faust, its own consumers, the admin client),
+and its figures are exact; a wrong password is one clear line, and the password is never logged."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from streams.config import load_settings
+from tests.conftest import localkafka  # deploy/kafka/localkafka.py, put on the path by conftest
+from tests.helpers import run_capmon
+from tests.streams.test_worker import ground_truth, wait_exact
+from tests.worker_harness import WorkerProcess
+
+pytestmark = pytest.mark.kafka
+PASSWORD = "s3cret-sasl-password"
+
+
+def free_ports(n: int) -> list[int]:
+    """`n` consecutive free ports (the broker's controller listens on its port + 1)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            first = s.getsockname()[1]
+        if first + n < 65535 and not any(localkafka.port_in_use("127.0.0.1", first + i) for i in range(n)):
+            return [first + i for i in range(n)]
+    raise AssertionError("no free ports")
+
+
+@pytest.fixture(scope="module")
+def sasl_broker(tmp_path_factory):
+    plain, _controller, sasl = free_ports(3)
+    data = tmp_path_factory.mktemp("sasl-kafka")
+    localkafka.start(plain, data, localkafka.DEFAULT_CACHE, sasl_port=sasl, sasl_users={"capmon": PASSWORD})
+    try:
+        yield f"127.0.0.1:{plain}", f"127.0.0.1:{sasl}"
+    finally:
+        localkafka.stop(data)
+
+
+def sasl_env(sasl: str, tmp_path, password: str) -> dict[str, str]:
+    secret = tmp_path / f"kafka-password-{len(password)}"
+    secret.write_text(password + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPMON_")}
+    env.update(CAPMON_KAFKA_BOOTSTRAP=sasl, CAPMON_TOPIC_PREFIX="sasl.",
+               CAPMON_KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT", CAPMON_KAFKA_SASL_MECHANISM="PLAIN",
+               CAPMON_KAFKA_SASL_USERNAME="capmon", CAPMON_KAFKA_SASL_PASSWORD_FILE=str(secret))
+    return env
+
+
+def test_a_worker_on_a_sasl_listener_gives_exact_figures(sasl_broker, tmp_path):
+    plain, sasl = sasl_broker
+    env = sasl_env(sasl, tmp_path, PASSWORD)
+    fed = run_capmon("simulate", "--days", "3", "--seed", "12", "--invalid", "0.01", env=env, timeout=300)
+    assert fed.returncode == 0, fed.stderr
+    expected, _valid, _invalid = ground_truth(load_settings({}, kafka_bootstrap=plain, topic_prefix="sasl."))
+    worker = WorkerProcess(env, tmp_path).start()
+    try:
+        wait_exact(worker, expected, timeout=180)
+        assert worker.get("/api/occupancy")["national"]["occupancy"] > 10_000
+    finally:
+        worker.stop()
+    assert PASSWORD not in worker.log()
+
+
+@pytest.mark.parametrize("command", ["topics", "worker"])
+def test_a_wrong_password_is_one_clear_line(sasl_broker, tmp_path, command):
+    _plain, sasl = sasl_broker
+    refused = run_capmon(command, env=sasl_env(sasl, tmp_path, "wrong-password"), timeout=120)
+    assert refused.returncode == 3
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "refused capmon's login" in lines[0] and "CAPMON_KAFKA_SASL_PASSWORD" in lines[0], lines
+    assert "wrong-password" not in refused.stderr
