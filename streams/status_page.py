@@ -156,13 +156,15 @@ def _alerts(alerts: dict[str, Any]) -> str:
     order = {"critical": 0, "warning": 1, "info": 2}
     items = []
     for a in sorted(active, key=lambda a: (order.get(a["severity"], 3), a["rule"], a["scope"])):
-        value = a["value"]
-        shown = _measure(value)
+        if a.get("current") is not None:
+            value = f'now {_measure(a["current"])}'
+        else:
+            value = f'{_measure(a["value"])} when it last changed'
         items.append(
             f'<li data-alert="{html.escape(a["alert_id"])}"><span class="badge {html.escape(a["severity"])}">'
             f'{html.escape(a["severity"])}</span> <b>{html.escape(a["rule"])}</b> · {html.escape(a["scope"])}<br>'
-            f'<span class="muted">{html.escape(a["measure"])} was {shown} at its last change (threshold '
-            f'{_measure(a["threshold"])}); firing since {html.escape(a["fired_at"] or "?")}</span></li>')
+            f'<span class="muted">{html.escape(a["measure"])} {value} (threshold {_measure(a["threshold"])}); '
+            f'firing since {html.escape(a["fired_at"] or "?")}</span></li>')
     pending = len(alerts.get("pending", []))
     body = f'<ul class="alerts">{"".join(items)}</ul>' if items else '<p class="ok">No alert is firing.</p>'
     return (f'<section><h2>Active alerts ({_figure("alerts-firing", len(active), str(len(active)))})</h2>{body}'

@@ -19,6 +19,8 @@ from .status_page import Thresholds, render
 if TYPE_CHECKING:
     import faust
 
+    from alerts.rules import Rule
+
     from .app import Worker
     from .view import FiguresView
 
@@ -86,14 +88,34 @@ def daily_inflow(view: FiguresView, days: int = 28) -> dict[str, int]:
     return dict(sorted(per_day.items()))
 
 
-def alerts_json(view: FiguresView) -> dict[str, Any]:
-    """Active (firing) and pending alerts, and the latest change of every known alert, from the alerts topic."""
+def alerts_json(view: FiguresView, rules: list[Rule] | None = None) -> dict[str, Any]:
+    """Active (firing) and pending alerts, and the latest change of every known alert, from the alerts topic.
+
+    With the rules, each alert also gets `current`: its measure now, from the same figures (`value` is the
+    measure at the alert's last change)."""
+    from alerts.measures import Snapshot, values
     from alerts.text import iso
+
+    by_name = {rule.name: rule for rule in rules or []}
+    measured: dict[str, dict[str, float | None]] = {}
+    snap: Snapshot | None = None
+
+    def current(rule_name: str, scope: str) -> float | None:
+        nonlocal snap
+        rule = by_name.get(rule_name)
+        if rule is None or rule.measure == "staleness":  # staleness is wall-clock time, not a figure
+            return None
+        if rule_name not in measured:
+            if snap is None:
+                snap = Snapshot(view.now_us or 0, view.occupancy(), view.inflow(), *view.net_inflow_per_day())
+            measured[rule_name] = values(rule, snap)
+        return measured[rule_name].get(scope)
 
     def item(alert_id: str, rec: dict) -> dict[str, Any]:
         t, state = rec["transition"], rec["state"]
         return {"alert_id": alert_id, "rule": t["rule"], "scope": t["scope"], "severity": t["severity"],
                 "measure": t["measure"], "status": state["status"], "value": state["value"],
+                "current": current(t["rule"], t["scope"]) if state["status"] != "inactive" else None,
                 "threshold": t["threshold"], "since": iso(state["since_us"]), "fired_at": iso(state["fired_us"]),
                 "last_change": {"kind": t["kind"], "at": iso(t["at_us"]), "escalated_from": t["escalated_from"]},
                 "unconfirmed_deliveries": [{"kind": e["transition"]["kind"], "receivers": e["missing"]}
@@ -122,7 +144,7 @@ def register_views(app: faust.App, worker: Worker) -> None:
 
     @app.page("/api/alerts")
     async def api_alerts(web: Any, request: Any) -> Any:
-        return web.json(alerts_json(worker.view))
+        return web.json(alerts_json(worker.view, worker.rules))
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
@@ -135,7 +157,8 @@ def register_views(app: faust.App, worker: Worker) -> None:
 
     @app.page("/")
     async def status_page(web: Any, request: Any) -> Any:
-        return web.html(status_html(worker.view, thresholds, worker.view_caught_up, worker.settings.taakstelling))
+        return web.html(status_html(worker.view, thresholds, worker.view_caught_up, worker.settings.taakstelling,
+                                     worker.rules))
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
@@ -143,8 +166,8 @@ def register_views(app: faust.App, worker: Worker) -> None:
 
 
 def status_html(view: FiguresView, thresholds: Thresholds, caught_up: bool = True,
-                taakstelling: int = 27_300) -> str:
+                taakstelling: int = 27_300, rules: list[Rule] | None = None) -> str:
     """The status page (streams/status_page.py) from the same read-outs as the JSON API."""
-    return render(occupancy_json(view), alerts_json(view), inflow_json(view, taakstelling),
+    return render(occupancy_json(view), alerts_json(view, rules), inflow_json(view, taakstelling),
                   inflow_curve(view.totals, view.register, view.now_us), thresholds, caught_up,
                   datetime.now(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S %Z"))

@@ -203,6 +203,9 @@ def test_the_status_page_in_chromium_shows_the_api_figures_and_the_firing_alert(
     assert shown_int(figures["locations-crowded"][1]) == len(crowded)
     assert sorted(page.alerts) == sorted(a["alert_id"] for a in alerts["active"])
     assert any("national_headroom_low" in a for a in page.alerts)
+    national_alert = next(a for a in alerts["active"] if a["rule"] == "national_headroom_low")
+    assert national_alert["current"] == national["headroom"]  # the page shows the measure now, not at firing
+    assert f"headroom now {figures['national-headroom'][1]} (threshold" in dom.stdout
     assert "big critical" in dom.stdout  # the headroom is below the critical rule's threshold: red
     assert page.external == []
 

@@ -28,9 +28,10 @@ def test_the_page_shows_the_api_figures_and_firing_alerts_and_needs_nothing_from
     view.apply_alert(b"national_headroom_low|national", (
         b'{"transition": {"rule": "national_headroom_low", "scope": "national", "severity": "critical",'
         b' "measure": "headroom", "threshold": 50, "kind": "fired", "at_us": 1688198400000000,'
-        b' "escalated_from": null}, "state": {"status": "firing", "value": 10, "since_us": 1688198400000000,'
+        b' "escalated_from": null}, "state": {"status": "firing", "value": 25, "since_us": 1688198400000000,'
         b' "fired_us": 1688198400000000}, "seq": 1}'))
-    page = status_html(view, Thresholds.from_rules([rule("national_headroom_low", 50, "critical")]))
+    rules = [rule("national_headroom_low", 50, "critical")]
+    page = status_html(view, Thresholds.from_rules(rules), rules=rules)
     parsed = read_page(page)
     occ = occupancy_json(view)
     figures = parsed.figures
@@ -40,6 +41,8 @@ def test_the_page_shows_the_api_figures_and_firing_alerts_and_needs_nothing_from
         assert shown_int(figures[f"province-headroom:{code}"][1]) == area["headroom"]
     assert shown_int(figures["inflow-ytd"][1]) == inflow_json(view)["ytd"] == 30
     assert parsed.alerts == [a["alert_id"] for a in alerts_json(view)["active"]] == ["national_headroom_low|national"]
+    assert alerts_json(view, rules)["active"][0]["current"] == 10  # the measure now; 25 when it fired
+    assert "headroom now 10 (threshold 50)" in page
     assert 'class="big critical"' in page  # headroom 10 is below the critical threshold 50
     assert parsed.external == []  # no scripts, links, images or fonts from anywhere
     assert "url(" not in page and "@import" not in page
