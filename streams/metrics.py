@@ -14,7 +14,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, PlatformCollector, ProcessCollector
+from prometheus_client import (
+    CollectorRegistry,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
 from prometheus_client import Counter as PromCounter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -41,6 +48,7 @@ class WorkerMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         if registry is None:  # the worker's own registry: with process metrics (memory, CPU, open files)
+            disable_created_metrics()  # no `*_created` series: Prometheus does not need them
             registry = CollectorRegistry()
             ProcessCollector(registry=registry)
             PlatformCollector(registry=registry)
