@@ -35,6 +35,9 @@ def test_promtool_rule_unit_tests_pass_and_cover_every_alert():
     assert result.returncode == 0, result.stdout + result.stderr
     alerts = {r["alert"] for path in RULES for g in yaml.safe_load(path.read_text())["groups"]
               for r in g["rules"] if "alert" in r}
-    fired = {case["alertname"] for path in TESTS for t in yaml.safe_load(path.read_text())["tests"]
-             for case in t.get("alert_rule_test", []) if case.get("exp_alerts")}
+    cases = [case for path in TESTS for t in yaml.safe_load(path.read_text())["tests"]
+             for case in t.get("alert_rule_test", [])]
+    fired = {case["alertname"] for case in cases if case.get("exp_alerts")}
+    quiet = {case["alertname"] for case in cases if not case.get("exp_alerts")}
     assert alerts == fired, f"alerts without a test where they fire: {sorted(alerts - fired)}"
+    assert alerts == quiet, f"alerts without a test where they stay quiet: {sorted(alerts - quiet)}"
