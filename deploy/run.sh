@@ -37,7 +37,7 @@ cat <<MSG
   capmon is running (topic prefix '${CAPMON_TOPIC_PREFIX}', worker log ${LOG})
     status page   ${URL}/
     metrics       ${URL}/metrics
-    API           ${URL}/api/occupancy   ${URL}/api/inflow   ${URL}/health
+    API           ${URL}/api/occupancy   ${URL}/api/inflow   ${URL}/api/alerts   ${URL}/health
   Simulated feed at ${SPEED}x real time; Ctrl-C stops the feed and the worker.
 
 MSG
