@@ -76,10 +76,11 @@ def _figure(name: str, value: Any, text: str, tag: str = "span", cls: str = "") 
 
 
 def render(occupancy: dict[str, Any], alerts: dict[str, Any], inflow: dict[str, Any], curve: InflowCurve | None,
-           thresholds: Thresholds, caught_up: bool = True, generated_at: str = "") -> str:
+           thresholds: Thresholds, caught_up: bool = True, generated_at: str = "",
+           dashboard_url: str | None = None) -> str:
     national = occupancy["national"]
     level = thresholds.level(national["headroom"])
-    parts = [_head(), "<body>", _header(occupancy.get("now"), caught_up, generated_at), "<main>",
+    parts = [_head(), "<body>", _header(occupancy.get("now"), caught_up, generated_at, dashboard_url), "<main>",
              _national(national, level, thresholds), _alerts(alerts), _provinces(occupancy["provinces"]),
              _locations(occupancy["locations"]), _inflow(inflow, curve), "</main></body></html>"]
     return "\n".join(parts)
@@ -122,11 +123,14 @@ svg{{width:100%;height:auto}} .legend span{{margin-right:1rem;white-space:nowrap
 </style></head>"""
 
 
-def _header(now: str | None, caught_up: bool, generated_at: str) -> str:
+def _header(now: str | None, caught_up: bool, generated_at: str, dashboard_url: str | None) -> str:
     stale = "" if caught_up else ' <span class="stale">catching up: figures not complete yet</span>'
+    grafana = (f'<span><a href="{html.escape(dashboard_url)}" style="color:#fff">Grafana dashboards</a></span>'
+               if dashboard_url else "")
     return (f"<header><h1>capmon · asylum reception capacity</h1>"
             f"<span>figures at event time {_figure('now', now, now or 'no events yet')}</span>"
-            f"<span>page made {html.escape(generated_at)}, reloads every {REFRESH_S} s</span>{stale}</header>")
+            f"<span>page made {html.escape(generated_at)}, reloads every {REFRESH_S} s</span>{grafana}{stale}"
+            "</header>")
 
 
 def _national(national: dict[str, Any], level: str, thresholds: Thresholds) -> str:

@@ -158,7 +158,7 @@ def register_views(app: faust.App, worker: Worker) -> None:
     @app.page("/")
     async def status_page(web: Any, request: Any) -> Any:
         return web.html(status_html(worker.view, thresholds, worker.view_caught_up, worker.settings.taakstelling,
-                                     worker.rules))
+                                     worker.rules, worker.settings.dashboard_url))
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
@@ -166,8 +166,8 @@ def register_views(app: faust.App, worker: Worker) -> None:
 
 
 def status_html(view: FiguresView, thresholds: Thresholds, caught_up: bool = True,
-                taakstelling: int = 27_300, rules: list[Rule] | None = None) -> str:
+                taakstelling: int = 27_300, rules: list[Rule] | None = None, dashboard_url: str | None = None) -> str:
     """The status page (streams/status_page.py) from the same read-outs as the JSON API."""
     return render(occupancy_json(view), alerts_json(view, rules), inflow_json(view, taakstelling),
                   inflow_curve(view.totals, view.register, view.now_us), thresholds, caught_up,
-                  datetime.now(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S %Z"))
+                  datetime.now(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S %Z"), dashboard_url)

@@ -16,11 +16,9 @@ class _Figures(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
-        for key in ("src", "href"):
-            if a.get(key):
-                self.external.append(f"{tag} {key}={a[key]}")
-        if tag in ("script", "link", "img", "iframe"):
-            self.external.append(tag)
+        # Anything the browser would load (a plain link to follow is fine: it loads nothing).
+        if a.get("src") or tag in ("script", "link", "img", "iframe", "object", "embed"):
+            self.external.append(f"{tag} {a.get('src') or a.get('href') or ''}")
         if "data-alert" in a:
             self.alerts.append(a["data-alert"] or "")
         if "data-figure" in a:

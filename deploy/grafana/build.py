@@ -18,10 +18,11 @@ HEADROOM_STEPS = [{"color": "red", "value": None}, {"color": "orange", "value": 
 NORM_STEPS = [{"color": "green", "value": None}, {"color": "orange", "value": 0.96}, {"color": "red", "value": 1.0}]
 
 
-def target(expr: str, legend: str = "", ref: str = "A", instant: bool = False) -> dict:
+def target(expr: str, legend: str = "", ref: str = "A", instant: bool = False, table: bool = False) -> dict:
+    """One Prometheus query; `instant` for the latest value only, `table` for a table panel's rows."""
     t = {"datasource": DS, "expr": expr, "refId": ref, "legendFormat": legend or "__auto"}
-    if instant:
-        t.update(instant=True, range=False, format="table")
+    if instant or table:
+        t.update(instant=True, range=False, format="table" if table else "time_series")
     return t
 
 
@@ -133,7 +134,7 @@ def capacity() -> dict:
              target(f"topk(15, capmon_location_occupancy{{{PROVINCE}}} / (capmon_location_capacity{{{PROVINCE}}} > 0))",
                     "{{location_id}} ({{location_type}}, {{province}})", instant=True),
              unit="percentunit", decimals=1, steps=NORM_STEPS, min=0, max=1.2, w=12, h=12),
-        table("Active capmon alerts", target("capmon_alert_active == 1", instant=True), w=12, h=12,
+        table("Active capmon alerts", target("capmon_alert_active == 1", table=True), w=12, h=12,
               description="Alerts capmon evaluates in event time (deploy/alerts/rules.yaml)."),
     ]
     return dashboard("capmon-capacity", "capmon · capacity overview",

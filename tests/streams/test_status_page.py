@@ -31,7 +31,7 @@ def test_the_page_shows_the_api_figures_and_firing_alerts_and_needs_nothing_from
         b' "escalated_from": null}, "state": {"status": "firing", "value": 25, "since_us": 1688198400000000,'
         b' "fired_us": 1688198400000000}, "seq": 1}'))
     rules = [rule("national_headroom_low", 50, "critical")]
-    page = status_html(view, Thresholds.from_rules(rules), rules=rules)
+    page = status_html(view, Thresholds.from_rules(rules), rules=rules, dashboard_url="http://grafana/d/capmon")
     parsed = read_page(page)
     occ = occupancy_json(view)
     figures = parsed.figures
@@ -44,7 +44,8 @@ def test_the_page_shows_the_api_figures_and_firing_alerts_and_needs_nothing_from
     assert alerts_json(view, rules)["active"][0]["current"] == 10  # the measure now; 25 when it fired
     assert "headroom now 10 (threshold 50)" in page
     assert 'class="big critical"' in page  # headroom 10 is below the critical threshold 50
-    assert parsed.external == []  # no scripts, links, images or fonts from anywhere
+    assert parsed.external == []  # no scripts, style sheets, images or fonts from anywhere
+    assert '<a href="http://grafana/d/capmon"' in page  # only a link to follow
     assert "url(" not in page and "@import" not in page
     assert a_person not in page
     assert "<polyline" in page and inflow_curve(view.totals, view.register, view.now_us) is not None
