@@ -119,8 +119,17 @@ def test_two_workers_share_the_work_and_stay_exact_when_one_dies(settings, capmo
         expected, _valid, _ = ground_truth(settings)
         wait_for(lambda: metric(a, "capmon_events_total") > 0 and metric(b, "capmon_events_total") > 0,
                  timeout=60, what="both workers processing")
-        a.kill9()
-        wait_exact(b, expected)
+        # Exactly one worker (the leader) exports the figures on /metrics; kill that one.
+        reporters = wait_for(lambda: [w for w in (a, b) if metric(w, "capmon_figures_reporter") == 1] or None,
+                             timeout=60, what="a figures reporter")
+        assert len(reporters) == 1
+        exporting = [w for w in (a, b) if "\ncapmon_national_headroom " in w.text("/metrics")]
+        assert exporting == reporters
+        dead, survivor = (a, b) if reporters[0] is a else (b, a)
+        dead.kill9()
+        wait_exact(survivor, expected)
+        wait_for(lambda: metric(survivor, "capmon_figures_reporter") == 1, timeout=60, what="the survivor to report")
+        assert metric(survivor, "capmon_national_headroom") == expected["national"]["headroom"]
     finally:
         a.stop()
         b.stop()
