@@ -46,6 +46,22 @@ def test_every_mounted_file_and_build_input_exists():
     assert "ENTRYPOINT [\"capmon\"]" in dockerfile
 
 
+def test_the_package_the_image_installs_has_the_schemas_and_both_packages(tmp_path):
+    """The Dockerfile runs `pip install '.[dashboards]'` (not editable): its wheel must carry everything."""
+    import sys
+    import zipfile
+
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = tmp_path.glob("capmon-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"streams/cli.py", "streams/status_page.py", "alerts/delivery.py", "streams/schemas/placement.json"} <= names
+    assert not any(n.startswith(("tests/", "bench/", "deploy/")) for n in names)
+    metadata = next(n for n in names if n.endswith("METADATA"))
+    assert "grafana-client" in zipfile.ZipFile(wheel).read(metadata).decode()  # the [dashboards] extra
+
+
 def test_every_capmon_setting_passed_exists_and_every_command_parses():
     known = {f"CAPMON_{name.upper()}" for name in Settings.model_fields}
     known |= {f"CAPMON_{name.upper()}_FILE" for name in SECRET_FIELDS}
