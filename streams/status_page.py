@@ -60,12 +60,14 @@ def percent(ratio: float | None) -> str:
     return "–" if ratio is None else f"{ratio * 100:.1f}\u202f%"
 
 
-def days_text(days: float | None) -> str:
+def days_text(days: float | None, never: str = "not shrinking") -> str:
     if days is None:
-        return "not shrinking"
+        return never
     if days <= 0:
         return "full"
-    return "< 1 day" if days < 1 else f"{days:.0f} days"
+    if days < 1:
+        return "< 1 day"
+    return "1 day" if round(days) == 1 else f"{days:.0f} days"
 
 
 def _figure(name: str, value: Any, text: str, tag: str = "span", cls: str = "") -> str:
@@ -193,7 +195,7 @@ def _provinces(provinces: dict[str, Any]) -> str:
             f'<td>{percent(ratio)}</td>'
             f'<td class="wide">{_figure(f"province-occupancy:{code}", a["occupancy"], number(a["occupancy"]))}</td>'
             f'<td class="wide">{_figure(f"province-capacity:{code}", a["capacity"], number(a["capacity"]))}</td>'
-            f'<td>{days_text(a.get("days_until_full"))}</td></tr>')
+            f'<td>{days_text(a.get("days_until_full"), never="never")}</td></tr>')
     return ('<section><h2>Headroom per province</h2><div class="scroll"><table><tr><th>province</th>'
             '<th>headroom</th><th>occupancy</th><th class="wide">in reception</th><th class="wide">beds</th>'
             '<th>full in</th></tr>'
@@ -212,9 +214,11 @@ def _locations(locations: dict[str, Any]) -> str:
             f'<span class="muted">{html.escape(PROVINCES.get(f["province"], f["province"]))}, '
             f'{html.escape(f["location_type"].replace("_", " "))}</span></td>'
             f'<td class="{cls}">{percent(f["occupancy_ratio"])}</td>'
-            f'<td>{_figure(f"location-occupancy:{loc_id}", f["occupancy"], number(f["occupancy"]))}</td>'
-            f'<td>{_figure(f"location-capacity:{loc_id}", f["capacity"], number(f["capacity"]))}</td></tr>')
-    body = ('<div class="scroll"><table><tr><th>location</th><th>occupancy</th><th>in reception</th><th>beds</th>'
+            f'<td class="wide">{_figure(f"location-occupancy:{loc_id}", f["occupancy"], number(f["occupancy"]))}</td>'
+            f'<td class="wide">{_figure(f"location-capacity:{loc_id}", f["capacity"], number(f["capacity"]))}</td>'
+            '</tr>')
+    body = ('<div class="scroll"><table><tr><th>location</th><th>occupancy</th><th class="wide">in reception</th>'
+            '<th class="wide">beds</th>'
             f'</tr>{"".join(rows)}</table></div>') if rows else '<p class="ok">Every location is within the norm.</p>'
     if len(crowded) > MAX_LOCATION_ROWS:
         body += f'<p class="muted">and {len(crowded) - MAX_LOCATION_ROWS} more (all in /api/occupancy)</p>'
