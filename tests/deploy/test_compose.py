@@ -101,10 +101,22 @@ def test_services_find_each_other_under_the_names_the_configs_use():
     assert password_file.removeprefix("/run/secrets/") in SERVICES["grafana"]["secrets"]
 
 
-def test_amtool_accepts_the_alertmanager_config():
+def test_amtool_accepts_the_alertmanager_config_and_it_pages_only_for_critical_alerts():
     amtool = shutil.which("amtool")
     if amtool is None:
         pytest.fail("amtool is not installed: `make test` installs the Debian package prometheus-alertmanager")
-    checked = subprocess.run([amtool, "check-config", str(REPO / "deploy/alertmanager/alertmanager.yml")],
-                             capture_output=True, text=True, timeout=60)
+    config = str(REPO / "deploy/alertmanager/alertmanager.yml")
+    checked = subprocess.run([amtool, "check-config", config], capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    def receiver(*labels: str) -> str:
+        routed = subprocess.run([amtool, "config", "routes", "test", f"--config.file={config}", *labels],
+                                capture_output=True, text=True, timeout=60)
+        return routed.stdout.strip()
+
+    # capmon's own capacity alerts (labels alertname, severity, scope) and Prometheus' health alerts.
+    assert receiver("alertname=national_headroom_critical", "severity=critical", "scope=national") == (
+        "pagerduty-and-slack")
+    assert receiver("alertname=CapmonAllWorkersDown", "severity=critical") == "pagerduty-and-slack"
+    assert receiver("alertname=province_headroom_low", "severity=warning", "scope=NL-ZE") == "slack"
+    assert receiver("alertname=CapmonDeadLetters", "severity=info") == "slack"
