@@ -21,6 +21,19 @@ SERVICES = COMPOSE["services"]
 CAPMON = [name for name, s in SERVICES.items() if s.get("image") == "capmon:latest"]
 
 
+def test_the_file_follows_the_compose_specification():
+    import json
+
+    import jsonschema
+
+    schema = json.loads((REPO / "tests" / "deploy" / "compose-spec.schema.json").read_text())
+    validator = jsonschema.Draft201909Validator(schema)
+    errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(COMPOSE)]
+    assert errors == []
+    typo = {**COMPOSE, "services": {**SERVICES, "worker-1": {**SERVICES["worker-1"], "comand": ["worker"]}}}
+    assert not validator.is_valid(typo)  # the schema does catch mistakes
+
+
 def test_the_stack_has_every_part():
     assert {"kafka", "worker-1", "worker-2", "prometheus", "alertmanager", "grafana", "simulator"} <= set(SERVICES)
     assert SERVICES["simulator"]["profiles"] == ["demo"]
