@@ -8,6 +8,7 @@ and that every panel's query returns data from a real Prometheus scraping a real
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -44,29 +45,23 @@ def panel(kind: str, title: str, targets: list[dict], w: int, h: int, *, unit: s
             "fieldConfig": {"defaults": defaults, "overrides": []}, "options": options, "_size": (w, h)}
 
 
-def stat(title: str, *targets: dict, **kw: object) -> dict:
-    kw.setdefault("reduceOptions", {"calcs": ["lastNotNull"], "fields": "", "values": False})
-    kw.setdefault("colorMode", "value")
-    kw.setdefault("graphMode", "area")
-    return panel("stat", title, list(targets), kw.pop("w", 6), kw.pop("h", 5), **kw)  # type: ignore[arg-type]
+def _panel_kind(kind: str, w: int, h: int, **defaults: object):
+    """A panel constructor of one kind: its default size and options, overridable per panel."""
+
+    def make(title: str, *targets: dict, **kw: object) -> dict:
+        for key, value in defaults.items():
+            kw.setdefault(key, copy.deepcopy(value))
+        return panel(kind, title, list(targets), kw.pop("w", w), kw.pop("h", h), **kw)  # type: ignore[arg-type]
+
+    return make
 
 
-def series(title: str, *targets: dict, **kw: object) -> dict:
-    kw.setdefault("legend", {"displayMode": "list", "placement": "bottom", "showLegend": True})
-    kw.setdefault("tooltip", {"mode": "multi", "sort": "desc"})
-    return panel("timeseries", title, list(targets), kw.pop("w", 12), kw.pop("h", 8), **kw)  # type: ignore[arg-type]
-
-
-def bars(title: str, *targets: dict, **kw: object) -> dict:
-    kw.setdefault("reduceOptions", {"calcs": ["lastNotNull"], "fields": "", "values": False})
-    kw.setdefault("displayMode", "gradient")
-    kw.setdefault("orientation", "horizontal")
-    return panel("bargauge", title, list(targets), kw.pop("w", 12), kw.pop("h", 9), **kw)  # type: ignore[arg-type]
-
-
-def table(title: str, *targets: dict, **kw: object) -> dict:
-    kw.setdefault("showHeader", True)
-    return panel("table", title, list(targets), kw.pop("w", 12), kw.pop("h", 9), **kw)  # type: ignore[arg-type]
+LAST_VALUE = {"calcs": ["lastNotNull"], "fields": "", "values": False}
+stat = _panel_kind("stat", 6, 5, reduceOptions=LAST_VALUE, colorMode="value", graphMode="area")
+series = _panel_kind("timeseries", 12, 8, legend={"displayMode": "list", "placement": "bottom", "showLegend": True},
+                     tooltip={"mode": "multi", "sort": "desc"})
+bars = _panel_kind("bargauge", 12, 9, reduceOptions=LAST_VALUE, displayMode="gradient", orientation="horizontal")
+table = _panel_kind("table", 12, 9, showHeader=True)
 
 
 def variables(*extra: dict) -> dict:
