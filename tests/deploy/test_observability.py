@@ -222,9 +222,27 @@ def test_the_status_page_in_chromium_shows_the_api_figures_and_the_firing_alert(
     print(f"status page screenshots: {ARTIFACTS}/status-page.png, status-page-phone.png ({time.strftime('%T')})")
 
 
-def test_health_answers_and_metrics_have_bounded_labels(fed_worker):
+CONTRACT_METRICS = [  # CONTRACT.md section 4, with an example of each label
+    "capmon_national_occupancy", "capmon_national_capacity", "capmon_national_headroom",
+    'capmon_province_occupancy{province="NL-GR"}', 'capmon_province_capacity{province="NL-GR"}',
+    'capmon_province_headroom{province="NL-GR"}', 'capmon_location_occupancy{location_id="ter-apel"',
+    'capmon_location_capacity{location_id="ter-apel"', 'capmon_location_headroom{location_id="ter-apel"',
+    "capmon_permit_holders_in_reception", "capmon_inflow_ytd", 'capmon_inflow_rolling{window="7d"}',
+    'capmon_inflow_rolling{window="28d"}', 'capmon_mpp_expected_ytd{scenario="min"}',
+    'capmon_mpp_expected_ytd{scenario="medio"}', 'capmon_mpp_expected_ytd{scenario="max"}',
+    'capmon_mpp_deviation_ratio{scenario="max"}', 'capmon_registrations_total{application_type="first"}',
+    'capmon_decisions_total{outcome="granted"}', 'capmon_events_total{result="accepted",topic="placements"}',
+    'capmon_events_total{result="duplicate",topic="placements"}',
+    'capmon_events_total{result="invalid",topic="placements"}',
+    'capmon_alert_active{rule="national_headroom_low",scope="national",severity="critical"} 1.0',
+]
+
+
+def test_health_answers_and_metrics_have_every_contract_name_and_bounded_labels(fed_worker):
     worker, _ = fed_worker
     text = worker.text("/metrics")
+    missing = [name for name in CONTRACT_METRICS if f"\n{name}" not in text]
+    assert missing == []
     assert "person_id" not in text and not re.search(r"\bp-[0-9a-f]{6,}", text)  # the simulator's person ids
     nationalities = {line.split('nationality="')[1].split('"')[0] for line in text.splitlines()
                      if line.startswith("capmon_decisions_by_nationality_total{")}
