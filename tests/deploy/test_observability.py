@@ -73,15 +73,16 @@ def fed_worker(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory):
             return len(lag) == INPUT_PARTITIONS and sum(lag) == 0
 
         wait_for(processed_everything, timeout=240, interval=0.5, what="the worker to read every input event")
-        previous: list[dict] = []
+        previous: list[tuple] = []
 
         def stable_with_alert() -> bool:
-            current = worker.get("/api/occupancy")
+            alerts = worker.get("/api/alerts")
+            current = (worker.get("/api/occupancy"), [(a["alert_id"], a["status"]) for a in alerts["all"]])
             stable = bool(previous) and previous[-1] == current
             previous.append(current)
-            return stable and bool(worker.get("/api/alerts")["active"])
+            return stable and bool(alerts["active"])
 
-        wait_for(stable_with_alert, timeout=120, interval=1.0, what="stable figures and a firing alert")
+        wait_for(stable_with_alert, timeout=120, interval=2.0, what="stable figures and alerts, one firing")
         yield worker, tmp
     finally:
         worker.stop()
