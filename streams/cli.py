@@ -243,15 +243,15 @@ def cmd_dashboards(args: argparse.Namespace) -> int:
     from .dashboards import load_dashboards, publish
 
     settings = load_settings()
-    url = args.url or settings.grafana_url
+    url = (args.url or settings.grafana_url or "").rstrip("/")
     if not url:
         raise ConfigError("no Grafana address: set CAPMON_GRAFANA_URL or pass --url")
     if settings.grafana_token is None:
         raise ConfigError("no Grafana token: set CAPMON_GRAFANA_TOKEN or CAPMON_GRAFANA_TOKEN_FILE "
                           "(a service account token with the Editor role)")
     dashboards = load_dashboards(args.dir)
-    for item in publish(url.rstrip("/"), settings.grafana_token.get_secret_value(), dashboards, args.folder):
-        print(f"published {item.uid} ({item.title}) version {item.version} at {url.rstrip('/')}{item.url or ''}")
+    for item in publish(url, settings.grafana_token.get_secret_value(), dashboards, args.folder):
+        print(f"published {item.uid} ({item.title}) version {item.version} at {url}{item.url or ''}")
     return 0
 
 

@@ -28,13 +28,19 @@ def client_options(settings: Settings) -> dict[str, Any]:
         "request_timeout_ms": 15_000,
         "bootstrap_timeout_ms": 15_000,  # reachability was checked first; a refused login fails sooner
     }
-    if settings.kafka_security_protocol.startswith("SASL"):
-        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
-        options["sasl_plain_username"] = settings.kafka_sasl_username
-        if settings.kafka_sasl_password is not None:
-            options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    options.update(_sasl_options(settings))
     if settings.kafka_ssl_cafile is not None:
         options["ssl_cafile"] = str(settings.kafka_ssl_cafile)
+    return options
+
+
+def _sasl_options(settings: Settings) -> dict[str, Any]:
+    """SASL login options; kafka-python and aiokafka name them the same."""
+    if not settings.kafka_security_protocol.startswith("SASL"):
+        return {}
+    options = {"sasl_mechanism": settings.kafka_sasl_mechanism, "sasl_plain_username": settings.kafka_sasl_username}
+    if settings.kafka_sasl_password is not None:
+        options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
     return options
 
 
@@ -51,12 +57,7 @@ def aiokafka_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap, "security_protocol": protocol}
     if protocol in ("SSL", "SASL_SSL"):
         options["ssl_context"] = _ssl_context(settings)
-    if protocol.startswith("SASL"):
-        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
-        options["sasl_plain_username"] = settings.kafka_sasl_username
-        if settings.kafka_sasl_password is not None:
-            options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
-    return options
+    return options | _sasl_options(settings)
 
 
 def faust_credentials(settings: Settings) -> Any:

@@ -97,17 +97,15 @@ def alerts_json(view: FiguresView, rules: list[Rule] | None = None) -> dict[str,
     from alerts.text import iso
 
     by_name = {rule.name: rule for rule in rules or []}
+    snap = (Snapshot(view.now_us or 0, view.occupancy(), view.inflow(), *view.net_inflow_per_day())
+            if by_name and view.alerts else None)
     measured: dict[str, dict[str, float | None]] = {}
-    snap: Snapshot | None = None
 
     def current(rule_name: str, scope: str) -> float | None:
-        nonlocal snap
         rule = by_name.get(rule_name)
-        if rule is None or rule.measure == "staleness":  # staleness is wall-clock time, not a figure
+        if snap is None or rule is None or rule.measure == "staleness":  # staleness is wall-clock time
             return None
         if rule_name not in measured:
-            if snap is None:
-                snap = Snapshot(view.now_us or 0, view.occupancy(), view.inflow(), *view.net_inflow_per_day())
             measured[rule_name] = values(rule, snap)
         return measured[rule_name].get(scope)
 
