@@ -7,17 +7,26 @@ capmon writes the store and the changelog itself, always to the partition the pe
 The store is RocksDB (one database per partition under CAPMON_STATE_DIR): after a restart only the changelog
 written since the last persisted offset is read back, which is what makes a restart fast. Every value is a
 `Person` in its codec form; one meta key per partition holds that partition's watermark and offsets.
+
+The local store only ever holds what the changelog has acknowledged: a batch goes into RocksDB when its last
+changelog message is acknowledged, never before. Otherwise a `kill -9` could leave the local store ahead of the
+changelog; the restarted worker would then see the lost part as already folded, never write it again, and the
+next worker to take the partition over (which recovers from the changelog) would silently miss it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterator
+from functools import partial
 
 import faust
 
 from .state.codec import decode_person, encode_person
 from .state.people import Person
 
+log = logging.getLogger("capmon.worker")
 META_KEY = b"__capmon_partition_meta__"
 FAUST_OFFSET_KEY = b"__faust\0offset__"
 
@@ -27,6 +36,8 @@ class PersonTable:
         self.table = app.Table("people", partitions=partitions, key_type=bytes, value_type=bytes,
                                options={"driver": "rocksdict"})
         self.app = app
+        self._pending: set[asyncio.Future] = set()
+        self._crashing: asyncio.Future | None = None
 
     @property
     def changelog_topic(self) -> str:
@@ -44,25 +55,38 @@ class PersonTable:
         return people, meta
 
     async def write(self, partition: int, persons: dict[str, Person], meta: bytes) -> None:
-        """Store and log the new state of each changed person, then the partition's meta."""
-        store = self.table.data
-        db = store._db_for_partition(partition)
+        """Log the new state of each changed person, then the partition's meta; the local store follows once
+        the changelog has acknowledged them (see the module docstring)."""
         producer = self.app.producer
         topic = self.changelog_topic
-        for person_id, person in persons.items():
-            key, value = person_id.encode(), encode_person(person)
-            db[key] = value
-            await producer.send(topic, key, value, partition, None, None)
-        db[META_KEY] = meta
-        last = await producer.send(topic, META_KEY, meta, partition, None, None)
-        last.add_done_callback(self._persisted)  # type: ignore[union-attr]
+        entries = [(person_id.encode(), encode_person(person)) for person_id, person in persons.items()]
+        entries.append((META_KEY, meta))
+        last = None
+        for key, value in entries:
+            last = await producer.send(topic, key, value, partition, None, None)
+        self._pending.add(last)  # type: ignore[arg-type]
+        last.add_done_callback(partial(self._acknowledged, partition, entries))  # type: ignore[union-attr]
 
-    def _persisted(self, future: object) -> None:
-        """Remember, in the partition's database, how far the changelog has been written (as Faust does)."""
-        try:
-            metadata = future.result()  # type: ignore[attr-defined]
-        except Exception:
+    async def settle(self) -> None:
+        """Wait until every write handed to the producer is acknowledged and in the local store."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    def _acknowledged(self, partition: int, entries: list[tuple[bytes, bytes]], future: asyncio.Future) -> None:
+        """Store an acknowledged batch locally, and how far the changelog is stored (as Faust does)."""
+        self._pending.discard(future)
+        if future.cancelled() or future.exception() is not None:
+            # The input offsets must not be committed past a state the changelog does not have: stop the worker
+            # (its partitions are processed again from the last commit, by it after a restart or by another).
+            error = RuntimeError(f"changelog write for partition {partition} failed: "
+                                 f"{'cancelled' if future.cancelled() else future.exception()!r}")
+            log.error("%s; stopping", error)
+            self._crashing = asyncio.ensure_future(self.app.crash(error))
             return
+        db = self.table.data._db_for_partition(partition)
+        for key, value in entries:
+            db[key] = value
+        metadata = future.result()
         self.table.data.set_persisted_offset(metadata.topic_partition, metadata.offset)
 
 

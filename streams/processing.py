@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .errors import InvalidEvent
 from .events import Forecast, Location, parse_event
 from .state.chain import ChainState
-from .state.codec import encode_totals, window_start
+from .state.codec import window_start
 from .state.figures import NET_INFLOW_WINDOW_DAYS
 from .state.people import Person
 from .state.register import Register
 from .state.stamp import local_day
 from .state.totals import Totals
+from .summary import PartitionSummary
 from .topics import Topics
 
 
@@ -56,30 +57,32 @@ class PartitionState(ChainState):
 
     offsets: dict[str, int] = field(default_factory=dict)  # topic -> next offset (processed up to)
 
-    @property
-    def version(self) -> int:
-        """Grows with every processed message whoever processes it: lets readers drop stale summaries."""
-        return sum(self.offsets.values())
-
     def meta(self) -> bytes:
         """Watermark and offsets, stored beside the people in the table so a recovery restores them."""
         return json.dumps({"watermark_us": self.watermark_us, "offsets": self.offsets}).encode()
 
-    def summary(self) -> bytes:
+    def summary(self, caught_up: bool = False) -> bytes:
+        """What the figures topic gets for this partition (daily check-ins and -outs only as far back as the
+        net inflow window reads them, which keeps it small)."""
         keep = None
         if self.watermark_us is not None:
             keep = window_start(local_day(self.watermark_us), NET_INFLOW_WINDOW_DAYS + 7)
-        body = {"version": self.version, "watermark_us": self.watermark_us,
-                "totals": encode_totals(self.totals, keep_days_from=keep)}
-        return json.dumps(body, separators=(",", ":")).encode()
+        summary = PartitionSummary(self.watermark_us, dict(self.offsets), self.totals, caught_up)
+        return summary.encode(keep_days_from=keep)
 
 
 @dataclass
 class BatchResult:
+    """What a batch changed, decided while processing it, so writing it needs nothing from live state (a
+    rebalance may drop a partition's state while the writes are still under way)."""
+
     changed: dict[int, dict[str, Person]] = field(default_factory=dict)  # partition -> person -> new state
+    meta: dict[int, bytes] = field(default_factory=dict)  # partition -> its meta after this batch
     dead: list[DeadLetter] = field(default_factory=list)
-    counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic name w/o prefix, result)
+    # (topic name w/o prefix, result): accepted, duplicate, invalid, or redelivered (seen again after a restart)
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     register: list[tuple[Location | Forecast, bytes]] = field(default_factory=list)  # new latest entries, raw
+    register_offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> next offset
 
 
 def _decode(message: Incoming, event_type: str | None, result: BatchResult, base: str):
@@ -120,13 +123,20 @@ class PeopleProcessor:
         self.partitions.pop(partition, None)
 
     def process(self, batch: Iterable[Incoming]) -> BatchResult:
+        """Fold a batch in. A message below the offset its partition's state already covers is a re-delivery
+        (Kafka resends from the last commit after a crash): counted apart, neither folded nor dead-lettered
+        again, so the data-quality counts describe the input, not the crash."""
         result = BatchResult()
         for message in batch:
             state = self.partitions.get(message.partition)
             if state is None:
                 state = self.partitions[message.partition] = PartitionState()
-            state.offsets[message.topic] = max(state.offsets.get(message.topic, 0), message.offset + 1)
             base = message.topic.removeprefix(self.topics.prefix)
+            if message.offset < state.offsets.get(message.topic, 0):
+                result.counts[(base, "redelivered")] += 1
+                continue
+            state.offsets[message.topic] = message.offset + 1
+            result.meta[message.partition] = b""  # filled in below, once the batch is folded
             event = _decode(message, self.topics.event_type_of(message.topic), result, base)
             if event is None:
                 continue
@@ -135,20 +145,37 @@ class PeopleProcessor:
             if kind == "accepted":
                 person_id = event.person_id  # type: ignore[union-attr]
                 result.changed.setdefault(message.partition, {})[person_id] = state.people[person_id]
+        for partition in result.meta:
+            result.meta[partition] = self.partitions[partition].meta()
         return result
 
 
 class RegisterProcessor:
-    """Validates location and forecast events and keeps the latest per key of the partitions it sees."""
+    """Validates location and forecast events and keeps the latest per key of the partitions it sees.
+
+    It has no table of its own: what it publishes to the figures topic (the latest entries and how far each
+    partition was processed) is its state, so `seed` starts it from the figures view and `process` takes the
+    further of its own offsets and those the view has read back (`processed`, published by any worker)."""
 
     def __init__(self, topics: Topics) -> None:
         self.topics = topics
         self.register = Register()
+        self.offsets: dict[tuple[str, int], int] = {}
 
-    def process(self, batch: Iterable[Incoming]) -> BatchResult:
+    def seed(self, register: Register) -> None:
+        """Start from the national register, so a repeated event id is a duplicate after a restart too."""
+        self.register = Register(dict(register.sites), dict(register.forecasts))
+
+    def process(self, batch: Iterable[Incoming],
+                processed: Callable[[str, int], int] = lambda topic, partition: 0) -> BatchResult:
         result = BatchResult()
         for message in batch:
             base = message.topic.removeprefix(self.topics.prefix)
+            tp = (message.topic, message.partition)
+            if message.offset < max(self.offsets.get(tp, 0), processed(*tp)):
+                result.counts[(base, "redelivered")] += 1
+                continue
+            self.offsets[tp] = result.register_offsets[tp] = message.offset + 1
             event = _decode(message, self.topics.event_type_of(message.topic), result, base)
             if event is None:
                 continue

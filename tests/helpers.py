@@ -15,10 +15,17 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def run_capmon(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the real command line (`python -m streams`) and capture its output."""
+    """Run the real command line (`python -m capmon`) and capture its output."""
     return subprocess.run(
-        [sys.executable, "-m", "streams", *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO
+        [sys.executable, "-m", "capmon", *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO
     )
+
+
+def start_capmon(*args: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start the real command line in the background, its output going to `log`."""
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "capmon", *args], env=env, cwd=REPO,
+                                stdout=out, stderr=subprocess.STDOUT)
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.1, what: str = "") -> object:

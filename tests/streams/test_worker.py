@@ -5,19 +5,23 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import date, datetime
 
 import pytest
 
 from streams.errors import InvalidEvent
 from streams.events import parse_event
 from streams.topics import EVENT_TYPES, Topics
-from tests.helpers import read_all, run_capmon, wait_for
+from tests.helpers import read_all, run_capmon, start_capmon, wait_for
 from tests.reference import expected_figures
 from tests.worker_harness import WorkerProcess, figures_differences
 
 # CAPMON_TEST_FEED_DAYS=365 runs the same checks on a whole simulated year (about 4 minutes longer).
 DAYS = os.environ.get("CAPMON_TEST_FEED_DAYS", "40")
 FEED = ["--days", DAYS, "--seed", "21", "--duplicates", "0.03", "--disorder", "43200", "--invalid", "0.01"]
+FEED_START = date(2023, 1, 1)
+LIVE_SPEED = 86_400 * int(DAYS) / 45  # the feed's days in about 45 s of wall clock
+KILL_AT_DAYS = [int(DAYS) * k // 5 for k in (1, 2, 3, 4)]
 
 
 def produce_feed(capmon_env: dict, *extra: str) -> None:
@@ -97,7 +101,7 @@ def test_worker_figures_equal_the_reference_and_invalid_events_are_dead_letters(
 
 def test_kill_9_mid_stream_then_restart_gives_exact_figures(settings, capmon_env, tmp_path):
     produce_feed(capmon_env)
-    expected, valid, _ = ground_truth(settings)
+    expected, valid, invalid = ground_truth(settings)
     worker = WorkerProcess(capmon_env, tmp_path, "first").start()
     wait_for(lambda: metric(worker, "capmon_events_total") > len(valid) / 3, timeout=120, what="a third processed")
     assert figures_differences(worker, expected)  # really in the middle
@@ -105,34 +109,53 @@ def test_kill_9_mid_stream_then_restart_gives_exact_figures(settings, capmon_env
     again = WorkerProcess(capmon_env, tmp_path, "first").start()  # same state directory: a restart in place
     try:
         wait_exact(again, expected)
+        dead = read_all(settings.kafka_bootstrap, [Topics(settings.topic_prefix).dead_letters])
+        assert len(dead) == len(invalid)  # what Kafka delivered again after the kill is not dead-lettered again
     finally:
         again.stop()
 
 
-def test_two_workers_share_the_work_and_stay_exact_when_one_dies(settings, capmon_env, tmp_path):
-    a = WorkerProcess(capmon_env, tmp_path, "a").start()
-    b = WorkerProcess(capmon_env, tmp_path, "b").start()
+def watermark_day(worker: WorkerProcess) -> int:
+    """How many days of the feed the figures have reached (0 before any event)."""
     try:
-        wait_for(lambda: a.get("/health")["assigned_partitions"] and b.get("/health")["assigned_partitions"],
-                 timeout=60, what="both workers to have partitions")
-        produce_feed(capmon_env)
-        expected, _valid, _ = ground_truth(settings)
-        wait_for(lambda: metric(a, "capmon_events_total") > 0 and metric(b, "capmon_events_total") > 0,
-                 timeout=60, what="both workers processing")
-        # Exactly one worker (the leader) exports the figures on /metrics; kill that one.
-        reporters = wait_for(lambda: [w for w in (a, b) if metric(w, "capmon_figures_reporter") == 1] or None,
-                             timeout=60, what="a figures reporter")
-        assert len(reporters) == 1
-        exporting = [w for w in (a, b) if "\ncapmon_national_headroom " in w.text("/metrics")]
-        assert exporting == reporters
-        dead, survivor = (a, b) if reporters[0] is a else (b, a)
-        dead.kill9()
-        wait_exact(survivor, expected)
-        wait_for(lambda: metric(survivor, "capmon_figures_reporter") == 1, timeout=60, what="the survivor to report")
-        assert metric(survivor, "capmon_national_headroom") == expected["national"]["headroom"]
+        now = worker.get("/api/occupancy")["now"]
+    except OSError:
+        return 0
+    return 0 if now is None else (datetime.fromisoformat(now).date() - FEED_START).days
+
+
+def test_two_workers_stay_exact_through_kill_9_at_several_points_of_a_live_feed(settings, capmon_env, tmp_path):
+    """Each kill makes the survivor rebalance while it processes, and each restart in place recovers a state
+    directory that a kill interrupted: the two ways a processed event could go missing."""
+    workers = [WorkerProcess(capmon_env, tmp_path, name).start() for name in ("a", "b")]
+    feed = None
+    try:
+        wait_for(lambda: all(w.get("/health")["assigned_partitions"] for w in workers), timeout=60,
+                 what="both workers to have partitions")
+        feed = start_capmon("simulate", *FEED, "--speed", str(LIVE_SPEED), env=capmon_env,
+                            log=tmp_path / "simulate.log")
+        for n, day in enumerate(KILL_AT_DAYS):
+            wait_for(lambda day=day: max(watermark_day(w) for w in workers) >= day, timeout=180,
+                     what=f"the figures to reach day {day}")
+            leader = [w for w in workers if metric(w, "capmon_figures_reporter") == 1]
+            victim = leader[0] if leader and n == 0 else workers[n % 2]  # the first kill hits the reporter
+            victim.kill9()
+            victim.start()  # the same state directory: a restart in place
+        assert feed.wait(timeout=300) == 0, (tmp_path / "simulate.log").read_text()
+        expected, _valid, invalid = ground_truth(settings)
+        for worker in workers:
+            wait_exact(worker, expected)
+        wait_for(lambda: sum(metric(w, "capmon_figures_reporter") for w in workers) == 1, timeout=60,
+                 what="exactly one figures reporter")
+        reporter = next(w for w in workers if metric(w, "capmon_figures_reporter") == 1)
+        assert metric(reporter, "capmon_national_headroom") == expected["national"]["headroom"]
+        dead = read_all(settings.kafka_bootstrap, [Topics(settings.topic_prefix).dead_letters])
+        assert len(dead) == len(invalid)  # delivered again after a kill is not dead-lettered again
     finally:
-        a.stop()
-        b.stop()
+        if feed is not None and feed.poll() is None:
+            feed.kill()
+        for worker in workers:
+            worker.stop()
 
 
 def test_a_changelog_with_another_partition_count_is_refused_in_one_line(settings, capmon_env):
