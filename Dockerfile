@@ -9,6 +9,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY streams streams
 COPY alerts alerts
+COPY capmon capmon
 RUN pip install '.[dashboards]'
 COPY deploy/alerts deploy/alerts
 COPY deploy/forecasts deploy/forecasts

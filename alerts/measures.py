@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from streams.state.figures import Area, Inflow, Occupancy, days_until_full
+
+if TYPE_CHECKING:
+    from streams.view import FiguresView
 
 from .rules import Rule
 
@@ -18,6 +22,11 @@ class Snapshot:
     inflow: Inflow
     net_national: float
     net_provinces: dict[str, float]
+
+
+def snapshot(view: FiguresView) -> Snapshot:
+    """The figures every worker reads, at the view's watermark."""
+    return Snapshot(view.now_us or 0, view.occupancy(), view.inflow(), *view.net_inflow_per_day())
 
 
 def _area_measure(measure: str, area: Area, net_per_day: float | None) -> float | None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from streams.config import Settings
+
 from .evaluate import Transition
 from .text import details, iso, summary
 
@@ -127,3 +129,16 @@ class LogReceiver:
     def request(self, t: Transition) -> None:
         log.warning("alert %s", summary(t))
         return None
+
+
+def build_receivers(settings: Settings) -> list[Receiver]:
+    """The receivers configured by environment; the log receiver is always there."""
+    links = Links(settings.status_url or f"http://{settings.web_host}:{settings.web_port}/", settings.dashboard_url)
+    receivers: list[Receiver] = [LogReceiver()]
+    if settings.slack_webhook_url is not None:
+        receivers.append(Slack(settings.slack_webhook_url.get_secret_value(), links))
+    if settings.pagerduty_routing_key is not None:
+        receivers.append(PagerDuty(settings.pagerduty_routing_key.get_secret_value(), settings.pagerduty_url, links))
+    if settings.alertmanager_url:
+        receivers.append(Alertmanager(settings.alertmanager_url, links))
+    return receivers

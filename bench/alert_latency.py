@@ -50,10 +50,10 @@ def main() -> None:
         (setup.tmp / "rules.yaml").write_text(RULES)
         env = {**setup.env, "CAPMON_ALERT_RULES": str(setup.tmp / "rules.yaml"),
                "CAPMON_PAGERDUTY_ROUTING_KEY": "bench", "CAPMON_PAGERDUTY_URL": pd.url}
-        subprocess.run([sys.executable, "-m", "streams", "topics"], env=env, cwd=REPO, check=True,
+        subprocess.run([sys.executable, "-m", "capmon", "topics"], env=env, cwd=REPO, check=True,
                        stdout=subprocess.DEVNULL)
         worker = WorkerProcess(env, setup.tmp, "bench").start()
-        sim = subprocess.Popen([sys.executable, "-m", "streams", "simulate", "--speed", str(args.speed)],
+        sim = subprocess.Popen([sys.executable, "-m", "capmon", "simulate", "--speed", str(args.speed)],
                                env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         producer = KafkaProducer(bootstrap_servers=setup.bootstrap, linger_ms=0, acks=1)
         try:

@@ -115,7 +115,7 @@ def main() -> None:
         inputs = [setup.topics.for_event_type(t) for t in EVENT_TYPES]
         print(f"producing {args.days} simulated days to {bootstrap} ...", flush=True)
         t0 = time.perf_counter()
-        sh(sys.executable, "-m", "streams", "simulate", "--days", str(args.days), env=env)
+        sh(sys.executable, "-m", "capmon", "simulate", "--days", str(args.days), env=env)
         produce_s = time.perf_counter() - t0
         from tests.helpers import read_all
         total = len(read_all(bootstrap, inputs, timeout=300))
@@ -157,7 +157,7 @@ def main() -> None:
         marker.write_text(json.dumps({
             "event_type": "registration", "event_id": f"marker-{uuid.uuid4().hex}", "person_id": "bench-marker",
             "occurred_at": "2023-12-31T23:59:59+01:00", "application_type": "first", "nationality": "SYR"}) + "\n")
-        sh(sys.executable, "-m", "streams", "replay", str(marker), env=env)
+        sh(sys.executable, "-m", "capmon", "replay", str(marker), env=env)
         while True:
             try:
                 if processed(restarted) >= 1:

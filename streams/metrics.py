@@ -55,6 +55,9 @@ class WorkerMetrics:
         self.registry = registry
         self.events = PromCounter("capmon_events", "Input events by topic and result (accepted, duplicate, invalid)",
                                   ["topic", "result"], registry=self.registry)
+        self.redelivered = PromCounter(
+            "capmon_events_redelivered", "Input messages Kafka delivered again after a restart or rebalance, already "
+            "in the state (not counted in capmon_events_total)", ["topic"], registry=self.registry)
         self.dead_letters = PromCounter("capmon_dead_letters", "Invalid events sent to dead-letters", ["topic"],
                                         registry=self.registry)
         self.batch_seconds = Histogram("capmon_batch_processing_seconds", "Time to process one batch of events",
@@ -71,6 +74,9 @@ class WorkerMetrics:
     def observe_batch(self, counts: Counter[tuple[str, str]], seconds: float,
                       oldest_timestamp_s: float | None = None) -> None:
         for (topic, result), n in counts.items():
+            if result == "redelivered":
+                self.redelivered.labels(topic).inc(n)
+                continue
             self.events.labels(topic, result).inc(n)
             if result == "invalid":
                 self.dead_letters.labels(topic).inc(n)
@@ -129,7 +135,6 @@ class FiguresCollector(Collector):
         yield from self._occupancy()
         yield from self._inflow(flow)
         yield from self._chain(flow)
-        yield from self._alerts()
 
     def _occupancy(self) -> Iterator[Metric]:
         occ = self.view.occupancy()
@@ -243,11 +248,3 @@ class FiguresCollector(Collector):
             yield outflow
         yield GaugeMetricFamily("capmon_taakstelling", "Permit holders municipalities must house this half year",
                                 value=self.taakstelling)
-
-    def _alerts(self) -> Iterator[Metric]:
-        active = GaugeMetricFamily("capmon_alert_active", "1 while the alert fires, 0 otherwise",
-                                   labels=["rule", "scope", "severity"])
-        for rec in self.view.alerts.values():
-            t = rec["transition"]
-            active.add_metric([t["rule"], t["scope"], t["severity"]], 1.0 if rec["state"]["status"] == "firing" else 0)
-        yield active

@@ -9,19 +9,22 @@ another worker is simply published again by its new owner. Applying a message is
 from __future__ import annotations
 
 import json
+import logging
 
 from .errors import InvalidEvent
 from .events import Forecast, Location, parse_event
-from .state.codec import decode_totals
 from .state.figures import Inflow, Occupancy, inflow, net_inflow_per_day, occupancy
 from .state.register import Register
 from .state.stamp import micros
 from .state.totals import Totals
+from .summary import BadRecord, PartitionSummary
+
+log = logging.getLogger("capmon.view")
 
 PARTITION_PREFIX = "partition:"
-ALERTS_CHECKPOINT_KEY = b"__evaluated_until__"  # written by alerts/live.py
 SITE_PREFIX = "site:"
 FORECAST_PREFIX = "forecast:"
+OFFSETS_PREFIX = "offsets:"  # how far a register partition has been processed: offsets:<topic>:<partition>
 
 
 def partition_key(partition: int) -> bytes:
@@ -34,51 +37,80 @@ def register_key(event: Location | Forecast) -> bytes:
     return f"{FORECAST_PREFIX}{event.year}".encode()
 
 
+def register_offsets_key(topic: str, partition: int) -> bytes:
+    return f"{OFFSETS_PREFIX}{topic}:{partition}".encode()
+
+
+def register_offsets_value(next_offset: int) -> bytes:
+    return json.dumps({"next": next_offset}).encode()
+
+
 class FiguresView:
     def __init__(self) -> None:
-        self.summaries: dict[int, tuple[int, int | None, Totals]] = {}
+        self.summaries: dict[int, PartitionSummary] = {}
         self.register = Register()
         self._totals: Totals | None = None
         self.messages = 0
-        self.alerts: dict[str, dict] = {}  # alert id -> latest record of the alerts topic
-        self.alerts_evaluated_until_us: int | None = None
+        self.bad_records = 0
+        self.register_offsets: dict[tuple[str, int], int] = {}  # register (topic, partition) -> next offset
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
-        """Fold one message of the figures topic in (unknown or broken messages are ignored)."""
+        """Fold one message of the figures topic in. Unknown keys are ignored; a broken record is logged and
+        skipped (one bad message must not stop every worker's read-out)."""
         if key is None or value is None:
             return
         self.messages += 1
-        name = key.decode()
+        try:
+            self._apply(key.decode(), value)
+        except (BadRecord, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
+            self.bad_records += 1
+            log.warning("figures topic: skipped a broken record (key %r): %s", key[:80], exc)
+
+    def _apply(self, name: str, value: bytes) -> None:
         if name.startswith(PARTITION_PREFIX):
             partition = int(name.removeprefix(PARTITION_PREFIX))
-            body = json.loads(value)
+            summary = PartitionSummary.decode(value)
             current = self.summaries.get(partition)
-            if current is None or body["version"] >= current[0]:
-                self.summaries[partition] = (body["version"], body["watermark_us"], decode_totals(body["totals"]))
+            if current is None or summary.version >= current.version:
+                self.summaries[partition] = summary
                 self._totals = None
         elif name.startswith(SITE_PREFIX):
             self._fold(value, "location")
         elif name.startswith(FORECAST_PREFIX):
             self._fold(value, "forecast")
+        elif name.startswith(OFFSETS_PREFIX):
+            topic, _, partition = name.removeprefix(OFFSETS_PREFIX).rpartition(":")
+            tp = (topic, int(partition))
+            self.register_offsets[tp] = max(self.register_offsets.get(tp, 0), json.loads(value)["next"])
 
-    def apply_alert(self, key: bytes | None, value: bytes | None) -> None:
-        """Fold one record of the alerts topic (the alert state's changelog) in."""
-        if key is None:
-            return
-        if key == ALERTS_CHECKPOINT_KEY:
-            if value is not None:
-                self.alerts_evaluated_until_us = json.loads(value)["evaluated_until_us"]
-            return
-        if value is None:
-            self.alerts.pop(key.decode(), None)
-            return
-        try:
-            rec = json.loads(value)
-        except ValueError:
-            return
-        current = self.alerts.get(key.decode())
-        if current is None or rec.get("seq", 0) >= current.get("seq", 0):
-            self.alerts[key.decode()] = rec
+    def slowest_watermark_us(self, partitions: int) -> int | None:
+        """The event time up to which every person partition has spoken: the least watermark of the partitions
+        that still had input to process, or the greatest watermark when none had (an idle partition must not
+        hold evaluation back forever). A partition with no summary yet holds everything back (None)."""
+        busy, marks = [], []
+        for partition in range(partitions):
+            summary = self.summaries.get(partition)
+            if summary is None:
+                return None
+            if summary.watermark_us is not None:
+                marks.append(summary.watermark_us)
+                if not summary.caught_up:
+                    busy.append(summary.watermark_us)
+            elif not summary.caught_up:
+                return None  # it has input but has accepted nothing yet
+        return min(busy) if busy else max(marks, default=None)
+
+    def read_per_topic(self) -> dict[str, int]:
+        """How far each input topic has been processed, summed over the partitions' summaries."""
+        read: dict[str, int] = {}
+        for summary in self.summaries.values():
+            for topic, offset in summary.offsets.items():
+                read[topic] = read.get(topic, 0) + offset
+        return read
+
+    def register_processed(self, topic: str, partition: int) -> int:
+        """The offset up to which a register partition's events are already in the figures (any worker's)."""
+        return self.register_offsets.get((topic, partition), 0)
 
     def _fold(self, value: bytes, event_type: str) -> None:
         try:
@@ -94,15 +126,15 @@ class FiguresView:
     def totals(self) -> Totals:
         if self._totals is None:
             merged = Totals()
-            for _version, _wm, part in self.summaries.values():
-                merged = merged.merge(part)
+            for summary in self.summaries.values():
+                merged = merged.merge(summary.totals)
             self._totals = merged
         return self._totals
 
     @property
     def now_us(self) -> int | None:
         """The watermark: greatest event time accepted by any partition or the register."""
-        stamps = [wm for _v, wm, _t in self.summaries.values() if wm is not None]
+        stamps = [s.watermark_us for s in self.summaries.values() if s.watermark_us is not None]
         stamps += [st[0] for st, _site in self.register.sites.values()]
         stamps += [st[0] for st, _f in self.register.forecasts.values()]
         return max(stamps, default=None)

@@ -34,7 +34,7 @@ class WorkerProcess:
 
     def start(self, wait_healthy: bool = True) -> WorkerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
-        self.proc = subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=self.env, cwd=REPO,
+        self.proc = subprocess.Popen([sys.executable, "-m", "capmon", "worker"], env=self.env, cwd=REPO,
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         if wait_healthy:
             wait_for(self.healthy, timeout=90, what=f"worker on port {self.port} to be healthy ({self.log_path})")

@@ -3,13 +3,11 @@ trigger that never arrived is still delivered before its resolve."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
-
 from alerts.evaluate import Transition
+from alerts.log import CHECKPOINT_KEY, AlertLog, AlertRecord, Checkpoint, Undelivered
 from alerts.machine import AlertState
 from alerts.rules import parse_rules
-from alerts.service import AlertService, record
+from alerts.service import AlertService
 from streams.topics import Topics
 from streams.view import FiguresView
 
@@ -34,32 +32,32 @@ def transition(kind: str, at: int) -> Transition:
                       ("pagerduty", "slack"))
 
 
-def service_with(rec: dict) -> tuple[AlertService, RecordingDispatcher, FiguresView]:
-    view = FiguresView()
-    view.apply_alert(b"low/national", json.dumps(rec).encode())
+def service_with(rec: AlertRecord, checkpoint: int | None = None) -> tuple[AlertService, RecordingDispatcher]:
+    alert_log = AlertLog()
+    alert_log.apply(b"low/national", rec.encode())
+    if checkpoint is not None:
+        alert_log.apply(CHECKPOINT_KEY, Checkpoint(checkpoint).encode())
     dispatcher = RecordingDispatcher()
-    service = AlertService(RULES, view, dispatcher, produce=None, kafka={}, topics=Topics(""),  # type: ignore
-                           partitions_of=lambda t: 1)
-    return service, dispatcher, view
+    service = AlertService(RULES, FiguresView(), alert_log, dispatcher, produce=None, topics=Topics(""),  # type: ignore
+                           partitions=1)
+    return service, dispatcher
 
 
 def test_a_firing_alert_comes_back_and_its_unconfirmed_page_is_finished():
     fired = transition("fired", 100)
-    rec = record(fired, AlertState("firing", 50, 100, 5.0), 1,
-                 [{"transition": asdict(fired), "missing": ["pagerduty"]}])
-    service, dispatcher, _ = service_with(rec)
-    service.restore()
+    rec = AlertRecord(fired, AlertState("firing", 50, 100, 5.0), 1, (Undelivered(fired, ("pagerduty",)),))
+    service, dispatcher = service_with(rec, checkpoint=400)
+    assert service.restore() == 400  # goes on from the checkpoint: nothing before it is decided again
     assert service.evaluator.states["low/national"].status == "firing"
     assert dispatcher.sent == [("low/national", "fired", ("pagerduty",))]
 
 
 def test_unconfirmed_trigger_and_resolve_are_both_sent_again_in_order():
     fired, resolved = transition("fired", 100), transition("resolved", 200)
-    rec = record(resolved, AlertState(), 2, [
-        {"transition": asdict(fired), "missing": ["pagerduty", "slack"]},
-        {"transition": asdict(resolved), "missing": ["pagerduty", "slack"]}])
-    service, dispatcher, _ = service_with(rec)
-    service.restore()
+    rec = AlertRecord(resolved, AlertState(), 2, (Undelivered(fired, ("pagerduty", "slack")),
+                                                  Undelivered(resolved, ("pagerduty", "slack"))))
+    service, dispatcher = service_with(rec)
+    assert service.restore() == 200  # no checkpoint logged: the last change says how far it went
     assert dispatcher.sent == [("low/national", "fired", ("pagerduty", "slack")),
                                ("low/national", "resolved", ("pagerduty", "slack"))]
     assert "low/national" not in service.evaluator.states

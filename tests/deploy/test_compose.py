@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import yaml
 
-from streams.cli import build_parser
+from capmon.cli import build_parser
 from streams.config import SECRET_FIELDS, Settings
 from tests.helpers import REPO
 
@@ -59,7 +59,7 @@ def test_every_mounted_file_and_build_input_exists():
     assert "ENTRYPOINT [\"capmon\"]" in dockerfile
 
 
-def test_the_package_the_image_installs_has_the_schemas_and_both_packages(tmp_path):
+def test_the_package_the_image_installs_has_the_schemas_and_all_three_packages(tmp_path):
     """The Dockerfile runs `pip install '.[dashboards]'` (not editable): its wheel must carry everything."""
     import sys
     import zipfile
@@ -69,7 +69,8 @@ def test_the_package_the_image_installs_has_the_schemas_and_both_packages(tmp_pa
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = tmp_path.glob("capmon-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"streams/cli.py", "streams/status_page.py", "alerts/delivery.py", "streams/schemas/placement.json"} <= names
+    assert {"capmon/cli.py", "capmon/worker.py", "streams/status_page.py", "alerts/delivery.py",
+            "streams/schemas/placement.json"} <= names
     assert not any(n.startswith(("tests/", "bench/", "deploy/")) for n in names)
     metadata = next(n for n in names if n.endswith("METADATA"))
     assert "grafana-client" in zipfile.ZipFile(wheel).read(metadata).decode()  # the [dashboards] extra

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from alerts.log import AlertLog
+from alerts.readout import alerts_json
 from alerts.rules import Rule
 from streams.state.figures import inflow_curve
 from streams.status_page import Thresholds
-from streams.web import alerts_json, inflow_json, occupancy_json, status_html
+from streams.web import inflow_json, occupancy_json, status_html
 from tests.page_reader import read_page, shown_int
 from tests.streams.test_metrics import view_with_people
 
@@ -25,13 +27,16 @@ def test_thresholds_come_from_the_national_headroom_rules():
 
 def test_the_page_shows_the_api_figures_and_firing_alerts_and_needs_nothing_from_elsewhere():
     view, a_person = view_with_people()
-    view.apply_alert(b"national_headroom_low|national", (
-        b'{"transition": {"rule": "national_headroom_low", "scope": "national", "severity": "critical",'
-        b' "measure": "headroom", "threshold": 50, "kind": "fired", "at_us": 1688198400000000,'
+    alert_log = AlertLog()
+    alert_log.apply(b"national_headroom_low/national", (
+        b'{"transition": {"alert_id": "national_headroom_low/national", "rule": "national_headroom_low",'
+        b' "scope": "national", "severity": "critical", "measure": "headroom", "threshold": 50, "kind": "fired",'
+        b' "at_us": 1688198400000000, "value": 25, "since_us": 1688198400000000, "notify": ["log"],'
         b' "escalated_from": null}, "state": {"status": "firing", "value": 25, "since_us": 1688198400000000,'
         b' "fired_us": 1688198400000000}, "seq": 1}'))
     rules = [rule("national_headroom_low", 50, "critical")]
-    page = status_html(view, Thresholds.from_rules(rules), rules=rules, dashboard_url="http://grafana/d/capmon")
+    alerts = alerts_json(alert_log, view, rules)
+    page = status_html(view, alerts, Thresholds.from_rules(rules), dashboard_url="http://grafana/d/capmon")
     parsed = read_page(page)
     occ = occupancy_json(view)
     figures = parsed.figures
@@ -40,8 +45,8 @@ def test_the_page_shows_the_api_figures_and_firing_alerts_and_needs_nothing_from
     for code, area in occ["provinces"].items():
         assert shown_int(figures[f"province-headroom:{code}"][1]) == area["headroom"]
     assert shown_int(figures["inflow-ytd"][1]) == inflow_json(view)["ytd"] == 30
-    assert parsed.alerts == [a["alert_id"] for a in alerts_json(view)["active"]] == ["national_headroom_low|national"]
-    assert alerts_json(view, rules)["active"][0]["current"] == 10  # the measure now; 25 when it fired
+    assert parsed.alerts == [a["alert_id"] for a in alerts["active"]] == ["national_headroom_low/national"]
+    assert alerts["active"][0]["current"] == 10  # the measure now; 25 when it fired
     assert "headroom now 10 (threshold 50)" in page
     assert 'class="big critical"' in page  # headroom 10 is below the critical threshold 50
     assert parsed.external == []  # no scripts, style sheets, images or fonts from anywhere

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 
 import faust
-
-from .app import create_worker
-from .config import Settings
 
 log = logging.getLogger("capmon.worker")
 STOP_GRACE_S = 10.0  # after SIGTERM/SIGINT, a worker that has not stopped by then exits anyway
@@ -37,11 +33,7 @@ class _Worker(faust.Worker):
         super()._on_sigint()
 
 
-def run_worker(settings: Settings, loglevel: str = "info", rules: list | None = None,
-               layout: dict[str, int] | None = None) -> int:
-    worker = create_worker(settings, rules, layout)
-    print(f"capmon worker: web on http://{settings.web_host}:{settings.web_port}/ "
-          f"(/metrics, /health, /api/occupancy, /api/inflow); Kafka {settings.kafka_bootstrap}, "
-          f"{settings.partitions} partitions", file=sys.stderr, flush=True)
-    _Worker(worker.app, loglevel=loglevel, quiet=True, redirect_stdouts=False).execute_from_commandline()
+def run(app: faust.App, loglevel: str = "info") -> int:
+    """Run the Faust app as this process's worker until it is stopped."""
+    _Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False).execute_from_commandline()
     return 0

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from .config import Settings, load_settings
-from .errors import CapmonError, ConfigError
-from .feed import FileSink, KafkaSink, Progress, Sink, run_feed
-from .simulator import mix
-from .simulator.chain import AMSTERDAM, ChainSimulation, SimConfig
-from .simulator.faults import Record, encode, inject_invalid, reorder
-from .topics import Topics
+from streams.config import Settings, load_settings
+from streams.errors import CapmonError, ConfigError
+from streams.feed import FileSink, KafkaSink, Progress, Sink, run_feed
+from streams.simulator import mix
+from streams.simulator.chain import AMSTERDAM, ChainSimulation, SimConfig
+from streams.simulator.faults import Record, encode, inject_invalid, reorder
+from streams.topics import Topics
 
 
 def _scenario(value: str) -> float:
@@ -161,7 +161,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from .replay import Unroutable, count_lines, read_lines
+    from streams.replay import Unroutable, count_lines, read_lines
 
     if not args.file.is_file():
         raise ConfigError(f"no such file: {args.file}")
@@ -182,7 +182,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
-    from .kafka_io import ensure_topics
+    from streams.kafka_io import ensure_topics
 
     settings = load_settings(**({"partitions": args.partitions} if args.partitions else {}))
     created = ensure_topics(settings)
@@ -191,7 +191,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
-    from . import schemas
+    from streams import schemas
 
     if args.check:
         stale = schemas.stale()
@@ -207,8 +207,8 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from alerts.rules import load_rules
+    from streams.kafka_io import prepare_worker_topics
 
-    from .kafka_io import prepare_worker_topics
     from .worker import run_worker
 
     settings = load_settings()
@@ -240,7 +240,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboards(args: argparse.Namespace) -> int:
-    from .dashboards import load_dashboards, publish
+    from streams.dashboards import load_dashboards, publish
 
     settings = load_settings()
     url = (args.url or settings.grafana_url or "").rstrip("/")

@@ -1,4 +1,4 @@
-"""`python -m streams` is `capmon`."""
+"""`python -m capmon` is `capmon`."""
 
 import sys
 

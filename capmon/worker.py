@@ -1,0 +1,120 @@
+"""One worker process, wired: the only place that puts the stream side and the alert side together.
+
+Start-up order (what `build` sets up; Faust starts it):
+1. The figures view and the alert log are empty read models; the Faust `Pipeline` declares topics, the person
+   table and the agents (streams/pipeline.py has its own start-up order).
+2. The figures reader follows the figures and alerts topics from their beginning into those read models, on
+   every worker. The HTTP views and `/metrics` read only them.
+3. Once the reader has caught up, the group's leader exports the figures and runs the alert service (a timer
+   checks leadership every ALERT_INTERVAL_S); new figures wake the service at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import faust
+from prometheus_client import generate_latest
+
+from alerts.delivery import Dispatcher
+from alerts.leadership import AlertLeadership
+from alerts.log import AlertLog
+from alerts.readout import AlertsCollector, alerts_json
+from alerts.receivers import build_receivers
+from alerts.rules import Rule
+from alerts.service import AlertService
+from streams.config import Settings
+from streams.figures_reader import FiguresReader
+from streams.kafka_io import aiokafka_options
+from streams.metrics import FiguresCollector, HealthCollector, WorkerMetrics
+from streams.pipeline import Pipeline
+from streams.status_page import Thresholds
+from streams.view import FiguresView
+from streams.web import inflow_json, occupancy_json, register_views, status_html
+
+ALERT_INTERVAL_S = 0.5
+
+
+class Worker:
+    """A capmon worker: the pipeline, its read models, alert leadership, and what the web server shows."""
+
+    def __init__(self, settings: Settings, rules: list[Rule], layout: dict[str, int]) -> None:
+        self.settings = settings
+        self.rules = rules
+        self.view = FiguresView()
+        self.alert_log = AlertLog()
+        self.metrics = WorkerMetrics()
+        self.pipeline = Pipeline(settings, layout, self.view, self.metrics, lambda: self.reader.caught_up)
+        topics = self.pipeline.topics
+        self.reader = FiguresReader(
+            aiokafka_options(settings),
+            {self.pipeline.figures_name: self.view.apply, topics.alerts: self.alert_log.apply},
+            self.pipeline.partitions_of, on_batch=self._on_figures)
+        self.dispatcher = Dispatcher(build_receivers(settings), self.metrics.registry)
+        self.service = AlertService(rules, self.view, self.alert_log, self.dispatcher, self._produce_alert, topics,
+                                    settings.partitions, resend_s=settings.alertmanager_resend_s) if rules else None
+        self.leadership = AlertLeadership(self.service, self.dispatcher) if self.service else None
+        self.thresholds = Thresholds.from_rules(rules)
+        registry = self.metrics.registry
+        registry.register(FiguresCollector(self.view, self.reports_figures, settings.taakstelling))
+        registry.register(AlertsCollector(self.alert_log, self.reports_figures))
+        registry.register(HealthCollector(self.view, self.pipeline.consumer_lag, lambda: self.reader.caught_up,
+                                          self.reports_figures))
+        app = self.pipeline.app
+        app.task(self.reader.run)
+        app.timer(ALERT_INTERVAL_S)(self._lead)
+        register_views(app, self)
+
+    @property
+    def app(self) -> faust.App:
+        return self.pipeline.app
+
+    def reports_figures(self) -> bool:
+        """The one worker that exports the figures: the group's leader, once its view has caught up."""
+        return self.reader.caught_up and self.pipeline.is_leader()
+
+    async def _lead(self) -> None:
+        if self.leadership is not None:
+            await self.leadership.tick(self.pipeline.is_leader(), self.reader.caught_up)
+
+    def _on_figures(self) -> None:
+        if self.service is not None:
+            self.service.wake()
+
+    async def _produce_alert(self, key: bytes, value: bytes) -> None:
+        await self.pipeline.produce(self.pipeline.topics.alerts, key, value)
+
+    # --- the read model the HTTP views see (streams.web.ReadModel) ------------------------------------
+
+    def occupancy(self) -> dict[str, Any]:
+        return occupancy_json(self.view)
+
+    def inflow(self) -> dict[str, Any]:
+        return inflow_json(self.view, self.settings.taakstelling)
+
+    def alerts(self) -> dict[str, Any]:
+        return alerts_json(self.alert_log, self.view, self.rules)
+
+    def status_page(self) -> str:
+        return status_html(self.view, self.alerts(), self.thresholds, self.reader.caught_up,
+                           self.settings.taakstelling, self.settings.dashboard_url)
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        consuming = self.pipeline.consuming()
+        status = {"consuming": consuming, "figures_view_caught_up": self.reader.caught_up,
+                  "assigned_partitions": self.pipeline.assigned_partitions()}
+        return consuming and self.reader.caught_up, status
+
+    def metrics_text(self) -> bytes:
+        return generate_latest(self.metrics.registry)
+
+
+def run_worker(settings: Settings, loglevel: str, rules: list[Rule], layout: dict[str, int]) -> int:
+    from streams.runner import run
+
+    worker = Worker(settings, rules, layout)
+    print(f"capmon worker: web on http://{settings.web_host}:{settings.web_port}/ "
+          f"(/metrics, /health, /api/occupancy, /api/inflow, /api/alerts); Kafka {settings.kafka_bootstrap}, "
+          f"{settings.partitions} partitions", file=sys.stderr, flush=True)
+    return run(worker.app, loglevel)

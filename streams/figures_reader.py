@@ -1,0 +1,54 @@
+"""The figures reader: every worker follows capmon's own read-model topics from their beginning.
+
+A plain consumer (no group): the figures topic (partition summaries and the register) and the alerts topic,
+each message handed to the reader registered for its topic. The HTTP read-out and alert evaluation read only
+what this built, never agent state. `caught_up` turns true once everything that was in the topics at start-up
+has been applied; `on_batch` is told after every batch (alert evaluation wakes on it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+log = logging.getLogger("capmon.worker")
+Apply = Callable[[bytes | None, bytes | None], None]
+
+
+class FiguresReader:
+    def __init__(self, kafka: dict[str, Any], readers: dict[str, Apply], partitions_of: Callable[[str], int],
+                 on_batch: Callable[[], None] = lambda: None) -> None:
+        self.kafka = kafka  # aiokafka connection options (bootstrap servers, SASL/TLS)
+        self.readers = readers  # topic -> what applies its messages
+        self.partitions_of = partitions_of
+        self.on_batch = on_batch
+        self.caught_up = False
+        self.applied = 0
+
+    async def run(self) -> None:
+        """Read the topics from the beginning, then follow them (until cancelled)."""
+        consumer = AIOKafkaConsumer(**self.kafka, enable_auto_commit=False, group_id=None,
+                                    auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            tps = [TopicPartition(t, p) for t in self.readers for p in range(self.partitions_of(t))]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            end = await consumer.end_offsets(tps)
+            while True:
+                batches = await consumer.getmany(timeout_ms=200, max_records=5_000)
+                for tp, messages in batches.items():
+                    apply = self.readers[tp.topic]
+                    for message in messages:
+                        apply(message.key, message.value)
+                    self.applied += len(messages)
+                if not self.caught_up and all([await consumer.position(tp) >= end[tp] for tp in tps]):
+                    self.caught_up = True
+                    log.info("figures view caught up (%d messages)", self.applied)
+                if batches:
+                    self.on_batch()
+        finally:
+            await consumer.stop()

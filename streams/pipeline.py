@@ -1,0 +1,290 @@
+"""The Faust side of a worker: topics, the changelog-backed person table, the agents, and publishing each
+owned partition's summary to the figures topic. Nothing here knows about alerts (see capmon/worker.py).
+
+Start-up order (Faust runs it; the comments say why it matters):
+1. `Pipeline` declares topics and the person table; nothing touches Kafka yet.
+2. The worker joins the consumer group; Faust recovers the person table for the assigned partitions.
+3. Agents start. Each partition's in-memory state is built from the recovered table before its first batch
+   (`_partition`), so it never sees a half-recovered table. A timer loads every owned partition too and
+   publishes the summaries of partitions that changed, at most every PUBLISH_INTERVAL_S, so every partition
+   has a summary (alert evaluation waits for the slowest one).
+   A batch is processed and written under `batch_lock`, and never while Faust rebalances: a revocation
+   waits for the batch in flight, then publishes its last word, drops the revoked state and waits until
+   every changelog write is acknowledged, so the next owner (or this worker again) recovers all of it.
+   Messages of partitions this worker no longer owns (still buffered from before a rebalance) are skipped:
+   their new owner processes them from the last commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+import faust
+from aiokafka import TopicPartition
+from faust.types import TP
+
+from .config import Settings
+from .kafka_io import faust_credentials, figures_topic_name
+from .metrics import WorkerMetrics
+from .person_table import PersonTable
+from .processing import BatchResult, Incoming, PartitionState, PeopleProcessor, RegisterProcessor
+from .topics import Topics
+from .view import FiguresView, partition_key, register_key, register_offsets_key, register_offsets_value
+
+log = logging.getLogger("capmon.worker")
+
+BATCH_MAX = 2_000
+BATCH_WITHIN_S = 0.1
+PUBLISH_INTERVAL_S = 0.5
+
+
+class Pipeline:
+    """Holds the processors and the Faust objects; agents and timers call its methods.
+
+    `view` is the figures view the worker reads back (the register agent starts from it); `view_ready` says
+    when that view has caught up with the figures topic."""
+
+    def __init__(self, settings: Settings, layout: dict[str, int], view: FiguresView, metrics: WorkerMetrics,
+                 view_ready: Callable[[], bool]) -> None:
+        self.settings = settings
+        self.layout = layout  # partitions per topic, read by `capmon worker` before Faust starts
+        self.topics = Topics(settings.topic_prefix)
+        self.people = PeopleProcessor(self.topics)
+        self.register = RegisterProcessor(self.topics)
+        self.view = view
+        self.metrics = metrics
+        self.view_ready = view_ready
+        self.dirty: set[int] = set()
+        self._published_caught_up: dict[int, bool] = {}
+        self.batch_lock = asyncio.Lock()
+        self._register_seeded = False
+        self.app = self._create_app()
+
+    # --- wiring -------------------------------------------------------------------------------------
+
+    def _create_app(self) -> faust.App:
+        s, t = self.settings, self.topics
+        app = faust.App(
+            t.app_id,
+            broker=[f"kafka://{server}" for server in s.kafka_bootstrap.split(",")],
+            broker_credentials=faust_credentials(s),
+            store="rocksdb://",
+            datadir=str(s.state_dir),
+            web_host=s.web_host,
+            web_port=s.web_port,
+            web_enabled=True,
+            topic_partitions=s.partitions,
+            topic_replication_factor=1,
+            consumer_auto_offset_reset="earliest",
+            producer_linger_ms=5,
+            broker_commit_every=10_000,
+            # A worker that dies (kill -9) holds its partitions until the session times out: keep that short so
+            # a restart or the surviving workers take over within seconds.
+            broker_session_timeout=s.session_timeout_s,
+            broker_heartbeat_interval=max(1.0, s.session_timeout_s / 4),
+            broker_commit_interval=1.0,
+            stream_wait_empty=False,
+            table_standby_replicas=0,
+            worker_redirect_stdouts=False,
+            logging_config=None,
+        )
+        raw = {"key_serializer": "raw", "value_serializer": "raw"}
+        self.people_topic = app.topic(t.registrations, t.decisions, t.placements, **raw)
+        self.register_topic = app.topic(t.locations, t.forecasts, **raw)
+        self.dead_name = t.dead_letters
+        self.figures_name = figures_topic_name(t)  # created by `capmon worker` before Faust starts
+        self.person_table = PersonTable(app, s.partitions)
+
+        app.agent(self.people_topic, name="people")(self._people_agent)
+        app.agent(self.register_topic, name="register")(self._register_agent)
+        app.timer(PUBLISH_INTERVAL_S)(self._publish_summaries)
+        app.on_partitions_revoked.connect(self._on_revoked)
+        return app
+
+    # --- agents -------------------------------------------------------------------------------------
+
+    async def _people_agent(self, stream: faust.StreamT) -> None:
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            await self._settled()
+            async with self.batch_lock:
+                batch = self._owned(events)
+                for partition in {m.partition for m in batch}:
+                    self._partition(partition)
+                started = time.perf_counter()
+                result = self.people.process(batch)
+                # Dead letters before the meta that marks their offsets processed: a crash in between sends
+                # one again (at least once) rather than losing it.
+                await self._send_dead_letters(result)
+                await self._write_people(result)
+                self._count(result, events, started)
+                self.dirty.update(result.meta)
+
+    async def _register_agent(self, stream: faust.StreamT) -> None:
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            await self._settled()
+            while not self.view_ready():  # the register's state is what the figures topic holds
+                await asyncio.sleep(0.1)
+            if not self._register_seeded:
+                self.register.seed(self.view.register)
+                self._register_seeded = True
+            async with self.batch_lock:
+                batch = self._owned(events)
+                started = time.perf_counter()
+                result = self.register.process(batch, self.view.register_processed)
+                await self._send_dead_letters(result)
+                for event, raw in result.register:
+                    await self.produce(self.figures_name, register_key(event), raw)
+                for (topic, partition), offset in result.register_offsets.items():
+                    await self.produce(self.figures_name, register_offsets_key(topic, partition),
+                                        register_offsets_value(offset))
+                self._count(result, events, started)
+
+    async def _settled(self) -> None:
+        """Wait while Faust rebalances (from the revocation until the tables are recovered)."""
+        while self.app.rebalancing:
+            await asyncio.sleep(0.05)
+
+    def _owned(self, events: list[faust.EventT]) -> list[Incoming]:
+        """The batch's messages of partitions this worker owns now; a message buffered before a rebalance that
+        moved its partition away is its new owner's to process (from the last commit)."""
+        assigned = {(tp.topic, tp.partition) for tp in self.app.consumer.assignment()}
+        return [_incoming(e) for e in events if (e.message.topic, e.message.partition) in assigned]
+
+    def _partition(self, partition: int) -> None:
+        """Build a partition's state from the recovered table the first time this worker needs it."""
+        if partition in self.people.partitions:
+            return
+        people, meta = self.person_table.load(partition)
+        state = self.people.load(partition, people, meta)
+        log.info("partition %d: %d persons recovered", partition, len(state.people))
+
+    async def produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None,
+                       headers: list[tuple[str, bytes]] | None = None) -> None:
+        """Hand a message to the producer without waiting for it: Faust flushes the producer before it commits
+        the input offsets, so nothing is committed before what it caused is in Kafka (at-least-once)."""
+        await self.app.producer.send(topic, key, value, partition, None, headers)
+
+    async def _write_people(self, result: BatchResult) -> None:
+        for partition, meta in result.meta.items():
+            await self.person_table.write(partition, result.changed.get(partition, {}), meta)
+
+    async def _send_dead_letters(self, result: BatchResult) -> None:
+        for dead in result.dead:
+            await self.produce(self.dead_name, dead.source.key, dead.source.value or b"", headers=dead.headers())
+        if result.dead:
+            first = result.dead[0]
+            log.warning("%d invalid events sent to %s; first from %s[%d]@%d: %s", len(result.dead), self.dead_name,
+                        first.source.topic, first.source.partition, first.source.offset, first.reason)
+
+    def _count(self, result: BatchResult, events: list[faust.EventT], started: float) -> None:
+        oldest = min((e.message.timestamp for e in events), default=None)
+        self.metrics.observe_batch(result.counts, time.perf_counter() - started, oldest)
+
+    # --- health (read at scrape time) ---------------------------------------------------------------
+
+    def consumer_lag(self) -> dict[tuple[str, int], int]:
+        """Messages in the input partitions this worker owns that it has not read yet, per topic (no prefix)."""
+        consumer = self.app.consumer
+        inputs = set(self.people_topic.topics) | set(self.register_topic.topics)
+        try:
+            assigned = consumer.assignment()
+        except Exception:  # not started, or between generations: no lag to report
+            return {}
+        lag: dict[tuple[str, int], int] = {}
+        for tp in assigned:
+            if tp.topic not in inputs:
+                continue
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            read = consumer._read_offset.get(tp)  # faust keeps no public read position
+            position = read + 1 if read is not None else (consumer._committed_offset.get(tp) or 0)
+            lag[(tp.topic.removeprefix(self.topics.prefix), tp.partition)] = max(0, high - position)
+        return lag
+
+    def is_leader(self) -> bool:
+        """This worker leads the consumer group (it exports the figures and evaluates the alerts)."""
+        try:
+            return bool(self.app.is_leader())
+        except Exception:  # consumer not started yet
+            return False
+
+    def consuming(self) -> bool:
+        consumer = self.app.consumer
+        return consumer.state == "running" and not self.app.should_stop
+
+    def assigned_partitions(self) -> int:
+        return len(self.app.consumer.assignment())
+
+    # --- publishing and reading the figures ---------------------------------------------------------
+
+    async def _publish_summaries(self) -> None:
+        """Publish the summary of every owned partition that changed, or that caught up with its input (or
+        fell behind) since its last summary."""
+        if not self.app.rebalancing:
+            await self._load_owned()
+        for partition, state in self.people.partitions.items():
+            if self._caught_up(partition, state) != self._published_caught_up.get(partition):
+                self.dirty.add(partition)
+        dirty, self.dirty = self.dirty, set()
+        for partition in sorted(dirty):
+            state = self.people.partitions.get(partition)
+            if state is not None:
+                caught_up = self._published_caught_up[partition] = self._caught_up(partition, state)
+                await self.produce(self.figures_name, partition_key(partition), state.summary(caught_up))
+
+    def _caught_up(self, partition: int, state: PartitionState) -> bool:
+        """Everything Kafka holds in this partition's input topics is processed (alert evaluation does not wait
+        for a partition that has nothing more to process)."""
+        consumer = self.app.consumer
+        for topic in self.people_topic.topics:
+            try:
+                high = consumer.highwater(TP(topic, partition))
+            except Exception:  # not assigned (any more)
+                return False
+            if high is None or state.offsets.get(topic, 0) < high:
+                return False
+        return True
+
+    async def _load_owned(self) -> None:
+        """Load every owned person partition not loaded yet, so each gets a summary even before (or without) its
+        first event: alert evaluation waits for a summary of every partition."""
+        try:
+            owned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == self.topics.registrations}
+        except Exception:  # consumer not started yet
+            return
+        missing = owned - set(self.people.partitions)
+        if missing:
+            async with self.batch_lock:
+                for partition in sorted(missing):
+                    if not self.app.rebalancing:
+                        self._partition(partition)
+                        self.dirty.add(partition)
+
+    async def _on_revoked(self, sender: object, revoked: Iterable[TopicPartition], **kwargs: object) -> None:
+        """Faust awaits this during a rebalance: after the batch in flight, publish the last word of each revoked
+        partition, drop its state, and wait until the changelog has everything (see the module docstring)."""
+        async with self.batch_lock:
+            people_topics = set(self.people_topic.topics)
+            partitions = {tp.partition for tp in revoked if tp.topic in people_topics}
+            for partition in partitions:
+                state = self.people.partitions.get(partition)
+                if state is not None and partition in self.dirty:  # last word before the new owner takes over
+                    caught_up = self._published_caught_up.get(partition, False)
+                    await self.produce(self.figures_name, partition_key(partition), state.summary(caught_up))
+                self.people.drop(partition)
+                self._published_caught_up.pop(partition, None)
+            self.dirty -= partitions
+            await self.person_table.settle()
+            await self.app.producer.flush()
+
+    def partitions_of(self, topic: str) -> int:
+        default = 1 if topic == self.figures_name else self.settings.partitions
+        return self.layout.get(topic, default)
+
+def _incoming(event: faust.EventT) -> Incoming:
+    m = event.message
+    return Incoming(m.topic, m.partition, m.offset, m.key, m.value)
