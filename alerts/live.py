@@ -33,9 +33,11 @@ class LiveEvaluator:
         self.evaluated_until_us = evaluated_until_us
 
     def advance(self, snapshot: Snapshot, watermark_us: int | None) -> list[Transition]:
-        """Evaluate the figures at the grid points after the last evaluation and up to `watermark_us` (only
-        while an alert is pending: otherwise they would all give the same answer), then at `watermark_us`."""
-        if watermark_us is None or (self.evaluated_until_us is not None and watermark_us <= self.evaluated_until_us):
+        """Evaluate new figures: at the grid points after the last evaluation and before `watermark_us` (only
+        while an alert is pending: otherwise they would all give the same answer), then at `watermark_us`.
+        Figures that changed without the watermark moving (a capacity change, a partition catching up) are
+        evaluated at the same time again; time never goes back."""
+        if watermark_us is None or (self.evaluated_until_us is not None and watermark_us < self.evaluated_until_us):
             return []
         out: list[Transition] = []
         if self.evaluated_until_us is not None:

@@ -20,8 +20,9 @@ RULES = parse_rules({"rules": [{"name": "low", "scope": "national", "measure": "
                                 "for": "30m", "severity": "critical"}]})
 
 
-def site(capacity: int) -> bytes:
-    return json.dumps({"event_id": "l1", "occurred_at": "2023-01-01T00:00:00+01:00", "location_id": "L1",
+def site(capacity: int, month: int = 1) -> bytes:
+    return json.dumps({"event_id": f"l{month}", "occurred_at": f"2023-{month:02d}-01T00:00:00+01:00",
+                       "location_id": "L1",
                        "name": "AZC", "province": "NL-UT", "location_type": "regular", "capacity": capacity,
                        "status": "open"}).encode()
 
@@ -47,6 +48,10 @@ def test_a_partition_that_lags_holds_evaluation_back_so_for_cannot_pass_early():
     assert advance(live, view) == [("pending", T0)]
     publish(view, 0, T0 + 120 * MIN, 6, 2)  # partition 0 is two hours on, partition 1 is not
     assert advance(live, view) == [] and live.evaluated_until_us == T0
+    view.apply(b"site:L1", site(20, month=2))  # more beds: evaluated at once, at the same event time
+    assert advance(live, view) == [("cancelled", T0)]
+    view.apply(b"site:L1", site(10, month=3))
+    assert advance(live, view) == [("pending", T0)]
     publish(view, 1, T0 + 29 * MIN, 0, 2)
     assert advance(live, view) == []
     publish(view, 1, T0 + 31 * MIN, 0, 3)
