@@ -59,4 +59,5 @@ clean:
 bench: install
 	@$(PYTHON) deploy/kafka/localkafka.py fetch
 	$(BIN)/python -m bench.worker_throughput
+	$(BIN)/python -m bench.failover
 	$(BIN)/python -m bench.alert_latency

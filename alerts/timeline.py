@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from streams.events import Event
 from streams.state.chain import ChainState
-from streams.state.figures import inflow, net_inflow_per_day, occupancy
+from streams.state.figures import daily_kept_from, inflow, net_inflow_per_day, occupancy
 from streams.state.stamp import micros
 
 from .evaluate import Evaluator, Transition
@@ -19,6 +19,7 @@ from .measures import Snapshot
 from .rules import Rule
 
 DEFAULT_STEP_S = 300
+DAY_US = 86_400 * 1_000_000
 
 
 class Timeline:
@@ -29,6 +30,7 @@ class Timeline:
         self.next_us: int | None = None
         self.evaluated_us: int | None = None  # the latest grid point evaluated
         self._applied = 0
+        self._day = -1
         self._evaluated_at_applied = -1
 
     def snapshot(self) -> Snapshot:
@@ -51,6 +53,9 @@ class Timeline:
             out += self._evaluate(self.next_us)
             self.evaluated_us = self.next_us
             self.next_us += self.step_us
+        if t // DAY_US != self._day:  # a new day: daily counts older than the net inflow window are not read
+            self._day = t // DAY_US
+            self.state.totals.forget_daily_before(daily_kept_from(t))
         self.state.apply(event)
         self._applied += 1
         return out

@@ -21,10 +21,9 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from bench.common import REPO, bench_kafka
+from bench.common import REPO, bench_kafka, replace_section
+from bench.processes import PagerDutyEndpoint, Worker, wait_until
 from streams.state.stamp import AMSTERDAM
-from tests.alerts.receivers import FakeReceiver, ReceiversThread
-from tests.worker_harness import WorkerProcess
 
 RULES = """rules:
   - name: bench_location_low
@@ -45,14 +44,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
     args = parser.parse_args()
     latencies: list[float] = []
-    with bench_kafka("alertbench") as setup, ReceiversThread(pagerduty=FakeReceiver("pagerduty")) as receivers:
-        pd = receivers["pagerduty"]
+    with bench_kafka("alertbench") as setup, PagerDutyEndpoint() as pd:
         (setup.tmp / "rules.yaml").write_text(RULES)
         env = {**setup.env, "CAPMON_ALERT_RULES": str(setup.tmp / "rules.yaml"),
                "CAPMON_PAGERDUTY_ROUTING_KEY": "bench", "CAPMON_PAGERDUTY_URL": pd.url}
         subprocess.run([sys.executable, "-m", "capmon", "topics"], env=env, cwd=REPO, check=True,
                        stdout=subprocess.DEVNULL)
-        worker = WorkerProcess(env, setup.tmp, "bench").start()
+        worker = Worker(env, setup.tmp, "bench").start()
+        wait_until(worker.healthy, 120, "the worker to be healthy")
         sim = subprocess.Popen([sys.executable, "-m", "capmon", "simulate", "--speed", str(args.speed)],
                                env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         producer = KafkaProducer(bootstrap_servers=setup.bootstrap, linger_ms=0, acks=1)
@@ -64,14 +63,14 @@ def main() -> None:
                 event = {"event_id": f"bench-{i}", "occurred_at": when.isoformat(), "location_id": "bench-l",
                          "name": "Benchmark", "province": "NL-UT", "location_type": "regular",
                          "capacity": 10 if i % 2 == 0 else 1000, "status": "open"}
-                seen = len(pd.arrivals)
+                seen = len(pd.events)
                 sent = time.monotonic()
                 producer.send(setup.topics.locations, key=b"bench-l", value=json.dumps(event).encode())
                 producer.flush()
-                while len(pd.arrivals) <= seen and time.monotonic() < sent + 30:
+                while len(pd.events) <= seen and time.monotonic() < sent + 30:
                     time.sleep(0.002)
-                if len(pd.arrivals) > seen:
-                    latencies.append(pd.arrivals[seen] - sent)
+                if len(pd.events) > seen:
+                    latencies.append(pd.events[seen][0] - sent)
                 time.sleep(0.3)
         finally:
             producer.close()
@@ -94,10 +93,7 @@ notified (a rule with `for: 0s` on one location's headroom, toggled by capacity 
 | p99 | {p99 * 1000:.0f} ms | < 1,000 ms |
 | max | {max(latencies) * 1000 if latencies else float('nan'):.0f} ms | |
 """
-    text = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
-    marker = "\n## Alert latency"
-    text = text.split(marker)[0].rstrip() + "\n" + section
-    args.out.write_text(text)
+    replace_section(args.out, "Alert latency", section)
     print(section)
 
 

@@ -45,3 +45,23 @@ def bench_kafka(name: str) -> Iterator[Setup]:
     finally:
         if started:
             localkafka.stop(tmp / "kafka")
+
+
+def replace_section(path: Path, heading: str, section: str) -> None:
+    """Put `section` (which starts with the `## heading` line) in place of that section of the report, keeping
+    every other section; appended when it is not there yet."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    marker = f"\n## {heading}"
+    if marker in text:
+        before, after = text.split(marker, 1)
+        rest = after.split("\n## ", 1)
+        text = before.rstrip() + "\n\n" + section.strip() + "\n" + ("\n## " + rest[1] if len(rest) > 1 else "")
+    else:
+        text = text.rstrip() + "\n\n" + section.strip() + "\n"
+    path.write_text(text)
+
+
+def with_prefix(setup: Setup, name: str) -> tuple[Topics, dict[str, str]]:
+    """Another topic prefix on the same broker (its own topics and consumer group)."""
+    prefix = f"{name}{uuid.uuid4().hex[:6]}."
+    return Topics(prefix), {**setup.env, "CAPMON_TOPIC_PREFIX": prefix}

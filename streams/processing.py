@@ -15,11 +15,9 @@ from dataclasses import dataclass, field
 from .errors import InvalidEvent
 from .events import Forecast, Location, parse_event
 from .state.chain import ChainState
-from .state.codec import window_start
-from .state.figures import NET_INFLOW_WINDOW_DAYS
+from .state.figures import daily_kept_from
 from .state.people import Person
 from .state.register import Register
-from .state.stamp import local_day
 from .state.totals import Totals
 from .summary import PartitionSummary
 from .topics import Topics
@@ -64,9 +62,7 @@ class PartitionState(ChainState):
     def summary(self, caught_up: bool = False) -> bytes:
         """What the figures topic gets for this partition (daily check-ins and -outs only as far back as the
         net inflow window reads them, which keeps it small)."""
-        keep = None
-        if self.watermark_us is not None:
-            keep = window_start(local_day(self.watermark_us), NET_INFLOW_WINDOW_DAYS + 7)
+        keep = daily_kept_from(self.watermark_us) if self.watermark_us is not None else None
         summary = PartitionSummary(self.watermark_us, dict(self.offsets), self.totals, caught_up)
         return summary.encode(keep_days_from=keep)
 

@@ -59,3 +59,11 @@ def capmon_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAPMON_")}
     env.update(CAPMON_KAFKA_BOOTSTRAP=settings.kafka_bootstrap, CAPMON_TOPIC_PREFIX=settings.topic_prefix)
     return env
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses the broker is marked `kafka`, whether or not its module says so: then
+    `pytest -m "not kafka"` is the pure suite, and it cannot start a broker by mistake."""
+    for item in items:
+        if "kafka_bootstrap" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.kafka)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, timedelta
 
 from .people import Person
 from .totals import Totals
@@ -65,7 +64,3 @@ def decode_totals(d: dict) -> Totals:
         inflow=counter(d["inflow"], 3), decisions=counter(d["decisions"], 2), outflow=counter(d["outflow"], 2),
         check_ins=counter(d["check_ins"], 2), check_outs=counter(d["check_outs"], 2),
     )
-
-
-def window_start(today: date, days: int) -> str:
-    return (today - timedelta(days=days)).isoformat()

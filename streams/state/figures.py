@@ -175,6 +175,11 @@ def net_inflow_per_day(totals: Totals, register: Register, now_us: int | None) -
     return sum(rates.values()), rates
 
 
+def daily_kept_from(now_us: int) -> str:
+    """The first day whose check-ins and -outs the net inflow can still read at `now_us` (a week of margin)."""
+    return (from_micros(now_us).date() - timedelta(days=NET_INFLOW_WINDOW_DAYS + 7)).isoformat()
+
+
 def days_until_full(headroom: int, net_per_day: float) -> float | None:
     """Days until headroom is gone at the current net inflow; 0 when already full; None ("never") when the
     net inflow is not positive (headroom is not shrinking)."""

@@ -60,6 +60,13 @@ class Totals:
             if self.permit_holders[where] == 0:
                 del self.permit_holders[where]
 
+    def forget_daily_before(self, day: str) -> None:
+        """Drop daily check-ins and -outs before `day`: only the recent window is read from them (the net inflow
+        behind days until full), so a long-running state need not keep them (counts per half year stay)."""
+        for daily in (self.check_ins, self.check_outs):
+            for key in [k for k in daily if k[0] < day]:
+                del daily[key]
+
     def merge(self, other: Totals) -> Totals:
         """The sum of two workers' (or partitions') totals."""
         return Totals(

@@ -84,7 +84,7 @@ def test_escalation_from_warning_to_critical_and_stable_ids():
     assert ev.firing() == {}
 
 
-def test_staleness_uses_the_wall_clock_per_topic():
+def test_staleness_uses_the_wall_clock_per_topic_and_sees_traffic_in_the_offsets_read():
     from alerts.live import StalenessWatch
 
     rules = parse_rules({"rules": [{"name": "stale", "scope": "topic", "measure": "staleness", "above": 60,
@@ -92,13 +92,15 @@ def test_staleness_uses_the_wall_clock_per_topic():
     now = [1000.0]
     states: dict = {}
     watch = StalenessWatch(rules, states, clock=lambda: now[0])
+    read = {"registrations": 5, "decisions": 5, "placements": 5}
+    watch.observe_offsets(read)
     assert watch.check() == []
     now[0] += 30
-    watch.seen("placements")
+    watch.observe_offsets({**read, "placements": 6})
     now[0] += 45  # registrations and decisions: 75 s without events; placements: 45 s
     fired = watch.check()
     assert sorted((t.alert_id, t.kind) for t in fired) == [("stale/decisions", "fired"), ("stale/registrations",
                                                                                         "fired")]
-    watch.seen("registrations")
+    watch.observe_offsets({**read, "registrations": 9, "placements": 6})
     now[0] += 2
     assert [(t.alert_id, t.kind) for t in watch.check()] == [("stale/registrations", "resolved")]
