@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 
+from streams.state.readmodel import Figures
+
 from .machine import AlertState, observe
-from .measures import Snapshot, values
+from .measures import values
 from .rules import Rule
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -48,8 +50,8 @@ class Evaluator:
         self.rules = [r for r in rules if r.measure != "staleness"]  # wall-clock rules: alerts/live.py
         self.states: MutableMapping[str, AlertState] = states if states is not None else {}
 
-    def evaluate(self, snap: Snapshot, at_us: int | None = None) -> list[Transition]:
-        at = snap.now_us if at_us is None else at_us
+    def evaluate(self, snap: Figures, at_us: int | None = None) -> list[Transition]:
+        at = (snap.now_us or 0) if at_us is None else at_us
         out: list[Transition] = []
         for rule in self.rules:
             current = values(rule, snap)

@@ -18,9 +18,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, MutableMapping
 
+from streams.state.readmodel import Figures
+
 from .evaluate import Evaluator, Transition, alert_id
 from .machine import AlertState, observe
-from .measures import Snapshot
 from .rules import Rule
 
 
@@ -32,7 +33,7 @@ class LiveEvaluator:
         self.step_us = step_s * 1_000_000
         self.evaluated_until_us = evaluated_until_us
 
-    def advance(self, snapshot: Snapshot, watermark_us: int | None) -> list[Transition]:
+    def advance(self, snapshot: Figures, watermark_us: int | None) -> list[Transition]:
         """Evaluate new figures: at the grid points after the last evaluation and before `watermark_us` (only
         while an alert is pending: otherwise they would all give the same answer), then at `watermark_us`.
         Figures that changed without the watermark moving (a capacity change, a partition catching up) are

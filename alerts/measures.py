@@ -1,11 +1,12 @@
-"""The value of a rule's measure for each scope value, from one snapshot of the figures."""
+"""The value of a rule's measure for each scope value, from the read model (streams/state/readmodel.py):
+alert evaluation maps the same `Figures` as the API and /metrics, it derives none of its own."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from streams.state.figures import Area, Inflow, Occupancy, days_until_full
+from streams.state.figures import Area
+from streams.state.readmodel import Figures
 
 if TYPE_CHECKING:
     from streams.view import FiguresView
@@ -13,23 +14,12 @@ if TYPE_CHECKING:
 from .rules import Rule
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """The figures at one moment of event time (`now_us`), as alert evaluation needs them."""
-
-    now_us: int
-    occupancy: Occupancy
-    inflow: Inflow
-    net_national: float
-    net_provinces: dict[str, float]
-
-
-def snapshot(view: FiguresView) -> Snapshot:
+def snapshot(view: FiguresView) -> Figures:
     """The figures every worker reads, at the view's watermark."""
-    return Snapshot(view.now_us or 0, view.occupancy(), view.inflow(), *view.net_inflow_per_day())
+    return view.figures()
 
 
-def _area_measure(measure: str, area: Area, net_per_day: float | None) -> float | None:
+def _area_measure(measure: str, area: Area, days_until_full: float | None = None) -> float | None:
     if measure == "headroom":
         return float(area.headroom)
     if measure == "occupancy":
@@ -39,11 +29,11 @@ def _area_measure(measure: str, area: Area, net_per_day: float | None) -> float 
     if measure == "permit_holders":
         return float(area.permit_holders)
     if measure == "days_until_full":
-        return None if net_per_day is None else days_until_full(area.headroom, net_per_day)
+        return days_until_full
     return None
 
 
-def values(rule: Rule, snap: Snapshot) -> dict[str, float | None]:
+def values(rule: Rule, snap: Figures) -> dict[str, float | None]:
     """Scope value -> measure. National: {"national": v}; province: per province; location: per location;
     location:<id>: that location; location_type:<t>: all locations of that type added up."""
     measure, scope, occ = rule.measure, rule.scope, snap.occupancy
@@ -52,20 +42,20 @@ def values(rule: Rule, snap: Snapshot) -> dict[str, float | None]:
     if measure.startswith("mpp_deviation:"):
         return {"national": snap.inflow.deviation.get(measure.split(":", 1)[1])}
     if scope == "national":
-        return {"national": _area_measure(measure, occ.national, snap.net_national)}
+        return {"national": _area_measure(measure, occ.national, snap.days_until_full_national)}
     if scope == "province":
-        return {p: _area_measure(measure, a, snap.net_provinces.get(p, 0.0))
+        return {p: _area_measure(measure, a, snap.days_until_full_provinces.get(p))
                 for p, a in occ.provinces.items() if p != "unknown"}
     if scope == "location":
-        return {loc: _area_measure(measure, f, None) for loc, f in occ.locations.items()}
+        return {loc: _area_measure(measure, f) for loc, f in occ.locations.items()}
     if scope.startswith("location:"):
         wanted = scope.split(":", 1)[1]
         figures = occ.locations.get(wanted)
-        return {wanted: _area_measure(measure, figures, None) if figures else None}
+        return {wanted: _area_measure(measure, figures) if figures else None}
     if scope.startswith("location_type:"):
         kind = scope.split(":", 1)[1]
         members = [f for f in occ.locations.values() if f.location_type == kind]
         total = Area(sum(f.occupancy for f in members), sum(f.capacity for f in members),
                      sum(f.permit_holders for f in members))
-        return {kind: _area_measure(measure, total, None)}
+        return {kind: _area_measure(measure, total)}
     return {}

@@ -11,11 +11,11 @@ from collections.abc import Iterable, Iterator
 
 from streams.events import Event
 from streams.state.chain import ChainState
-from streams.state.figures import daily_kept_from, inflow, net_inflow_per_day, occupancy
+from streams.state.figures import daily_kept_from
+from streams.state.readmodel import Figures, derive
 from streams.state.stamp import micros
 
 from .evaluate import Evaluator, Transition
-from .measures import Snapshot
 from .rules import Rule
 
 DEFAULT_STEP_S = 300
@@ -33,11 +33,9 @@ class Timeline:
         self._day = -1
         self._evaluated_at_applied = -1
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> Figures:
         s = self.state
-        national, provinces = net_inflow_per_day(s.totals, s.register, s.watermark_us)
-        return Snapshot(s.watermark_us or 0, occupancy(s.totals, s.register),
-                        inflow(s.totals, s.register, s.watermark_us), national, provinces)
+        return derive(s.totals, s.register, s.watermark_us)
 
     def feed(self, event: Event, evaluate: bool = True) -> list[Transition]:
         """Apply one event (events must come in event-time order); returns the transitions of the grid

@@ -88,16 +88,16 @@ class Worker:
     # --- the read model the HTTP views see (streams.web.ReadModel) ------------------------------------
 
     def occupancy(self) -> dict[str, Any]:
-        return occupancy_json(self.view)
+        return occupancy_json(self.view.figures())
 
     def inflow(self) -> dict[str, Any]:
-        return inflow_json(self.view, self.settings.taakstelling)
+        return inflow_json(self.view.figures(), self.settings.taakstelling)
 
     def alerts(self) -> dict[str, Any]:
         return alerts_json(self.alert_log, self.view, self.rules)
 
     def status_page(self) -> str:
-        return status_html(self.view, self.alerts(), self.thresholds, self.reader.caught_up,
+        return status_html(self.view.figures(), self.alerts(), self.thresholds, self.reader.caught_up,
                            self.settings.taakstelling, self.settings.dashboard_url)
 
     def health(self) -> tuple[bool, dict[str, Any]]:

@@ -26,10 +26,10 @@ from prometheus_client import Counter as PromCounter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .state.figures import Inflow, days_until_full
-from .state.totals import half_year
+from .state.figures import Inflow
 
 if TYPE_CHECKING:
+    from .state.readmodel import Figures
     from .view import FiguresView
 
 # The nationalities with their own label value (DOMAIN.md: the largest groups in 2023); all others are "other".
@@ -131,13 +131,13 @@ class FiguresCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         if not self.is_reporter():
             return
-        flow = self.view.inflow()
-        yield from self._occupancy()
-        yield from self._inflow(flow)
-        yield from self._chain(flow)
+        figures = self.view.figures()
+        yield from self._occupancy(figures)
+        yield from self._inflow(figures.inflow)
+        yield from self._chain(figures)
 
-    def _occupancy(self) -> Iterator[Metric]:
-        occ = self.view.occupancy()
+    def _occupancy(self, figures: Figures) -> Iterator[Metric]:
+        occ = figures.occupancy
         for name in ("occupancy", "capacity", "headroom"):
             yield GaugeMetricFamily(f"capmon_national_{name}", f"National {name} (persons / beds)",
                                     value=getattr(occ.national, name))
@@ -147,32 +147,29 @@ class FiguresCollector(Collector):
             yield prov
             loc = GaugeMetricFamily(f"capmon_location_{name}", f"{name} per location",
                                     labels=["location_id", "province", "location_type"])
-            for location_id, figures in occ.locations.items():
-                loc.add_metric([location_id, figures.province, figures.location_type], getattr(figures, name))
+            for location_id, site in occ.locations.items():
+                loc.add_metric([location_id, site.province, site.location_type], getattr(site, name))
             yield loc
         yield GaugeMetricFamily("capmon_permit_holders_in_reception", "Persons with a permit still in reception",
                                 value=occ.national.permit_holders)
-        national_net, per_province = self.view.net_inflow_per_day()
         yield GaugeMetricFamily("capmon_national_net_inflow_per_day",
-                                "Check-ins minus check-outs per day over the last 28 days", value=national_net)
+                                "Check-ins minus check-outs per day over the last 28 days", value=figures.net_national)
         net = GaugeMetricFamily("capmon_province_net_inflow_per_day", "Net inflow per day per province",
                                 labels=["province"])
         days = GaugeMetricFamily("capmon_province_days_until_full",
                                  "Days until the province's headroom is gone (absent: not shrinking)",
                                  labels=["province"])
-        for province, area in occ.provinces.items():
-            rate = per_province.get(province, 0.0)
-            net.add_metric([province], rate)
-            until = days_until_full(area.headroom, rate)
+        for province in occ.provinces:
+            net.add_metric([province], figures.net_provinces.get(province, 0.0))
+            until = figures.days_until_full_provinces.get(province)
             if until is not None:
                 days.add_metric([province], until)
         yield net
         yield days
-        national_days = days_until_full(occ.national.headroom, national_net)
-        if national_days is not None:
+        if figures.days_until_full_national is not None:
             yield GaugeMetricFamily("capmon_national_days_until_full",
                                     "Days until national headroom is gone at the 28-day net inflow "
-                                    "(absent: not shrinking)", value=national_days)
+                                    "(absent: not shrinking)", value=figures.days_until_full_national)
 
     def _inflow(self, flow: Inflow) -> Iterator[Metric]:
         yield GaugeMetricFamily("capmon_inflow_ytd", "MPP inflow year to date (registrations)", value=flow.ytd)
@@ -212,39 +209,31 @@ class FiguresCollector(Collector):
                                     "Event time the figures are at (the newest event accepted)",
                                     value=flow.now.timestamp())
 
-    def _chain(self, flow: Inflow) -> Iterator[Metric]:
-        totals = self.view.totals
+    def _chain(self, figures: Figures) -> Iterator[Metric]:
         regs = CounterMetricFamily("capmon_registrations", "Registrations by application type",
                                    labels=["application_type"])
-        by_type: Counter[str] = Counter()
-        for (_day, app_type, _amv), n in totals.inflow.items():
-            by_type[app_type] += n
-        for app_type, n in sorted(by_type.items()):
+        for app_type, n in figures.registrations_by_type.items():
             regs.add_metric([app_type], n)
         yield regs
-        by_outcome: Counter[str] = Counter()
-        by_nationality: Counter[tuple[str, str]] = Counter()
-        for (outcome, nationality), n in totals.decisions.items():
-            by_outcome[outcome] += n
-            by_nationality[(outcome, nationality_label(nationality))] += n
         decisions = CounterMetricFamily("capmon_decisions", "IND decisions by outcome", labels=["outcome"])
-        for outcome, n in sorted(by_outcome.items()):
+        for outcome, n in figures.decisions_by_outcome.items():
             decisions.add_metric([outcome], n)
         yield decisions
+        by_nationality: Counter[tuple[str, str]] = Counter()
+        for (outcome, nationality), n in figures.decisions_by_nationality.items():
+            by_nationality[(outcome, nationality_label(nationality))] += n
         per_nat = CounterMetricFamily("capmon_decisions_by_nationality",
                                       "IND decisions by outcome and nationality (largest groups, others: other)",
                                       labels=["outcome", "nationality"])
         for (outcome, nationality), n in sorted(by_nationality.items()):
             per_nat.add_metric([outcome, nationality], n)
         yield per_nat
-        if flow.now is not None:
-            current = half_year(flow.now.date().isoformat())
+        if figures.current_half_year is not None:
             outflow = GaugeMetricFamily("capmon_outflow_half_year",
                                         "Check-outs from reception this half year (taakstelling period) by reason",
                                         labels=["reason"])
-            for (half, reason), n in sorted(totals.outflow.items()):
-                if half == current:
-                    outflow.add_metric([reason], n)
+            for reason, n in figures.outflow.get(figures.current_half_year, {}).items():
+                outflow.add_metric([reason], n)
             yield outflow
         yield GaugeMetricFamily("capmon_taakstelling", "Permit holders municipalities must house this half year",
                                 value=self.taakstelling)

@@ -13,7 +13,7 @@ import logging
 
 from .errors import InvalidEvent
 from .events import Forecast, Location, parse_event
-from .state.figures import Inflow, Occupancy, inflow, net_inflow_per_day, occupancy
+from .state.readmodel import Figures, derive
 from .state.register import Register
 from .state.stamp import micros
 from .state.totals import Totals
@@ -50,6 +50,7 @@ class FiguresView:
         self.summaries: dict[int, PartitionSummary] = {}
         self.register = Register()
         self._totals: Totals | None = None
+        self._figures: Figures | None = None
         self.messages = 0
         self.bad_records = 0
         self.register_offsets: dict[tuple[str, int], int] = {}  # register (topic, partition) -> next offset
@@ -60,6 +61,7 @@ class FiguresView:
         if key is None or value is None:
             return
         self.messages += 1
+        self._figures = None
         try:
             self._apply(key.decode(), value)
         except (BadRecord, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
@@ -139,15 +141,11 @@ class FiguresView:
         stamps += [st[0] for st, _f in self.register.forecasts.values()]
         return max(stamps, default=None)
 
-    def net_inflow_per_day(self) -> tuple[float, dict[str, float]]:
-        """Net inflow into reception per day (28 days), nationally and per province: for days until full."""
-        return net_inflow_per_day(self.totals, self.register, self.now_us)
-
-    def occupancy(self) -> Occupancy:
-        return occupancy(self.totals, self.register)
-
-    def inflow(self) -> Inflow:
-        return inflow(self.totals, self.register, self.now_us)
+    def figures(self) -> Figures:
+        """Every figure, derived once per change of the view (streams/state/readmodel.py)."""
+        if self._figures is None:
+            self._figures = derive(self.totals, self.register, self.now_us)
+        return self._figures
 
 
 __all__ = ["FiguresView", "micros", "partition_key", "register_key"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from alerts.evaluate import Evaluator
 from alerts.machine import AlertState, observe
-from alerts.measures import Snapshot
 from alerts.rules import parse_rules
-from streams.state.figures import Area, Inflow, Occupancy
+from streams.state.readmodel import Figures
+from streams.state.register import Register, Site
+from streams.state.totals import Totals
 
 MIN = 60_000_000
 
@@ -59,10 +62,9 @@ def test_flapping_input_does_not_page_repeatedly():
     assert kinds.count("fired") == 1 and kinds.count("resolved") == 0
 
 
-def snap(headroom: int, at_min: int) -> Snapshot:
-    area = Area(occupancy=1000 - headroom, capacity=1000)
-    occ = Occupancy(area, {"NL-GR": area}, {})
-    return Snapshot(at_min * MIN, occ, Inflow(None, 0, {}, 0, {}, None, {}, {}), 0.0, {})
+def snap(headroom: int, at_min: int) -> Figures:
+    register = Register(sites={"L1": ((0, "l1"), Site("AZC", "NL-GR", "regular", 1000))})
+    return Figures(Totals(occupancy=Counter({"L1": 1000 - headroom})), register, at_min * MIN)
 
 
 def test_escalation_from_warning_to_critical_and_stable_ids():

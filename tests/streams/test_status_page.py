@@ -5,7 +5,6 @@ from __future__ import annotations
 from alerts.log import AlertLog
 from alerts.readout import alerts_json
 from alerts.rules import Rule
-from streams.state.figures import inflow_curve
 from streams.status_page import Thresholds
 from streams.web import inflow_json, occupancy_json, status_html
 from tests.page_reader import read_page, shown_int
@@ -36,15 +35,15 @@ def test_the_page_shows_the_api_figures_and_firing_alerts_and_needs_nothing_from
         b' "fired_us": 1688198400000000}, "seq": 1}'))
     rules = [rule("national_headroom_low", 50, "critical")]
     alerts = alerts_json(alert_log, view, rules)
-    page = status_html(view, alerts, Thresholds.from_rules(rules), dashboard_url="http://grafana/d/capmon")
+    page = status_html(view.figures(), alerts, Thresholds.from_rules(rules), dashboard_url="http://grafana/d/capmon")
     parsed = read_page(page)
-    occ = occupancy_json(view)
+    occ = occupancy_json(view.figures())
     figures = parsed.figures
     assert shown_int(figures["national-headroom"][1]) == occ["national"]["headroom"] == 10
     assert shown_int(figures["national-occupancy"][1]) == occ["national"]["occupancy"]
     for code, area in occ["provinces"].items():
         assert shown_int(figures[f"province-headroom:{code}"][1]) == area["headroom"]
-    assert shown_int(figures["inflow-ytd"][1]) == inflow_json(view)["ytd"] == 30
+    assert shown_int(figures["inflow-ytd"][1]) == inflow_json(view.figures())["ytd"] == 30
     assert parsed.alerts == [a["alert_id"] for a in alerts["active"]] == ["national_headroom_low/national"]
     assert alerts["active"][0]["current"] == 10  # the measure now; 25 when it fired
     assert "headroom now 10 (threshold 50)" in page
@@ -53,4 +52,4 @@ def test_the_page_shows_the_api_figures_and_firing_alerts_and_needs_nothing_from
     assert '<a href="http://grafana/d/capmon"' in page  # only a link to follow
     assert "url(" not in page and "@import" not in page
     assert a_person not in page
-    assert "<polyline" in page and inflow_curve(view.totals, view.register, view.now_us) is not None
+    assert "<polyline" in page and view.figures().curve is not None

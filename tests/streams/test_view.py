@@ -45,8 +45,8 @@ def test_a_stale_summary_is_ignored_and_a_repeated_one_changes_nothing():
     view.apply(partition_key(0), late)
     view.apply(partition_key(0), early)  # an old owner's last word arriving after the new owner's
     view.apply(partition_key(0), late)  # and a repeat
-    assert view.occupancy().national.occupancy == 3
-    assert view.occupancy().locations["L1"].headroom == 7
+    assert view.figures().occupancy.national.occupancy == 3
+    assert view.figures().occupancy.locations["L1"].headroom == 7
 
 
 def test_partitions_add_up_and_the_register_labels_them():
@@ -57,7 +57,7 @@ def test_partitions_add_up_and_the_register_labels_them():
     view.apply(partition_key(0), a.partitions[0].summary())
     view.apply(partition_key(1), b.partitions[1].summary())
     view.apply(b"site:L1", location(10))
-    occ = occupancy_json(view)
+    occ = occupancy_json(view.figures())
     assert occ["national"]["occupancy"] == 2 and occ["national"]["capacity"] == 10
     assert occ["locations"]["L9"]["province"] == "unknown"
     assert occ["provinces"]["NL-UT"]["headroom"] == 9
@@ -74,7 +74,7 @@ def test_inflow_read_out_has_decisions_grant_rates_outflow_and_daily_inflow():
     proc.process([Incoming("registrations", 0, 9, b"z", json.dumps(reg).encode())])
     view = FiguresView()
     view.apply(partition_key(0), proc.partitions[0].summary())
-    flow = inflow_json(view, taakstelling=100)
+    flow = inflow_json(view.figures(), taakstelling=100)
     assert flow["decisions"] == {"granted": 2, "rejected": 1}
     assert flow["grant_rate"] == {"DZA": 0.5, "SYR": 1.0}
     assert flow["outflow"] == {"2023-H2": {"taakstelling": 100, "housed": 1, "housed_share_of_taakstelling": 0.01}}

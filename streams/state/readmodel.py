@@ -1,0 +1,138 @@
+"""The read model: every figure capmon shows, derived once from totals, the register and the watermark.
+
+The HTTP API, `/metrics`, the status page and the alert measures only map a `Figures`; none of them derives
+a figure of its own, so they cannot disagree. Pure: `derive` is a function of its inputs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from functools import cached_property
+
+from ..events import MPP_APPLICATION_TYPES
+from .figures import (
+    Inflow,
+    InflowCurve,
+    Occupancy,
+    days_until_full,
+    inflow,
+    inflow_curve,
+    net_inflow_per_day,
+    occupancy,
+)
+from .register import Register
+from .stamp import from_micros
+from .totals import Totals, half_year
+
+DAILY_DAYS = 28  # MPP inflow per day is shown for this many days ending on now's day
+
+
+class Figures:
+    """Every figure at `now_us` (the watermark), each derived on first use and then kept: a reader pays only
+    for what it reads (alert evaluation on a grid point reads far less than the status page). Valid while its
+    totals and register do not change; whoever changes them makes a new `Figures`."""
+
+    def __init__(self, totals: Totals, register: Register, now_us: int | None) -> None:
+        self.totals = totals
+        self.register = register
+        self.now_us = now_us
+
+    @cached_property
+    def occupancy(self) -> Occupancy:
+        return occupancy(self.totals, self.register)
+
+    @cached_property
+    def inflow(self) -> Inflow:
+        return inflow(self.totals, self.register, self.now_us)
+
+    @cached_property
+    def _net(self) -> tuple[float, dict[str, float]]:
+        return net_inflow_per_day(self.totals, self.register, self.now_us)
+
+    @property
+    def net_national(self) -> float:
+        """Check-ins minus check-outs per day over the net inflow window."""
+        return self._net[0]
+
+    @property
+    def net_provinces(self) -> dict[str, float]:
+        return self._net[1]
+
+    @cached_property
+    def days_until_full_national(self) -> float | None:
+        """None: headroom is not shrinking ("never")."""
+        return days_until_full(self.occupancy.national.headroom, self.net_national)
+
+    @cached_property
+    def days_until_full_provinces(self) -> dict[str, float | None]:
+        return {p: days_until_full(a.headroom, self.net_provinces.get(p, 0.0))
+                for p, a in self.occupancy.provinces.items()}
+
+    @cached_property
+    def registrations_by_type(self) -> dict[str, int]:
+        """Every registration counted, by application type (all time)."""
+        counts: Counter[str] = Counter()
+        for (_day, app_type, _amv), n in self.totals.inflow.items():
+            counts[app_type] += n
+        return dict(sorted(counts.items()))
+
+    @cached_property
+    def decisions_by_outcome(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for (outcome, _nationality), n in self.totals.decisions.items():
+            counts[outcome] += n
+        return dict(sorted(counts.items()))
+
+    @cached_property
+    def decisions_by_nationality(self) -> dict[tuple[str, str], int]:
+        """(outcome, nationality) -> decisions."""
+        return dict(sorted(self.totals.decisions.items()))
+
+    @cached_property
+    def grant_rate(self) -> dict[str, float]:
+        """granted / (granted + rejected) per nationality."""
+        granted: Counter[str] = Counter()
+        decided: Counter[str] = Counter()
+        for (outcome, nationality), n in self.totals.decisions.items():
+            if outcome in ("granted", "rejected"):
+                decided[nationality] += n
+                granted[nationality] += n if outcome == "granted" else 0
+        return {nat: granted[nat] / n for nat, n in sorted(decided.items()) if n}
+
+    @cached_property
+    def outflow(self) -> dict[str, dict[str, int]]:
+        """Half year -> check-out reason -> persons."""
+        out: dict[str, dict[str, int]] = {}
+        for (half, reason), n in sorted(self.totals.outflow.items()):
+            out.setdefault(half, {})[reason] = n
+        return out
+
+    @property
+    def current_half_year(self) -> str | None:
+        return half_year(from_micros(self.now_us).date().isoformat()) if self.now_us is not None else None
+
+    @cached_property
+    def daily_mpp_inflow(self) -> dict[str, int]:
+        """MPP inflow per day for the last DAILY_DAYS days ending on now's day (ISO day -> registrations)."""
+        return _daily_mpp_inflow(self.totals, self.now_us)
+
+    @cached_property
+    def curve(self) -> InflowCurve | None:
+        """The status page's chart: cumulative inflow through the year against the MPP band."""
+        return inflow_curve(self.totals, self.register, self.now_us)
+
+
+def derive(totals: Totals, register: Register, now_us: int | None) -> Figures:
+    return Figures(totals, register, now_us)
+
+
+def _daily_mpp_inflow(totals: Totals, now_us: int | None) -> dict[str, int]:
+    if now_us is None:
+        return {}
+    first = (from_micros(now_us).date() - timedelta(days=DAILY_DAYS - 1)).isoformat()
+    per_day: Counter[str] = Counter()
+    for (day, app_type, _amv), n in totals.inflow.items():
+        if day >= first and app_type in MPP_APPLICATION_TYPES:
+            per_day[day] += n
+    return dict(sorted(per_day.items()))
