@@ -31,7 +31,7 @@ from streams.metrics import FiguresCollector, HealthCollector, WorkerMetrics
 from streams.pipeline import Pipeline
 from streams.status_page import Thresholds
 from streams.view import FiguresView
-from streams.web import inflow_json, occupancy_json, register_views, status_html
+from streams.web import add_routes, inflow_json, occupancy_json, status_html
 
 ALERT_INTERVAL_S = 0.5
 
@@ -64,7 +64,7 @@ class Worker:
         app = self.pipeline.app
         app.task(self.reader.run)
         app.timer(ALERT_INTERVAL_S)(self._lead)
-        register_views(app, self)
+        add_routes(app, self)
 
     @property
     def app(self) -> faust.App:

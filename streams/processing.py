@@ -1,6 +1,6 @@
 """What a worker does with a batch of raw Kafka messages, without Faust: decode, fold, say what to write.
 
-The agents in `streams/app.py` only move bytes between Kafka and these processors, so everything here is
+The agents in `streams/pipeline.py` only move bytes between Kafka and these processors, so everything here is
 tested directly. Input events are validated here (Faust's own decoding would skip a bad message and crash
 the agent); an invalid one becomes a `DeadLetter` carrying the original key and bytes and the reason.
 """

@@ -71,7 +71,7 @@ class ReadModel(Protocol):
     def metrics_text(self) -> bytes: ...
 
 
-def register_views(app: faust.App, read: ReadModel) -> None:
+def add_routes(app: faust.App, read: ReadModel) -> None:
     """The contract's routes (CONTRACT.md section 5), and no others."""
 
     @app.page("/api/occupancy")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.helpers import run_capmon
+from tests.support.helpers import run_capmon
 
 RULES = """rules:
   - name: l1_full

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 from alerts.delivery import Backoff, Dispatcher, classify, parse_retry_after
 from alerts.evaluate import Transition
 from alerts.receivers import Alertmanager, Links, PagerDuty, Slack
-from tests.alerts.receivers import FakeReceiver
+from tests.support.receivers import FakeReceiver
 
 US = 1_678_782_600_000_000  # 2023-03-14 09:30 CET
 

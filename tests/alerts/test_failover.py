@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.alerts.receivers import FakeReceiver, ReceiversThread
-from tests.helpers import run_capmon, wait_for
-from tests.worker_harness import WorkerProcess
+from tests.support.helpers import run_capmon, wait_for
+from tests.support.receivers import FakeReceiver, ReceiversThread
+from tests.support.worker_harness import WorkerProcess
 
 pytestmark = pytest.mark.kafka
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.alerts.receivers import FakeReceiver, ReceiversThread
-from tests.helpers import run_capmon, start_capmon, wait_for
-from tests.worker_harness import WorkerProcess
+from tests.support.helpers import run_capmon, start_capmon, wait_for
+from tests.support.receivers import FakeReceiver, ReceiversThread
+from tests.support.worker_harness import WorkerProcess
 
 pytestmark = pytest.mark.kafka
 
@@ -158,7 +158,7 @@ def test_kill_9_while_an_alert_fires_opens_no_second_incident_and_still_resolves
 
 
 def test_a_real_alertmanager_receives_and_routes_capmons_alerts(feed, capmon_env, tmp_path):
-    from tests.alerts.alertmanager import Alertmanager
+    from tests.support.alertmanager import Alertmanager
 
     with ReceiversThread(hook=FakeReceiver("webhook")) as receivers, \
             Alertmanager(tmp_path, receivers["hook"].url) as am:

@@ -14,7 +14,7 @@ import yaml
 
 from capmon.cli import build_parser
 from streams.config import SECRET_FIELDS, Settings
-from tests.helpers import REPO
+from tests.support.helpers import REPO
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]

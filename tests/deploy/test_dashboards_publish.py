@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import pytest
 
-from tests.helpers import REPO, run_capmon
+from tests.support.helpers import REPO, run_capmon
 
 TOKEN = "glsa_secret-token-never-printed"
 DASHBOARDS = REPO / "deploy" / "grafana" / "dashboards"

@@ -7,7 +7,7 @@ import json
 
 import yaml
 
-from tests.helpers import REPO
+from tests.support.helpers import REPO
 
 GRAFANA = REPO / "deploy" / "grafana"
 

@@ -16,10 +16,10 @@ import uuid
 import pytest
 import yaml
 
-from tests.deploy.prometheus import Prometheus
-from tests.helpers import REPO, run_capmon, wait_for
-from tests.page_reader import read_page, shown_int
-from tests.worker_harness import WorkerProcess
+from tests.support.helpers import REPO, run_capmon, wait_for
+from tests.support.page_reader import read_page, shown_int
+from tests.support.prometheus import Prometheus
+from tests.support.worker_harness import WorkerProcess
 
 pytestmark = pytest.mark.kafka
 

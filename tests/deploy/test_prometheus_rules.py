@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.helpers import REPO
+from tests.support.helpers import REPO
 
 PROM = REPO / "deploy" / "prometheus"
 RULES = sorted((PROM / "rules").glob("*.yml"))

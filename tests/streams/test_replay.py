@@ -7,7 +7,7 @@ from collections import Counter
 
 from streams.replay import Record, Unroutable, route
 from streams.topics import Topics
-from tests.helpers import read_topics, run_capmon
+from tests.support.helpers import read_topics, run_capmon
 
 
 def test_route_uses_event_type_and_contract_key():

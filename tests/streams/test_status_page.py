@@ -7,8 +7,8 @@ from alerts.readout import alerts_json
 from alerts.rules import Rule
 from streams.status_page import Thresholds
 from streams.web import inflow_json, occupancy_json, status_html
-from tests.page_reader import read_page, shown_int
 from tests.streams.test_metrics import view_with_people
+from tests.support.page_reader import read_page, shown_int
 
 
 def rule(name: str, below: float, severity: str, scope: str = "national", measure: str = "headroom") -> Rule:

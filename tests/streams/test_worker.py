@@ -12,9 +12,9 @@ import pytest
 from streams.errors import InvalidEvent
 from streams.events import parse_event
 from streams.topics import EVENT_TYPES, Topics
-from tests.helpers import read_all, run_capmon, start_capmon, wait_for
-from tests.reference import expected_figures
-from tests.worker_harness import WorkerProcess, figures_differences
+from tests.support.helpers import read_all, run_capmon, start_capmon, wait_for
+from tests.support.reference import expected_figures
+from tests.support.worker_harness import WorkerProcess, figures_differences
 
 # CAPMON_TEST_FEED_DAYS=365 runs the same checks on a whole simulated year (about 4 minutes longer).
 DAYS = os.environ.get("CAPMON_TEST_FEED_DAYS", "40")

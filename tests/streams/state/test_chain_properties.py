@@ -14,7 +14,7 @@ from streams.state.chain import ChainState
 from streams.state.figures import inflow, occupancy
 from streams.state.people import Person
 from streams.state.totals import Totals
-from tests.reference import expected_figures
+from tests.support.reference import expected_figures
 
 AMS = ZoneInfo("Europe/Amsterdam")
 # Around the spring DST change and a year boundary, so day and year edges are exercised.

@@ -19,8 +19,8 @@ from streams.state.figures import (
     occupancy,
 )
 from streams.state.stamp import AMSTERDAM
-from tests.helpers import run_capmon
-from tests.reference import expected_figures, load_jsonl
+from tests.support.helpers import run_capmon
+from tests.support.reference import expected_figures, load_jsonl
 
 
 def forecast(profile=None, year=2023) -> Forecast:

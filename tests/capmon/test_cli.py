@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from tests.helpers import run_capmon
+from tests.support.helpers import run_capmon
 
 
 def _free_port() -> int:

@@ -11,8 +11,8 @@ from typing import Self
 
 import pytest
 
-from tests.helpers import wait_for
-from tests.worker_harness import free_port
+from tests.support.helpers import wait_for
+from tests.support.worker_harness import free_port
 
 
 class LoopbackService:

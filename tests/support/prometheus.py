@@ -8,8 +8,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tests.helpers import REPO
-from tests.loopback_service import LoopbackService
+from tests.support.helpers import REPO
+from tests.support.loopback_service import LoopbackService
 
 CONFIG = """\
 global:

@@ -14,7 +14,7 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
-from tests.helpers import REPO, wait_for
+from tests.support.helpers import REPO, wait_for
 
 
 def free_port() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.loopback_service import LoopbackService
+from tests.support.loopback_service import LoopbackService
 
 CONFIG = """\
 route:
