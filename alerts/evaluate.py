@@ -50,10 +50,13 @@ class Evaluator:
         self.rules = [r for r in rules if r.measure != "staleness"]  # wall-clock rules: alerts/live.py
         self.states: MutableMapping[str, AlertState] = states if states is not None else {}
 
-    def evaluate(self, snap: Figures, at_us: int | None = None) -> list[Transition]:
+    def evaluate(self, snap: Figures, at_us: int | None = None, only: set[str] | None = None) -> list[Transition]:
+        """Move every alert of every rule (or of the rules named in `only`) by the figures at `at_us`."""
         at = (snap.now_us or 0) if at_us is None else at_us
         out: list[Transition] = []
         for rule in self.rules:
+            if only is not None and rule.name not in only:
+                continue
             current = values(rule, snap)
             prefix = f"{rule.name}/"
             known = {k.removeprefix(prefix) for k, s in self.states.items()

@@ -13,6 +13,25 @@ if TYPE_CHECKING:
 
 from .rules import Rule
 
+ALWAYS = frozenset({"registration", "decision", "placement", "location", "forecast", "day", "time"})
+
+
+def inputs(rule: Rule) -> frozenset[str]:
+    """What can change a rule's values: event types, a new calendar day at now ("day"), or now itself ("time").
+    A rule none of whose inputs changed gives the same values again, so an evaluation can skip it."""
+    measure = rule.measure
+    if measure.startswith("mpp_deviation:"):
+        return frozenset({"registration", "forecast", "time"})  # expected year to date moves with now
+    if measure.startswith("inflow_rolling:"):
+        return frozenset({"registration", "day"})
+    if measure == "days_until_full":
+        return frozenset({"placement", "location", "day"})
+    if measure == "permit_holders":
+        return frozenset({"placement", "decision", "location"})
+    if measure in ("headroom", "occupancy", "occupancy_ratio"):
+        return frozenset({"placement", "location"})
+    return ALWAYS
+
 
 def snapshot(view: FiguresView) -> Figures:
     """The figures every worker reads, at the view's watermark."""

@@ -90,7 +90,8 @@ class AlertService:
     async def run(self) -> None:
         """Evaluate live until cancelled (when this worker stops leading)."""
         self._wake = asyncio.Event()
-        live = LiveEvaluator(self.evaluator, self.step_s, self.restore())
+        evaluated_until = self.restore()  # replaces self.evaluator: everything below must use the restored one
+        live = LiveEvaluator(self.evaluator, self.step_s, evaluated_until)
         staleness = StalenessWatch([r for r in self.rules if r.measure == "staleness"], self.evaluator.states)
         resend = asyncio.create_task(self._resend_firing(), name="alertmanager-resend")
         seen = -1

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from streams.events import Event
+from streams.events import Decision, Event, Forecast, Location, Placement, Registration
 from streams.state.chain import ChainState
 from streams.state.figures import daily_kept_from
 from streams.state.readmodel import Figures, derive
-from streams.state.stamp import micros
+from streams.state.stamp import local_day, micros
 
 from .evaluate import Evaluator, Transition
+from .measures import inputs
 from .rules import Rule
 
 DEFAULT_STEP_S = 300
 DAY_US = 86_400 * 1_000_000
+EVENT_KIND = {Registration: "registration", Decision: "decision", Placement: "placement", Location: "location",
+              Forecast: "forecast"}
 
 
 class Timeline:
@@ -29,42 +32,47 @@ class Timeline:
         self.step_us = step_s * 1_000_000
         self.next_us: int | None = None
         self.evaluated_us: int | None = None  # the latest grid point evaluated
-        self._applied = 0
-        self._day = -1
-        self._evaluated_at_applied = -1
+        self._utc_day = -1
+        self._local_day: object = None
+        self._changed: set[str] = set()  # what changed since the last grid point (see measures.inputs)
+        self._inputs = {rule.name: inputs(rule) for rule in self.evaluator.rules}
 
     def snapshot(self) -> Figures:
         s = self.state
         return derive(s.totals, s.register, s.watermark_us)
 
-    def feed(self, event: Event, evaluate: bool = True) -> list[Transition]:
+    def feed(self, event: Event) -> list[Transition]:
         """Apply one event (events must come in event-time order); returns the transitions of the grid
-        points it passed. With `evaluate=False` the grid points are passed silently (catching up on history
-        whose alert states are already known)."""
+        points it passed."""
         t = micros(event.occurred_at)
         out: list[Transition] = []
         if self.next_us is None:
             self.next_us = -(-t // self.step_us) * self.step_us
-        if not evaluate and t > self.next_us:
-            self.next_us = -(-t // self.step_us) * self.step_us  # the grid point at or after t
         while t > self.next_us:  # grid points before this event see every event up to and including them
             out += self._evaluate(self.next_us)
             self.evaluated_us = self.next_us
             self.next_us += self.step_us
-        if t // DAY_US != self._day:  # a new day: daily counts older than the net inflow window are not read
-            self._day = t // DAY_US
+        if t // DAY_US != self._utc_day:  # a new day: daily counts older than the net inflow window are not read
+            self._utc_day = t // DAY_US
             self.state.totals.forget_daily_before(daily_kept_from(t))
         self.state.apply(event)
-        self._applied += 1
+        self._changed.add(EVENT_KIND[type(event)])
+        self._changed.add("time")
+        day = local_day(self.state.watermark_us)  # type: ignore[arg-type]
+        if day != self._local_day:
+            self._local_day = day
+            self._changed.add("day")
         return out
 
     def _evaluate(self, at_us: int) -> list[Transition]:
-        """Evaluate unless nothing changed since the last time and no alert waits for its `for` to pass."""
-        unchanged = self._applied == self._evaluated_at_applied
-        if unchanged and not any(s.status == "pending" for s in self.evaluator.states.values()):
+        """Evaluate the rules whose values may have changed since the last grid point (their inputs changed)
+        and those with an alert waiting for its `for` to pass; the others would give the same answer."""
+        changed, self._changed = self._changed, set()
+        pending = {key.split("/", 1)[0] for key, s in self.evaluator.states.items() if s.status == "pending"}
+        only = {name for name, needs in self._inputs.items() if name in pending or needs & changed}
+        if not only:
             return []
-        self._evaluated_at_applied = self._applied
-        return self.evaluator.evaluate(self.snapshot(), at_us=at_us)
+        return self.evaluator.evaluate(self.snapshot(), at_us=at_us, only=only)
 
     def finish(self) -> list[Transition]:
         """Evaluate once more at the last event time (the end of a file)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 from ..events import MPP_APPLICATION_TYPES, Forecast
 from .register import Register
@@ -41,38 +42,52 @@ class LocationFigures(Area):
     location_type: str = UNKNOWN
 
 
-@dataclass(frozen=True)
 class Occupancy:
-    national: Area
-    provinces: dict[str, Area]
-    locations: dict[str, LocationFigures]
+    """Occupancy, capacity and headroom per location, province and nationally, each level derived on first use.
+
+    Every location in the register or with people in it is listed; a placement to an unknown location counts
+    in occupancy (province and type "unknown"). Province and national figures are sums over locations (the
+    national one is summed straight from the counters: the same sum, without building every location).
+    """
+
+    def __init__(self, totals: Totals, register: Register) -> None:
+        self._totals = totals
+        self._register = register
+
+    @cached_property
+    def locations(self) -> dict[str, LocationFigures]:
+        totals, register = self._totals, self._register
+        locations: dict[str, LocationFigures] = {}
+        for location_id in sorted(set(register.sites) | set(totals.occupancy)):
+            site = register.site(location_id)
+            locations[location_id] = LocationFigures(
+                occupancy=totals.occupancy.get(location_id, 0),
+                capacity=site.capacity if site else 0,
+                permit_holders=totals.permit_holders.get(location_id, 0),
+                name=site.name if site else location_id,
+                province=site.province if site else UNKNOWN,
+                location_type=site.location_type if site else UNKNOWN,
+            )
+        return locations
+
+    @cached_property
+    def provinces(self) -> dict[str, Area]:
+        provinces: dict[str, Area] = {}
+        for loc in self.locations.values():
+            prev = provinces.get(loc.province, Area(0, 0, 0))
+            provinces[loc.province] = Area(prev.occupancy + loc.occupancy, prev.capacity + loc.capacity,
+                                           prev.permit_holders + loc.permit_holders)
+        return dict(sorted(provinces.items()))
+
+    @cached_property
+    def national(self) -> Area:
+        totals = self._totals
+        return Area(sum(totals.occupancy.values()), sum(site.capacity for _st, site in self._register.sites.values()),
+                    sum(totals.permit_holders.values()))
 
 
 def occupancy(totals: Totals, register: Register) -> Occupancy:
-    """Occupancy, capacity and headroom per location, province and nationally.
-
-    Every location in the register or with people in it is listed; a placement to an unknown location counts
-    in occupancy (province and type "unknown"). Province and national figures are sums over locations.
-    """
-    locations: dict[str, LocationFigures] = {}
-    for location_id in sorted(set(register.sites) | set(totals.occupancy)):
-        site = register.site(location_id)
-        locations[location_id] = LocationFigures(
-            occupancy=totals.occupancy.get(location_id, 0),
-            capacity=site.capacity if site else 0,
-            permit_holders=totals.permit_holders.get(location_id, 0),
-            name=site.name if site else location_id,
-            province=site.province if site else UNKNOWN,
-            location_type=site.location_type if site else UNKNOWN,
-        )
-    provinces: dict[str, Area] = {}
-    for loc in locations.values():
-        prev = provinces.get(loc.province, Area(0, 0, 0))
-        provinces[loc.province] = Area(prev.occupancy + loc.occupancy, prev.capacity + loc.capacity,
-                                       prev.permit_holders + loc.permit_holders)
-    national = Area(sum(a.occupancy for a in provinces.values()), sum(a.capacity for a in provinces.values()),
-                    sum(a.permit_holders for a in provinces.values()))
-    return Occupancy(national, dict(sorted(provinces.items())), locations)
+    return Occupancy(totals, register)
 
 
 @dataclass(frozen=True)
@@ -95,27 +110,32 @@ def inflow(totals: Totals, register: Register, now_us: int | None) -> Inflow:
                       {name: {} for name in ROLLING_WINDOWS}, dict.fromkeys(ROLLING_WINDOWS, 0))
     now = from_micros(now_us)
     today = now.date()
-    year_start = date(today.year, 1, 1).isoformat()
-    today_iso = today.isoformat()
-    window_start = {name: (today - timedelta(days=n - 1)).isoformat() for name, n in ROLLING_WINDOWS.items()}
+    year = str(today.year)
+    # Year to date is the whole year so far: no registration is counted on a day after now's (now is the
+    # greatest event time accepted), so the per-year index holds exactly the year to date.
     ytd, amv = 0, 0
     by_type: dict[str, int] = {}
+    for (y, app_type, minor), count in totals.inflow_years.items():
+        if y == year:
+            by_type[app_type] = by_type.get(app_type, 0) + count
+            amv += count if minor else 0
+            ytd += count if app_type in MPP_APPLICATION_TYPES else 0
+    kinds = {(t, m) for (y, t, m) in totals.inflow_years if y in (year, str(today.year - 1))}
     rolling = dict.fromkeys(ROLLING_WINDOWS, 0)
     rolling_by_type: dict[str, dict[str, int]] = {name: {} for name in ROLLING_WINDOWS}
     rolling_amv = dict.fromkeys(ROLLING_WINDOWS, 0)
-    for (day, app_type, minor), count in totals.inflow.items():
-        if day > today_iso:
-            continue  # cannot happen (now is the greatest time seen), kept for safety
-        mpp = app_type in MPP_APPLICATION_TYPES
-        if day >= year_start:
-            by_type[app_type] = by_type.get(app_type, 0) + count
-            amv += count if minor else 0
-            ytd += count if mpp else 0
-        for name, start in window_start.items():
-            if day >= start:
-                rolling[name] += count if mpp else 0
-                rolling_by_type[name][app_type] = rolling_by_type[name].get(app_type, 0) + count
-                rolling_amv[name] += count if minor else 0
+    longest = max(ROLLING_WINDOWS.values())
+    for back in range(longest):
+        day = (today - timedelta(days=back)).isoformat()
+        for app_type, minor in kinds:
+            count = totals.inflow.get((day, app_type, minor), 0)
+            if not count:
+                continue
+            for name, n in ROLLING_WINDOWS.items():
+                if back < n:
+                    rolling[name] += count if app_type in MPP_APPLICATION_TYPES else 0
+                    rolling_by_type[name][app_type] = rolling_by_type[name].get(app_type, 0) + count
+                    rolling_amv[name] += count if minor else 0
     entry = register.forecasts.get(today.year)
     expected: dict[str, float] = {}
     deviation: dict[str, float | None] = {}
@@ -152,11 +172,21 @@ def _fraction(moment: datetime, start: datetime, end: datetime) -> float:
     return (moment.timestamp() - start.timestamp()) / (end.timestamp() - start.timestamp())
 
 
-def net_inflow_per_day(totals: Totals, register: Register, now_us: int | None) -> tuple[float, dict[str, float]]:
+def net_inflow_national(totals: Totals, now_us: int | None) -> float:
     """Net inflow into reception (check-ins minus check-outs) per day over the last NET_INFLOW_WINDOW_DAYS days
-    ending on now's day, nationally and per province (transfers between locations do not count)."""
+    ending on now's day, nationally (transfers between locations do not count)."""
     if now_us is None:
-        return 0.0, {}
+        return 0.0
+    today = from_micros(now_us).date()
+    net = sum(totals.net_days.get((today - timedelta(days=back)).isoformat(), 0)
+              for back in range(NET_INFLOW_WINDOW_DAYS))
+    return net / NET_INFLOW_WINDOW_DAYS
+
+
+def net_inflow_per_province(totals: Totals, register: Register, now_us: int | None) -> dict[str, float]:
+    """The same net inflow per province (they add up to the national one)."""
+    if now_us is None:
+        return {}
     today = from_micros(now_us).date()
     start = (today - timedelta(days=NET_INFLOW_WINDOW_DAYS - 1)).isoformat()
     per_location: dict[str, int] = {}
@@ -171,8 +201,12 @@ def net_inflow_per_day(totals: Totals, register: Register, now_us: int | None) -
         site = register.site(location_id)
         province = site.province if site else UNKNOWN
         per_province[province] = per_province.get(province, 0) + n
-    rates = {p: n / NET_INFLOW_WINDOW_DAYS for p, n in per_province.items()}
-    return sum(rates.values()), rates
+    return {p: n / NET_INFLOW_WINDOW_DAYS for p, n in per_province.items()}
+
+
+def net_inflow_per_day(totals: Totals, register: Register, now_us: int | None) -> tuple[float, dict[str, float]]:
+    """Net inflow per day, nationally and per province."""
+    return net_inflow_national(totals, now_us), net_inflow_per_province(totals, register, now_us)
 
 
 def daily_kept_from(now_us: int) -> str:

@@ -18,7 +18,8 @@ from .figures import (
     days_until_full,
     inflow,
     inflow_curve,
-    net_inflow_per_day,
+    net_inflow_national,
+    net_inflow_per_province,
     occupancy,
 )
 from .register import Register
@@ -47,17 +48,13 @@ class Figures:
         return inflow(self.totals, self.register, self.now_us)
 
     @cached_property
-    def _net(self) -> tuple[float, dict[str, float]]:
-        return net_inflow_per_day(self.totals, self.register, self.now_us)
-
-    @property
     def net_national(self) -> float:
         """Check-ins minus check-outs per day over the net inflow window."""
-        return self._net[0]
+        return net_inflow_national(self.totals, self.now_us)
 
-    @property
+    @cached_property
     def net_provinces(self) -> dict[str, float]:
-        return self._net[1]
+        return net_inflow_per_province(self.totals, self.register, self.now_us)
 
     @cached_property
     def days_until_full_national(self) -> float | None:

@@ -22,6 +22,20 @@ class Totals:
     outflow: Counter[tuple[str, str]] = field(default_factory=Counter)  # (half year "2023-H2", check-out reason)
     check_ins: Counter[tuple[str, str]] = field(default_factory=Counter)  # (day, location)
     check_outs: Counter[tuple[str, str]] = field(default_factory=Counter)  # (day, location left)
+    # Indexes derived from the counters above, kept so the read model sums a year or a window in a few steps
+    # instead of going through every day (never encoded, not compared).
+    inflow_years: Counter[tuple[str, str, bool]] = field(default_factory=Counter, compare=False, repr=False)
+    net_days: Counter[str] = field(default_factory=Counter, compare=False, repr=False)  # day -> ins - outs
+
+    def __post_init__(self) -> None:
+        if not self.inflow_years:
+            for (day, app_type, minor), n in self.inflow.items():
+                self.inflow_years[(day[:4], app_type, minor)] += n
+        if not self.net_days:
+            for (day, _location), n in self.check_ins.items():
+                self.net_days[day] += n
+            for (day, _location), n in self.check_outs.items():
+                self.net_days[day] -= n
 
     @classmethod
     def of(cls, people: Iterable[Person]) -> Totals:
@@ -37,16 +51,20 @@ class Totals:
             self._place(before, -1)
             self._place(after, +1)
         for key in after.registrations.keys() - before.registrations.keys():
-            self.inflow[after.registrations[key]] += 1
+            day, app_type, minor = after.registrations[key]
+            self.inflow[(day, app_type, minor)] += 1
+            self.inflow_years[(day[:4], app_type, minor)] += 1
         for key in after.decisions.keys() - before.decisions.keys():
             _day, outcome, nationality = after.decisions[key]
             self.decisions[(outcome, nationality)] += 1
         for key in after.check_ins.keys() - before.check_ins.keys():
             self.check_ins[after.check_ins[key]] += 1
+            self.net_days[after.check_ins[key][0]] += 1
         for key in after.check_outs.keys() - before.check_outs.keys():
             day, reason, location = after.check_outs[key]
             self.outflow[(half_year(day), reason)] += 1
             self.check_outs[(day, location)] += 1
+            self.net_days[day] -= 1
 
     def _place(self, person: Person, sign: int) -> None:
         where = person.location
@@ -66,6 +84,8 @@ class Totals:
         for daily in (self.check_ins, self.check_outs):
             for key in [k for k in daily if k[0] < day]:
                 del daily[key]
+        for key in [k for k in self.net_days if k < day]:
+            del self.net_days[key]
 
     def merge(self, other: Totals) -> Totals:
         """The sum of two workers' (or partitions') totals."""

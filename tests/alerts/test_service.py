@@ -61,3 +61,40 @@ def test_unconfirmed_trigger_and_resolve_are_both_sent_again_in_order():
     assert dispatcher.sent == [("low/national", "fired", ("pagerduty", "slack")),
                                ("low/national", "resolved", ("pagerduty", "slack"))]
     assert "low/national" not in service.evaluator.states
+
+
+def test_a_new_leader_logs_a_firing_alert_as_firing_in_the_state_it_restored():
+    """The record of a change must carry the state of the evaluator that made it (a leader that restored a
+    fresh evaluator but evaluated with the old one logged every alert as inactive)."""
+    import asyncio
+    import json
+    from collections import Counter
+
+    from streams.state.totals import Totals
+    from streams.summary import PartitionSummary
+    from streams.view import partition_key
+
+    view = FiguresView()
+    view.apply(b"site:L1", json.dumps({
+        "event_id": "l1", "occurred_at": "2023-01-01T00:00:00+01:00", "location_id": "L1", "name": "AZC",
+        "province": "NL-UT", "location_type": "regular", "capacity": 10, "status": "open"}).encode())
+    view.apply(partition_key(0), PartitionSummary(1_688_198_400_000_000, {"placements": 5},
+                                                  Totals(occupancy=Counter({"L1": 5})), True).encode())
+    produced: list[tuple[bytes, bytes]] = []
+
+    async def produce(key: bytes, value: bytes) -> None:
+        produced.append((key, value))
+
+    dispatcher = RecordingDispatcher()
+    service = AlertService(RULES, view, AlertLog(), dispatcher, produce, Topics(""), partitions=1)
+
+    async def lead_briefly() -> None:
+        task = asyncio.create_task(service.run())
+        while not any(key == b"low/national" for key, _ in produced):
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    asyncio.run(asyncio.wait_for(lead_briefly(), timeout=10))
+    record = AlertRecord.decode(next(value for key, value in produced if key == b"low/national"))
+    assert (record.transition.kind, record.state.status) == ("fired", "firing")
+    assert dispatcher.sent == [("low/national", "fired", ("pagerduty", "slack"))]
