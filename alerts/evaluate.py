@@ -16,6 +16,7 @@ from .measures import values
 from .rules import Rule
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+INACTIVE = AlertState()
 
 
 @dataclass(frozen=True)
@@ -50,20 +51,26 @@ class Evaluator:
         self.rules = [r for r in rules if r.measure != "staleness"]  # wall-clock rules: alerts/live.py
         self.states: MutableMapping[str, AlertState] = states if states is not None else {}
 
-    def evaluate(self, snap: Figures, at_us: int | None = None, only: set[str] | None = None) -> list[Transition]:
-        """Move every alert of every rule (or of the rules named in `only`) by the figures at `at_us`."""
+    def evaluate(self, snap: Figures, at_us: int | None = None, only: set[str] | None = None,
+                 touched: set[str] | None = None) -> list[Transition]:
+        """Move every alert of every rule (or of the rules named in `only`) by the figures at `at_us`. With
+        `touched`, rules per location look only at those locations (and their alerts that are not inactive):
+        the caller knows that no other location changed since the last evaluation."""
         at = (snap.now_us or 0) if at_us is None else at_us
         out: list[Transition] = []
         for rule in self.rules:
             if only is not None and rule.name not in only:
                 continue
-            current = values(rule, snap)
             prefix = f"{rule.name}/"
             known = {k.removeprefix(prefix) for k, s in self.states.items()
                      if k.startswith(prefix) and s.status != "inactive"}
-            for scope_value in sorted(set(current) | known):
+            only_these = (touched | known) if touched is not None and rule.scope == "location" else None
+            current = values(rule, snap, only_these)
+            # An inactive alert whose measure does not breach stays inactive: only the others can change.
+            breaching = {scope for scope, value in current.items() if value is not None and rule.breaches(value)}
+            for scope_value in sorted(breaching | known):
                 key = alert_id(rule, scope_value)
-                before = self.states.get(key, AlertState())
+                before = self.states.get(key, INACTIVE)
                 after, change = observe(rule, before, at, current.get(scope_value))
                 if after != before:
                     if after.status == "inactive" and key in self.states:

@@ -52,29 +52,31 @@ def _area_measure(measure: str, area: Area, days_until_full: float | None = None
     return None
 
 
-def values(rule: Rule, snap: Figures) -> dict[str, float | None]:
-    """Scope value -> measure. National: {"national": v}; province: per province; location: per location;
-    location:<id>: that location; location_type:<t>: all locations of that type added up."""
+def values(rule: Rule, snap: Figures, locations: set[str] | None = None) -> dict[str, float | None]:
+    """Scope value -> measure. National: {"national": v}; province: per province; location: per location (only
+    those in `locations` when given); location:<id>: that location; location_type:<t>: all locations of that
+    type added up."""
     measure, scope, occ = rule.measure, rule.scope, snap.occupancy
     if measure.startswith("inflow_rolling:"):
-        return {"national": float(snap.inflow.rolling.get(measure.split(":", 1)[1], 0))}
+        return {"national": float(snap.rolling.mpp.get(measure.split(":", 1)[1], 0))}
     if measure.startswith("mpp_deviation:"):
-        return {"national": snap.inflow.deviation.get(measure.split(":", 1)[1])}
+        return {"national": snap.year_to_date.deviation.get(measure.split(":", 1)[1])}
+    until = measure == "days_until_full"  # only then derive the net inflow behind it
     if scope == "national":
-        return {"national": _area_measure(measure, occ.national, snap.days_until_full_national)}
+        return {"national": _area_measure(measure, occ.national, snap.days_until_full_national if until else None)}
     if scope == "province":
-        return {p: _area_measure(measure, a, snap.days_until_full_provinces.get(p))
+        return {p: _area_measure(measure, a, snap.days_until_full_provinces.get(p) if until else None)
                 for p, a in occ.provinces.items() if p != "unknown"}
     if scope == "location":
-        return {loc: _area_measure(measure, f) for loc, f in occ.locations.items()}
+        if locations is None:
+            return {loc: _area_measure(measure, f) for loc, f in occ.locations.items()}
+        chosen = {loc: occ.location(loc) for loc in locations}
+        return {loc: _area_measure(measure, f) for loc, f in chosen.items() if f is not None}
     if scope.startswith("location:"):
         wanted = scope.split(":", 1)[1]
-        figures = occ.locations.get(wanted)
+        figures = occ.location(wanted)
         return {wanted: _area_measure(measure, figures) if figures else None}
     if scope.startswith("location_type:"):
         kind = scope.split(":", 1)[1]
-        members = [f for f in occ.locations.values() if f.location_type == kind]
-        total = Area(sum(f.occupancy for f in members), sum(f.capacity for f in members),
-                     sum(f.permit_holders for f in members))
-        return {kind: _area_measure(measure, total)}
+        return {kind: _area_measure(measure, occ.of_type(kind))}
     return {}

@@ -26,7 +26,8 @@ EVENT_KIND = {Registration: "registration", Decision: "decision", Placement: "pl
 
 
 class Timeline:
-    def __init__(self, rules: list[Rule], step_s: int = DEFAULT_STEP_S, evaluator: Evaluator | None = None) -> None:
+    def __init__(self, rules: list[Rule], step_s: int = DEFAULT_STEP_S, evaluator: Evaluator | None = None,
+                 exhaustive: bool = False) -> None:
         self.state = ChainState()
         self.evaluator = evaluator or Evaluator(rules)
         self.step_us = step_s * 1_000_000
@@ -35,7 +36,9 @@ class Timeline:
         self._utc_day = -1
         self._local_day: object = None
         self._changed: set[str] = set()  # what changed since the last grid point (see measures.inputs)
+        self._touched: set[str] = set()  # the locations whose figures may have changed since then
         self._inputs = {rule.name: inputs(rule) for rule in self.evaluator.rules}
+        self.exhaustive = exhaustive  # every rule and scope at every grid point with a change: the slow reference
 
     def snapshot(self) -> Figures:
         s = self.state
@@ -55,7 +58,7 @@ class Timeline:
         if t // DAY_US != self._utc_day:  # a new day: daily counts older than the net inflow window are not read
             self._utc_day = t // DAY_US
             self.state.totals.forget_daily_before(daily_kept_from(t))
-        self.state.apply(event)
+        self.state.apply(event, self._touched)
         self._changed.add(EVENT_KIND[type(event)])
         self._changed.add("time")
         day = local_day(self.state.watermark_us)  # type: ignore[arg-type]
@@ -68,11 +71,15 @@ class Timeline:
         """Evaluate the rules whose values may have changed since the last grid point (their inputs changed)
         and those with an alert waiting for its `for` to pass; the others would give the same answer."""
         changed, self._changed = self._changed, set()
+        touched, self._touched = self._touched, set()
+        if self.exhaustive:
+            waiting = any(s.status == "pending" for s in self.evaluator.states.values())
+            return self.evaluator.evaluate(self.snapshot(), at_us=at_us) if changed or waiting else []
         pending = {key.split("/", 1)[0] for key, s in self.evaluator.states.items() if s.status == "pending"}
         only = {name for name, needs in self._inputs.items() if name in pending or needs & changed}
         if not only:
             return []
-        return self.evaluator.evaluate(self.snapshot(), at_us=at_us, only=only)
+        return self.evaluator.evaluate(self.snapshot(), at_us=at_us, only=only, touched=touched)
 
     def finish(self) -> list[Transition]:
         """Evaluate once more at the last event time (the end of a file)."""

@@ -26,8 +26,9 @@ class ChainState:
     register: Register = field(default_factory=Register)
     watermark_us: int | None = None
 
-    def apply(self, event: Event) -> Result:
-        """Fold one valid event in. A repeated event id changes nothing and says "duplicate"."""
+    def apply(self, event: Event, touched: set[str] | None = None) -> Result:
+        """Fold one valid event in. A repeated event id changes nothing and says "duplicate". `touched`, when
+        given, collects the locations whose figures the event may have changed."""
         if isinstance(event, (Registration, Decision, Placement)):
             before = self.people.get(event.person_id, Person())
             if seen(before, event):
@@ -35,8 +36,13 @@ class ChainState:
             after = fold(before, event)
             self.people[event.person_id] = after
             self.totals.apply(before, after)
-        elif isinstance(event, (Location, Forecast)) and self.register.apply(event) == "duplicate":
-            return "duplicate"
+            if touched is not None:
+                touched.update(loc for loc in (before.location, after.location) if loc is not None)
+        elif isinstance(event, (Location, Forecast)):
+            if self.register.apply(event) == "duplicate":
+                return "duplicate"
+            if touched is not None and isinstance(event, Location):
+                touched.add(event.location_id)
         us = micros(event.occurred_at)
         if self.watermark_us is None or us > self.watermark_us:
             self.watermark_us = us

@@ -6,6 +6,7 @@ so every consumer sees the same numbers. `now` is the watermark, never the wall 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
@@ -20,8 +21,11 @@ ROLLING_WINDOWS = {"7d": 7, "28d": 28}
 NET_INFLOW_WINDOW_DAYS = 28  # days-until-full uses the net inflow into reception over this many days
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Area:
+    """Occupancy and capacity of an area (not frozen, for speed: the read model builds these per evaluation and
+    nothing changes them afterwards)."""
+
     occupancy: int
     capacity: int
     permit_holders: int = 0
@@ -35,7 +39,7 @@ class Area:
         return self.occupancy / self.capacity if self.capacity else None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LocationFigures(Area):
     name: str = ""
     province: str = UNKNOWN
@@ -60,29 +64,55 @@ class Occupancy:
         locations: dict[str, LocationFigures] = {}
         for location_id in sorted(set(register.sites) | set(totals.occupancy)):
             site = register.site(location_id)
-            locations[location_id] = LocationFigures(
-                occupancy=totals.occupancy.get(location_id, 0),
-                capacity=site.capacity if site else 0,
-                permit_holders=totals.permit_holders.get(location_id, 0),
-                name=site.name if site else location_id,
-                province=site.province if site else UNKNOWN,
-                location_type=site.location_type if site else UNKNOWN,
-            )
+            if site is None:
+                locations[location_id] = LocationFigures(
+                    totals.occupancy.get(location_id, 0), 0, totals.permit_holders.get(location_id, 0),
+                    location_id, UNKNOWN, UNKNOWN)
+            else:
+                locations[location_id] = LocationFigures(
+                    totals.occupancy.get(location_id, 0), site.capacity, totals.permit_holders.get(location_id, 0),
+                    site.name, site.province, site.location_type)
         return locations
+
+    def location(self, location_id: str) -> LocationFigures | None:
+        """One location (None when it is neither registered nor occupied), without building all of them."""
+        if "locations" in self.__dict__:
+            return self.locations.get(location_id)
+        totals, site = self._totals, self._register.site(location_id)
+        if site is None:
+            if location_id not in totals.occupancy:
+                return None
+            return LocationFigures(totals.occupancy[location_id], 0, totals.permit_holders.get(location_id, 0),
+                                   location_id, UNKNOWN, UNKNOWN)
+        return LocationFigures(totals.occupancy.get(location_id, 0), site.capacity,
+                               totals.permit_holders.get(location_id, 0), site.name, site.province, site.location_type)
+
+    def of_type(self, location_type: str) -> Area:
+        """All locations of one type added up (unregistered ones are of type "unknown")."""
+        totals, type_of = self._totals, self._register.type_of
+        occupied = sum(n for loc, n in totals.occupancy.items() if type_of.get(loc, UNKNOWN) == location_type)
+        permits = sum(n for loc, n in totals.permit_holders.items() if type_of.get(loc, UNKNOWN) == location_type)
+        return Area(occupied, self._register.beds_by_type.get(location_type, 0), permits)
 
     @cached_property
     def provinces(self) -> dict[str, Area]:
-        provinces: dict[str, Area] = {}
-        for loc in self.locations.values():
-            prev = provinces.get(loc.province, Area(0, 0, 0))
-            provinces[loc.province] = Area(prev.occupancy + loc.occupancy, prev.capacity + loc.capacity,
-                                           prev.permit_holders + loc.permit_holders)
-        return dict(sorted(provinces.items()))
+        """Sums over each province's locations, straight from the counters (the same sums as over `locations`)."""
+        totals, register = self._totals, self._register
+        province_of = register.province_of
+        occupied: Counter[str] = Counter()
+        permits: Counter[str] = Counter()
+        for location_id, n in totals.occupancy.items():
+            occupied[province_of.get(location_id, UNKNOWN)] += n
+        for location_id, n in totals.permit_holders.items():
+            permits[province_of.get(location_id, UNKNOWN)] += n
+        beds = register.beds_by_province
+        names = sorted(set(beds) | set(occupied) | set(permits))
+        return {p: Area(occupied[p], beds.get(p, 0), permits[p]) for p in names}
 
     @cached_property
     def national(self) -> Area:
         totals = self._totals
-        return Area(sum(totals.occupancy.values()), sum(site.capacity for _st, site in self._register.sites.values()),
+        return Area(sum(totals.occupancy.values()), sum(self._register.beds_by_province.values()),
                     sum(totals.permit_holders.values()))
 
 
@@ -104,13 +134,32 @@ class Inflow:
     rolling_unaccompanied_minors: dict[str, int] = field(default_factory=dict)  # window -> amv registrations
 
 
-def inflow(totals: Totals, register: Register, now_us: int | None) -> Inflow:
+@dataclass(frozen=True)
+class YearToDate:
+    """MPP inflow in now's year so far, and against the forecast for that year."""
+
+    ytd: int
+    by_type: dict[str, int]
+    unaccompanied_minors: int
+    forecast_id: str | None
+    expected: dict[str, float]
+    deviation: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class Rolling:
+    """Registrations over the 7 and 28 calendar days ending on now's day."""
+
+    mpp: dict[str, int]
+    by_type: dict[str, dict[str, int]]
+    unaccompanied_minors: dict[str, int]
+
+
+def year_to_date(totals: Totals, register: Register, now_us: int | None) -> YearToDate:
     if now_us is None:
-        return Inflow(None, 0, {}, 0, dict.fromkeys(ROLLING_WINDOWS, 0), None, {}, {},
-                      {name: {} for name in ROLLING_WINDOWS}, dict.fromkeys(ROLLING_WINDOWS, 0))
+        return YearToDate(0, {}, 0, None, {}, {})
     now = from_micros(now_us)
-    today = now.date()
-    year = str(today.year)
+    year = str(now.year)
     # Year to date is the whole year so far: no registration is counted on a day after now's (now is the
     # greatest event time accepted), so the per-year index holds exactly the year to date.
     ytd, amv = 0, 0
@@ -120,23 +169,7 @@ def inflow(totals: Totals, register: Register, now_us: int | None) -> Inflow:
             by_type[app_type] = by_type.get(app_type, 0) + count
             amv += count if minor else 0
             ytd += count if app_type in MPP_APPLICATION_TYPES else 0
-    kinds = {(t, m) for (y, t, m) in totals.inflow_years if y in (year, str(today.year - 1))}
-    rolling = dict.fromkeys(ROLLING_WINDOWS, 0)
-    rolling_by_type: dict[str, dict[str, int]] = {name: {} for name in ROLLING_WINDOWS}
-    rolling_amv = dict.fromkeys(ROLLING_WINDOWS, 0)
-    longest = max(ROLLING_WINDOWS.values())
-    for back in range(longest):
-        day = (today - timedelta(days=back)).isoformat()
-        for app_type, minor in kinds:
-            count = totals.inflow.get((day, app_type, minor), 0)
-            if not count:
-                continue
-            for name, n in ROLLING_WINDOWS.items():
-                if back < n:
-                    rolling[name] += count if app_type in MPP_APPLICATION_TYPES else 0
-                    rolling_by_type[name][app_type] = rolling_by_type[name].get(app_type, 0) + count
-                    rolling_amv[name] += count if minor else 0
-    entry = register.forecasts.get(today.year)
+    entry = register.forecasts.get(now.year)
     expected: dict[str, float] = {}
     deviation: dict[str, float | None] = {}
     if entry is not None:
@@ -145,9 +178,43 @@ def inflow(totals: Totals, register: Register, now_us: int | None) -> Inflow:
         for scenario in ("min", "medio", "max"):
             expected[scenario] = getattr(forecast.scenarios, scenario) * share
             deviation[scenario] = ytd / expected[scenario] - 1 if expected[scenario] > 0 else None
-    return Inflow(now, ytd, dict(sorted(by_type.items())), amv, rolling,
-                  entry[1].forecast_id if entry else None, expected, deviation,
-                  {name: dict(sorted(types.items())) for name, types in rolling_by_type.items()}, rolling_amv)
+    return YearToDate(ytd, dict(sorted(by_type.items())), amv, entry[1].forecast_id if entry else None, expected,
+                      deviation)
+
+
+def rolling_windows(totals: Totals, now_us: int | None) -> Rolling:
+    if now_us is None:
+        return Rolling(dict.fromkeys(ROLLING_WINDOWS, 0), {name: {} for name in ROLLING_WINDOWS},
+                       dict.fromkeys(ROLLING_WINDOWS, 0))
+    today = from_micros(now_us).date()
+    years = (str(today.year), str(today.year - 1))
+    kinds = {(t, m) for (y, t, m) in totals.inflow_years if y in years}
+    mpp = dict.fromkeys(ROLLING_WINDOWS, 0)
+    by_type: dict[str, dict[str, int]] = {name: {} for name in ROLLING_WINDOWS}
+    amv = dict.fromkeys(ROLLING_WINDOWS, 0)
+    for back in range(max(ROLLING_WINDOWS.values())):
+        day = (today - timedelta(days=back)).isoformat()
+        for app_type, minor in kinds:
+            count = totals.inflow.get((day, app_type, minor), 0)
+            if not count:
+                continue
+            for name, n in ROLLING_WINDOWS.items():
+                if back < n:
+                    mpp[name] += count if app_type in MPP_APPLICATION_TYPES else 0
+                    by_type[name][app_type] = by_type[name].get(app_type, 0) + count
+                    amv[name] += count if minor else 0
+    return Rolling(mpp, {name: dict(sorted(types.items())) for name, types in by_type.items()}, amv)
+
+
+def compose_inflow(now_us: int | None, ytd: YearToDate, rolling: Rolling) -> Inflow:
+    return Inflow(from_micros(now_us) if now_us is not None else None, ytd.ytd, ytd.by_type,
+                  ytd.unaccompanied_minors, rolling.mpp, ytd.forecast_id, ytd.expected, ytd.deviation,
+                  rolling.by_type, rolling.unaccompanied_minors)
+
+
+def inflow(totals: Totals, register: Register, now_us: int | None) -> Inflow:
+    """Inflow year to date against the MPP forecast, and over the rolling windows."""
+    return compose_inflow(now_us, year_to_date(totals, register, now_us), rolling_windows(totals, now_us))
 
 
 def elapsed_share(now: datetime, forecast: Forecast) -> float:

@@ -15,12 +15,16 @@ from .figures import (
     Inflow,
     InflowCurve,
     Occupancy,
+    Rolling,
+    YearToDate,
+    compose_inflow,
     days_until_full,
-    inflow,
     inflow_curve,
     net_inflow_national,
     net_inflow_per_province,
     occupancy,
+    rolling_windows,
+    year_to_date,
 )
 from .register import Register
 from .stamp import from_micros
@@ -44,8 +48,16 @@ class Figures:
         return occupancy(self.totals, self.register)
 
     @cached_property
+    def year_to_date(self) -> YearToDate:
+        return year_to_date(self.totals, self.register, self.now_us)
+
+    @cached_property
+    def rolling(self) -> Rolling:
+        return rolling_windows(self.totals, self.now_us)
+
+    @cached_property
     def inflow(self) -> Inflow:
-        return inflow(self.totals, self.register, self.now_us)
+        return compose_inflow(self.now_us, self.year_to_date, self.rolling)
 
     @cached_property
     def net_national(self) -> float:

@@ -21,6 +21,28 @@ class Site:
 class Register:
     sites: dict[str, tuple[Stamp, Site]] = field(default_factory=dict)
     forecasts: dict[int, tuple[Stamp, Forecast]] = field(default_factory=dict)
+    # Derived from `sites`, kept up to date by `fold_location` (the read model sums provinces per evaluation).
+    province_of: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    beds_by_province: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    type_of: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    beds_by_type: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    _sites_in: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for location_id, (_st, site) in self.sites.items():
+            self._index(location_id, site, +1)
+
+    def _index(self, location_id: str, site: Site, sign: int) -> None:
+        """Add (+1) or take out (-1) a site's beds; a province without sites left is dropped."""
+        self.province_of[location_id] = site.province
+        self.type_of[location_id] = site.location_type
+        self.beds_by_type[site.location_type] = self.beds_by_type.get(site.location_type, 0) + sign * site.capacity
+        self._sites_in[site.province] = self._sites_in.get(site.province, 0) + sign
+        if self._sites_in[site.province]:
+            self.beds_by_province[site.province] = self.beds_by_province.get(site.province, 0) + sign * site.capacity
+        else:
+            del self._sites_in[site.province]
+            self.beds_by_province.pop(site.province, None)
 
     def fold_location(self, event: Location) -> bool:
         """Apply a location event; True when it changed the register (it was the latest)."""
@@ -29,7 +51,11 @@ class Register:
         if current is not None and current[0] >= st:
             return False
         capacity = event.capacity if event.status == "open" else 0
-        self.sites[event.location_id] = (st, Site(event.name, event.province, event.location_type, capacity))
+        if current is not None:
+            self._index(event.location_id, current[1], -1)
+        site = Site(event.name, event.province, event.location_type, capacity)
+        self.sites[event.location_id] = (st, site)
+        self._index(event.location_id, site, +1)
         return True
 
     def fold_forecast(self, event: Forecast) -> bool:
