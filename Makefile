@@ -61,3 +61,4 @@ bench: install
 	$(BIN)/python -m bench.worker_throughput
 	$(BIN)/python -m bench.failover
 	$(BIN)/python -m bench.alert_latency
+	$(BIN)/python -m bench.backtest

@@ -11,7 +11,6 @@ loopback receiver in this process. Appends its figures to BENCHMARKS.md. Not a t
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -22,19 +21,8 @@ from pathlib import Path
 from kafka import KafkaProducer
 
 from bench.common import REPO, bench_kafka, replace_section
-from bench.processes import PagerDutyEndpoint, Worker, wait_until
+from bench.processes import BENCH_RULES, PagerDutyEndpoint, Worker, toggle_bench_location, wait_until
 from streams.state.stamp import AMSTERDAM
-
-RULES = """rules:
-  - name: bench_location_low
-    scope: location:bench-l
-    measure: headroom
-    below: 100
-    clear: 100
-    for: 0s
-    severity: critical
-    notify: [pagerduty]
-"""
 
 
 def main() -> None:
@@ -45,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     latencies: list[float] = []
     with bench_kafka("alertbench") as setup, PagerDutyEndpoint() as pd:
-        (setup.tmp / "rules.yaml").write_text(RULES)
+        (setup.tmp / "rules.yaml").write_text(BENCH_RULES)
         env = {**setup.env, "CAPMON_ALERT_RULES": str(setup.tmp / "rules.yaml"),
                "CAPMON_PAGERDUTY_ROUTING_KEY": "bench", "CAPMON_PAGERDUTY_URL": pd.url}
         subprocess.run([sys.executable, "-m", "capmon", "topics"], env=env, cwd=REPO, check=True,
@@ -60,13 +48,10 @@ def main() -> None:
             time.sleep(3)  # let the simulator's initial burst start
             for i in range(args.toggles):
                 when = sim_start + timedelta(seconds=(time.monotonic() - wall_start) * args.speed)
-                event = {"event_id": f"bench-{i}", "occurred_at": when.isoformat(), "location_id": "bench-l",
-                         "name": "Benchmark", "province": "NL-UT", "location_type": "regular",
-                         "capacity": 10 if i % 2 == 0 else 1000, "status": "open"}
                 seen = len(pd.events)
                 sent = time.monotonic()
-                producer.send(setup.topics.locations, key=b"bench-l", value=json.dumps(event).encode())
-                producer.flush()
+                toggle_bench_location(producer, setup.topics.locations, i, 10 if i % 2 == 0 else 1000,
+                                      when.isoformat())
                 while len(pd.events) <= seen and time.monotonic() < sent + 30:
                     time.sleep(0.002)
                 if len(pd.events) > seen:

@@ -12,7 +12,6 @@ page. The crossing is a location outside the simulated register (`bench-l`) whos
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
@@ -22,27 +21,18 @@ from pathlib import Path
 from kafka import KafkaProducer
 
 from bench.common import REPO, bench_kafka, replace_section
-from bench.processes import PagerDutyEndpoint, Worker, machine, messages_in, wait_until
+from bench.processes import (
+    BENCH_RULES,
+    PagerDutyEndpoint,
+    Worker,
+    machine,
+    messages_in,
+    toggle_bench_location,
+    wait_until,
+)
 from streams.topics import EVENT_TYPES, Topics
 
-RULES = """rules:
-  - name: bench_location_low
-    scope: location:bench-l
-    measure: headroom
-    below: 100
-    clear: 100
-    for: 0s
-    severity: critical
-    notify: [pagerduty]
-"""
 HEADING = "Alerting fail-over"
-
-
-def toggle(producer: KafkaProducer, topics: Topics, n: int, beds: int, when: str) -> None:
-    event = {"event_id": f"bench-{n}", "occurred_at": when, "location_id": "bench-l", "name": "Benchmark",
-             "province": "NL-UT", "location_type": "regular", "capacity": beds, "status": "open"}
-    producer.send(topics.locations, key=b"bench-l", value=json.dumps(event).encode())
-    producer.flush()
 
 
 def one_history(years: int, tmp: Path, env: dict[str, str], bootstrap: str, topics: Topics) -> dict[str, float]:
@@ -54,7 +44,7 @@ def one_history(years: int, tmp: Path, env: dict[str, str], bootstrap: str, topi
     with PagerDutyEndpoint() as pd:
         env = {**env, "CAPMON_ALERT_RULES": str(tmp / "rules.yaml"), "CAPMON_PAGERDUTY_ROUTING_KEY": "bench",
                "CAPMON_PAGERDUTY_URL": pd.url}
-        toggle(producer, topics, 0, 10, end)  # already crossed when the first worker starts
+        toggle_bench_location(producer, topics.locations, 0, 10, end)  # already crossed when the first worker starts
         started = time.monotonic()
         first = Worker(env, tmp, f"a{years}").start()
         cold = wait_until(lambda: pd.events, 600, "the first page") - started
@@ -64,14 +54,14 @@ def one_history(years: int, tmp: Path, env: dict[str, str], bootstrap: str, topi
         caught_up = wait_until(lambda: sum(w.metric("capmon_events_total") for w in workers) >= events
                                and all(w.metric("capmon_consumer_lag") == 0 for w in workers), 1800,
                                "both workers to catch up", every=1) - started
-        toggle(producer, topics, 1, 1000, end)
+        toggle_bench_location(producer, topics.locations, 1, 1000, end)
         wait_until(lambda: [e for e in pd.events if e[1] == "resolve"], 120, "the resolve")
         leader = next(w for w in workers if w.metric("capmon_figures_reporter") == 1)
         memory = max(w.rss_mb() for w in workers)
         pages = len(pd.events)
         leader.kill9()
         killed = time.monotonic()
-        toggle(producer, topics, 2, 10, end)
+        toggle_bench_location(producer, topics.locations, 2, 10, end)
         paged = wait_until(lambda: len(pd.events) > pages, 300, "the page after the kill") - killed
         for worker in workers:
             worker.stop()
@@ -87,7 +77,7 @@ def main() -> None:
     results = {}
     for years in args.years:
         with bench_kafka(f"failover{years}y") as setup:
-            (setup.tmp / "rules.yaml").write_text(RULES)
+            (setup.tmp / "rules.yaml").write_text(BENCH_RULES)
             print(f"{years} simulated year(s) ...", flush=True)
             results[years] = one_history(years, setup.tmp, setup.env, setup.bootstrap, setup.topics)
             print(results[years], flush=True)

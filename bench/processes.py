@@ -148,3 +148,25 @@ def machine() -> str:
             break
     mem = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}, {platform.system()}"
+
+
+# The benchmarks' threshold: a location outside the simulated register whose capacity they toggle between
+# 1,000 and 10 beds, and a rule on its headroom that fires (and resolves) on every toggle.
+BENCH_RULES = """rules:
+  - name: bench_location_low
+    scope: location:bench-l
+    measure: headroom
+    below: 100
+    clear: 100
+    for: 0s
+    severity: critical
+    notify: [pagerduty]
+"""
+
+
+def toggle_bench_location(producer: Any, locations_topic: str, n: int, beds: int, when: str) -> None:
+    """Produce capacity `beds` for the benchmark location (and wait until Kafka has it)."""
+    event = {"event_id": f"bench-{n}", "occurred_at": when, "location_id": "bench-l", "name": "Benchmark",
+             "province": "NL-UT", "location_type": "regular", "capacity": beds, "status": "open"}
+    producer.send(locations_topic, key=b"bench-l", value=json.dumps(event).encode())
+    producer.flush()
