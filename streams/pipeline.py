@@ -31,8 +31,9 @@ from .kafka_io import faust_credentials, figures_topic_name
 from .metrics import WorkerMetrics
 from .person_table import PersonTable
 from .processing import BatchResult, Incoming, PartitionState, PeopleProcessor, RegisterProcessor
+from .summary import RegisterProgress
 from .topics import Topics
-from .view import FiguresView, partition_key, register_key, register_offsets_key, register_offsets_value
+from .view import FiguresView, partition_key, register_key, register_offsets_key
 
 log = logging.getLogger("capmon.worker")
 
@@ -139,7 +140,7 @@ class Pipeline:
                     await self.produce(self.figures_name, register_key(event), raw)
                 for (topic, partition), offset in result.register_offsets.items():
                     await self.produce(self.figures_name, register_offsets_key(topic, partition),
-                                        register_offsets_value(offset))
+                                       RegisterProgress(offset).encode())
                 self._count(result, events, started)
 
     async def _settled(self) -> None:

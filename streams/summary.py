@@ -55,3 +55,21 @@ class PartitionSummary:
             return cls(watermark, offsets, decode_totals(body["totals"]), bool(body.get("caught_up", False)))
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             raise BadRecord(f"not a partition summary: {exc!r}") from None
+
+
+@dataclass(frozen=True)
+class RegisterProgress:
+    """How far a partition of the register topics (locations, forecasts) was processed: every entry it made
+    the latest before `next_offset` is on the figures topic before this record (one partition, in order)."""
+
+    next_offset: int
+
+    def encode(self) -> bytes:
+        return json.dumps({"next": self.next_offset}).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> RegisterProgress:
+        try:
+            return cls(int(json.loads(raw)["next"]))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise BadRecord(f"not a register progress record: {exc!r}") from None

@@ -8,7 +8,6 @@ another worker is simply published again by its new owner. Applying a message is
 
 from __future__ import annotations
 
-import json
 import logging
 
 from .errors import InvalidEvent
@@ -17,7 +16,7 @@ from .state.readmodel import Figures, derive
 from .state.register import Register
 from .state.stamp import micros
 from .state.totals import Totals
-from .summary import BadRecord, PartitionSummary
+from .summary import BadRecord, PartitionSummary, RegisterProgress
 
 log = logging.getLogger("capmon.view")
 
@@ -39,10 +38,6 @@ def register_key(event: Location | Forecast) -> bytes:
 
 def register_offsets_key(topic: str, partition: int) -> bytes:
     return f"{OFFSETS_PREFIX}{topic}:{partition}".encode()
-
-
-def register_offsets_value(next_offset: int) -> bytes:
-    return json.dumps({"next": next_offset}).encode()
 
 
 class FiguresView:
@@ -83,7 +78,8 @@ class FiguresView:
         elif name.startswith(OFFSETS_PREFIX):
             topic, _, partition = name.removeprefix(OFFSETS_PREFIX).rpartition(":")
             tp = (topic, int(partition))
-            self.register_offsets[tp] = max(self.register_offsets.get(tp, 0), json.loads(value)["next"])
+            progress = RegisterProgress.decode(value)
+            self.register_offsets[tp] = max(self.register_offsets.get(tp, 0), progress.next_offset)
 
     def slowest_watermark_us(self, partitions: int) -> int | None:
         """The event time up to which every person partition has spoken: the least watermark of the partitions

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from streams.state.totals import Totals
-from streams.summary import BadRecord, PartitionSummary
+from streams.summary import BadRecord, PartitionSummary, RegisterProgress
 
 
 def test_a_summary_round_trips_and_its_version_is_the_offsets_processed():
@@ -28,3 +28,9 @@ def test_the_format_before_offsets_still_reads_with_its_version():
 def test_anything_else_is_a_bad_record(raw):
     with pytest.raises(BadRecord):
         PartitionSummary.decode(raw)
+
+
+def test_register_progress_round_trips_and_refuses_what_it_is_not():
+    assert RegisterProgress.decode(RegisterProgress(42).encode()) == RegisterProgress(42)
+    with pytest.raises(BadRecord):
+        RegisterProgress.decode(b'{"next": "x"}')
