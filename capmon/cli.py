@@ -208,15 +208,17 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from alerts.rules import load_rules
     from streams.kafka_io import prepare_worker_topics
+    from streams.web_users import WebUsers
 
     from .worker import run_worker
 
     settings = load_settings()
     rules_path = settings.alert_rules or DEFAULT_RULES
     rules = load_rules(rules_path) if settings.alert_rules or rules_path.exists() else []
+    users = WebUsers.load(settings.web_users_file) if settings.web_users_file else None
     layout = prepare_worker_topics(settings)
     partitions = layout[Topics(settings.topic_prefix).registrations]
-    return run_worker(settings.model_copy(update={"partitions": partitions}), args.loglevel, rules, layout)
+    return run_worker(settings.model_copy(update={"partitions": partitions}), args.loglevel, rules, layout, users)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ from streams.pipeline import Pipeline
 from streams.status_page import Thresholds
 from streams.view import FiguresView
 from streams.web import add_routes, inflow_json, occupancy_json, status_html
+from streams.web_users import WebUsers
 
 ALERT_INTERVAL_S = 0.5
 
@@ -39,7 +40,8 @@ ALERT_INTERVAL_S = 0.5
 class Worker:
     """A capmon worker: the pipeline, its read models, alert leadership, and what the web server shows."""
 
-    def __init__(self, settings: Settings, rules: list[Rule], layout: dict[str, int]) -> None:
+    def __init__(self, settings: Settings, rules: list[Rule], layout: dict[str, int],
+                 users: WebUsers | None = None) -> None:
         self.settings = settings
         self.rules = rules
         self.view = FiguresView()
@@ -64,7 +66,7 @@ class Worker:
         app = self.pipeline.app
         app.task(self.reader.run)
         app.timer(ALERT_INTERVAL_S)(self._lead)
-        add_routes(app, self)
+        add_routes(app, self, users)
 
     @property
     def app(self) -> faust.App:
@@ -110,10 +112,11 @@ class Worker:
         return generate_latest(self.metrics.registry)
 
 
-def run_worker(settings: Settings, loglevel: str, rules: list[Rule], layout: dict[str, int]) -> int:
+def run_worker(settings: Settings, loglevel: str, rules: list[Rule], layout: dict[str, int],
+               users: WebUsers | None = None) -> int:
     from streams.runner import run
 
-    worker = Worker(settings, rules, layout)
+    worker = Worker(settings, rules, layout, users)
     print(f"capmon worker: web on http://{settings.web_host}:{settings.web_port}/ "
           f"(/metrics, /health, /api/occupancy, /api/inflow, /api/alerts); Kafka {settings.kafka_bootstrap}, "
           f"{settings.partitions} partitions", file=sys.stderr, flush=True)

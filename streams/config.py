@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     partitions: int = Field(4, ge=1, le=1024, description="partitions of the topics capmon creates")
     web_host: str = "127.0.0.1"
     web_port: Port = 6066
+    web_users_file: Path | None = None  # user:bcrypt-hash lines: basic auth on every route but /health, /metrics
     state_dir: Path = Path(".cache/state")
     session_timeout_s: float = Field(10.0, ge=6, le=300, description="consumer group session timeout (seconds)")
     alert_rules: Path | None = None  # default: deploy/alerts/rules.yaml when it exists

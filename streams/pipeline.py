@@ -77,6 +77,13 @@ class Pipeline:
             web_host=s.web_host,
             web_port=s.web_port,
             web_enabled=True,
+            # Only the contract's routes (CONTRACT.md section 5): Faust's own pages would show table contents
+            # (/table/people/<id>/ is a person's record), routing, graphs and statistics.
+            web_router_enabled=False,
+            web_tables_enabled=False,
+            web_graph_enabled=False,
+            web_stats_enabled=False,
+            web_metrics_enabled=False,
             topic_partitions=s.partitions,
             topic_replication_factor=1,
             consumer_auto_offset_reset="earliest",
@@ -103,6 +110,9 @@ class Pipeline:
         app.agent(self.register_topic, name="register")(self._register_agent)
         app.timer(PUBLISH_INTERVAL_S)(self._publish_summaries)
         app.on_partitions_revoked.connect(self._on_revoked)
+        # The flags above leave Faust one page of its own ("/" answering {"status": "OK"}, shadowed by the status
+        # page): mount none of its blueprints, so the routes are exactly the ones capmon adds (a test lists them).
+        app.web.blueprints._enabled = []
         return app
 
     # --- agents -------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ JSON only from the figures view: no person ids ever (the view holds none)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     import faust
 
     from .state.readmodel import Figures
+    from .web_users import WebUsers
 
 
 def _area(area: Area, net_per_day: float | None = None, until: float | None = None) -> dict[str, Any]:
@@ -71,33 +73,46 @@ class ReadModel(Protocol):
     def metrics_text(self) -> bytes: ...
 
 
-def add_routes(app: faust.App, read: ReadModel) -> None:
-    """The contract's routes (CONTRACT.md section 5), and no others."""
+def add_routes(app: faust.App, read: ReadModel, users: WebUsers | None = None) -> None:
+    """The contract's routes (CONTRACT.md section 5), and no others. With `users`, every route but /health and
+    /metrics (which monitoring reads) needs HTTP basic auth."""
 
-    @app.page("/api/occupancy")
+    def guarded(handler: Callable[[Any, Any], Awaitable[Any]]) -> Callable[[Any, Any], Awaitable[Any]]:
+        if users is None:
+            return handler
+
+        async def check(web: Any, request: Any) -> Any:
+            if not users.allows(request.headers.get("Authorization")):
+                return web.json({"error": "authentication required"}, status=401,
+                                headers={"WWW-Authenticate": 'Basic realm="capmon", charset="UTF-8"'})
+            return await handler(web, request)
+
+        return check
+
     async def api_occupancy(web: Any, request: Any) -> Any:
         return web.json(read.occupancy())
 
-    @app.page("/api/inflow")
     async def api_inflow(web: Any, request: Any) -> Any:
         return web.json(read.inflow())
 
-    @app.page("/api/alerts")
     async def api_alerts(web: Any, request: Any) -> Any:
         return web.json(read.alerts())
 
-    @app.page("/health")
+    async def status_page(web: Any, request: Any) -> Any:
+        return web.html(read.status_page())
+
     async def health(web: Any, request: Any) -> Any:
         healthy, status = read.health()
         return web.json({"status": "ok" if healthy else "unavailable", **status}, status=200 if healthy else 503)
 
-    @app.page("/")
-    async def status_page(web: Any, request: Any) -> Any:
-        return web.html(read.status_page())
-
-    @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(read.metrics_text(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    for path, handler in (("/api/occupancy", api_occupancy), ("/api/inflow", api_inflow),
+                          ("/api/alerts", api_alerts), ("/", status_page)):
+        app.page(path, name=path)(guarded(handler))
+    app.page("/health", name="/health")(health)
+    app.page("/metrics", name="/metrics")(metrics)
 
 
 def status_html(figures: Figures, alerts: dict[str, Any], thresholds: Thresholds, caught_up: bool = True,
