@@ -105,8 +105,9 @@ class Worker:
     def health(self) -> tuple[bool, dict[str, Any]]:
         consuming = self.pipeline.consuming()
         status = {"consuming": consuming, "figures_view_caught_up": self.reader.caught_up,
+                  "figures_reader_running": self.reader.reading,
                   "assigned_partitions": self.pipeline.assigned_partitions()}
-        return consuming and self.reader.caught_up, status
+        return consuming and self.reader.caught_up and self.reader.reading, status
 
     def metrics_text(self) -> bytes:
         return generate_latest(self.metrics.registry)

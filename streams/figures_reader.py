@@ -8,6 +8,7 @@ has been applied; `on_batch` is told after every batch (alert evaluation wakes o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 log = logging.getLogger("capmon.worker")
+RETRY_S = 1.0
 Apply = Callable[[bytes | None, bytes | None], None]
 
 
@@ -27,9 +29,25 @@ class FiguresReader:
         self.on_batch = on_batch
         self.caught_up = False
         self.applied = 0
+        self.failures = 0
+        self.reading = False  # the consumer runs (false while it is being started again after a failure)
 
     async def run(self) -> None:
-        """Read the topics from the beginning, then follow them (until cancelled)."""
+        """Read the topics from the beginning, then follow them (until cancelled). A failure of the consumer is
+        logged and the reading starts again from the beginning (applying is idempotent): the read-out must not
+        freeze while the worker looks healthy."""
+        while True:
+            try:
+                await self._read()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.reading = False
+                self.failures += 1
+                log.error("figures reader failed (%r); reading the figures topics again in %.0f s", exc, RETRY_S)
+                await asyncio.sleep(RETRY_S)
+
+    async def _read(self) -> None:
         consumer = AIOKafkaConsumer(**self.kafka, enable_auto_commit=False, group_id=None,
                                     auto_offset_reset="earliest")
         await consumer.start()
@@ -38,6 +56,7 @@ class FiguresReader:
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
             end = await consumer.end_offsets(tps)
+            self.reading = True
             while True:
                 batches = await consumer.getmany(timeout_ms=200, max_records=5_000)
                 for tp, messages in batches.items():

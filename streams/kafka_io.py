@@ -115,12 +115,19 @@ def kafka_errors(action: str, settings: Settings | None = None) -> Iterator[None
     try:
         yield
     except KafkaError as exc:
+        login = (f"({settings.kafka_security_protocol} {settings.kafka_sasl_mechanism}, user "
+                 f"{settings.kafka_sasl_username!r}): check CAPMON_KAFKA_SASL_USERNAME and "
+                 "CAPMON_KAFKA_SASL_PASSWORD(_FILE)") if settings is not None else ""
         if settings is not None and AUTH_FAILURES.seen > refused_before:
             raise KafkaUnavailable(
-                f"Kafka at {settings.kafka_bootstrap} refused capmon's login while {action} "
-                f"({settings.kafka_security_protocol} {settings.kafka_sasl_mechanism}, user "
-                f"{settings.kafka_sasl_username!r}): check CAPMON_KAFKA_SASL_USERNAME and "
-                "CAPMON_KAFKA_SASL_PASSWORD(_FILE)") from None
+                f"Kafka at {settings.kafka_bootstrap} refused capmon's login while {action} {login}") from None
+        if (settings is not None and settings.kafka_security_protocol.startswith("SASL")
+                and "Unable to bootstrap" in str(exc)):
+            # The broker answered (checked before), but no connection got through the login in time: on a busy
+            # machine kafka-python can time out before it reports the refusal itself.
+            raise KafkaUnavailable(
+                f"Kafka at {settings.kafka_bootstrap} answers but did not complete capmon's login while {action} "
+                f"{login}") from None
         raise KafkaUnavailable(f"Kafka failed while {action}: {exc}") from None
 
 

@@ -18,9 +18,11 @@ Start-up order (Faust runs it; the comments say why it matters):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 import faust
 from aiokafka import TopicPartition
@@ -40,6 +42,7 @@ log = logging.getLogger("capmon.worker")
 BATCH_MAX = 2_000
 BATCH_WITHIN_S = 0.1
 PUBLISH_INTERVAL_S = 0.5
+EXIT_BATCH_FAILED = 70  # EX_SOFTWARE
 
 
 class Pipeline:
@@ -59,6 +62,7 @@ class Pipeline:
         self.metrics = metrics
         self.view_ready = view_ready
         self.dirty: set[int] = set()
+        self.owned: set[tuple[str, int]] = set()  # (topic, partition) of the last assignment
         self._published_caught_up: dict[int, bool] = {}
         self.batch_lock = asyncio.Lock()
         self._register_seeded = False
@@ -110,6 +114,7 @@ class Pipeline:
         app.agent(self.register_topic, name="register")(self._register_agent)
         app.timer(PUBLISH_INTERVAL_S)(self._publish_summaries)
         app.on_partitions_revoked.connect(self._on_revoked)
+        app.on_partitions_assigned.connect(self._on_assigned)
         # The flags above leave Faust one page of its own ("/" answering {"status": "OK"}, shadowed by the status
         # page): mount none of its blueprints, so the routes are exactly the ones capmon adds (a test lists them).
         app.web.blueprints._enabled = []
@@ -120,7 +125,7 @@ class Pipeline:
     async def _people_agent(self, stream: faust.StreamT) -> None:
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
             await self._settled()
-            async with self.batch_lock:
+            async with self.batch_lock, self._or_exit():
                 batch = self._owned(events)
                 for partition in {m.partition for m in batch}:
                     self._partition(partition)
@@ -141,7 +146,7 @@ class Pipeline:
             if not self._register_seeded:
                 self.register.seed(self.view.register)
                 self._register_seeded = True
-            async with self.batch_lock:
+            async with self.batch_lock, self._or_exit():
                 batch = self._owned(events)
                 started = time.perf_counter()
                 result = self.register.process(batch, self.view.register_processed)
@@ -153,16 +158,32 @@ class Pipeline:
                                        RegisterProgress(offset).encode())
                 self._count(result, events, started)
 
+    @contextlib.asynccontextmanager
+    async def _or_exit(self) -> AsyncIterator[None]:
+        """A batch that fails half-way must not be committed: Faust acks a batch's events however its handling
+        ends and commits what is acked (also on an agent error), which would skip what was not written. So the
+        process ends at once instead; after a restart the batch is processed again from the last commit."""
+        try:
+            yield
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.critical("processing a batch failed: %r; exiting without committing it (a restart processes it "
+                         "again)", exc, exc_info=True)
+            logging.shutdown()
+            os._exit(EXIT_BATCH_FAILED)
+
     async def _settled(self) -> None:
         """Wait while Faust rebalances (from the revocation until the tables are recovered)."""
         while self.app.rebalancing:
             await asyncio.sleep(0.05)
 
     def _owned(self, events: list[faust.EventT]) -> list[Incoming]:
-        """The batch's messages of partitions this worker owns now; a message buffered before a rebalance that
-        moved its partition away is its new owner's to process (from the last commit)."""
-        assigned = {(tp.topic, tp.partition) for tp in self.app.consumer.assignment()}
-        return [_incoming(e) for e in events if (e.message.topic, e.message.partition) in assigned]
+        """The batch's messages of partitions this worker owns; a message buffered before a rebalance that moved
+        its partition away is its new owner's to process (from the last commit). Ownership is what the last
+        assignment said (kept from Faust's signals): the consumer's own assignment is briefly empty when a
+        rebalance begins, and skipping messages of a partition this worker keeps would lose them."""
+        return [_incoming(e) for e in events if (e.message.topic, e.message.partition) in self.owned]
 
     def _partition(self, partition: int) -> None:
         """Build a partition's state from the recovered table the first time this worker needs it."""
@@ -170,7 +191,8 @@ class Pipeline:
             return
         people, meta = self.person_table.load(partition)
         state = self.people.load(partition, people, meta)
-        log.info("partition %d: %d persons recovered", partition, len(state.people))
+        log.info("partition %d: %d persons recovered, processed up to %s", partition, len(state.people),
+                 ", ".join(f"{t.removeprefix(self.topics.prefix)}@{o}" for t, o in sorted(state.offsets.items())))
 
     async def produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None,
                        headers: list[tuple[str, bytes]] | None = None) -> None:
@@ -275,10 +297,14 @@ class Pipeline:
                         self._partition(partition)
                         self.dirty.add(partition)
 
+    async def _on_assigned(self, sender: object, assigned: Iterable[TopicPartition], **kwargs: object) -> None:
+        self.owned = {(tp.topic, tp.partition) for tp in assigned}
+
     async def _on_revoked(self, sender: object, revoked: Iterable[TopicPartition], **kwargs: object) -> None:
         """Faust awaits this during a rebalance: after the batch in flight, publish the last word of each revoked
         partition, drop its state, and wait until the changelog has everything (see the module docstring)."""
         async with self.batch_lock:
+            self.owned -= {(tp.topic, tp.partition) for tp in revoked}
             people_topics = set(self.people_topic.topics)
             partitions = {tp.partition for tp in revoked if tp.topic in people_topics}
             for partition in partitions:
@@ -291,6 +317,8 @@ class Pipeline:
             self.dirty -= partitions
             await self.person_table.settle()
             await self.app.producer.flush()
+            if partitions:
+                log.info("partitions %s revoked: state dropped, changelog settled", sorted(partitions))
 
     def partitions_of(self, topic: str) -> int:
         default = 1 if topic == self.figures_name else self.settings.partitions
