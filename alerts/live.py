@@ -37,9 +37,14 @@ class LiveEvaluator:
         """Evaluate new figures: at the grid points after the last evaluation and before `watermark_us` (only
         while an alert is pending: otherwise they would all give the same answer), then at `watermark_us`.
         Figures that changed without the watermark moving (a capacity change, a partition catching up) are
-        evaluated at the same time again; time never goes back."""
-        if watermark_us is None or (self.evaluated_until_us is not None and watermark_us < self.evaluated_until_us):
+        evaluated at the same time again. Time never goes back: when the slowest watermark falls behind the
+        last evaluation (a partition that was idle has input again), new figures are evaluated at the last
+        evaluation's time, which lets no `for` pass early and keeps a capacity change from waiting for the
+        lagging partition."""
+        if watermark_us is None:
             return []
+        if self.evaluated_until_us is not None:
+            watermark_us = max(watermark_us, self.evaluated_until_us)
         out: list[Transition] = []
         if self.evaluated_until_us is not None:
             point = (self.evaluated_until_us // self.step_us + 1) * self.step_us

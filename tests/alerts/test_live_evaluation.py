@@ -85,3 +85,20 @@ def test_only_partitions_with_input_left_to_process_hold_evaluation_back():
     assert view.slowest_watermark_us(3) == T0 + 60 * MIN  # all idle: the greatest watermark
     publish(view, 2, None, 0, 0)  # has input but accepted nothing yet
     assert view.slowest_watermark_us(3) is None
+
+
+def test_new_figures_behind_the_last_evaluation_are_evaluated_at_once_at_that_time():
+    view = FiguresView()
+    view.apply(b"site:L1", site(10))
+    live = LiveEvaluator(Evaluator(RULES), 300, None)
+    publish(view, 0, T0, 0, 1, caught_up=True)
+    publish(view, 1, T0 + 60 * MIN, 0, 1, caught_up=True)
+    assert advance(live, view) == [] and live.evaluated_until_us == T0 + 60 * MIN  # all idle: the greatest
+    publish(view, 0, T0, 6, 2)  # partition 0 has input again: the slowest watermark falls back to T0
+    assert view.slowest_watermark_us(2) == T0
+    assert advance(live, view) == [("pending", T0 + 60 * MIN)]  # not held until partition 0 catches up
+    assert live.evaluated_until_us == T0 + 60 * MIN  # and time did not go back
+    publish(view, 0, T0 + 80 * MIN, 6, 3)
+    assert advance(live, view) == []  # 20 minutes of event time: the 30-minute `for` has not passed
+    publish(view, 0, T0 + 91 * MIN, 6, 4)
+    assert advance(live, view) == [("fired", T0 + 90 * MIN)]
