@@ -54,6 +54,10 @@ class PersonTable:
                 people.append((key.decode(), decode_person(value)))
         return people, meta
 
+    def meta(self, partition: int) -> bytes | None:
+        """The partition's meta value in the local store (what the changelog last acknowledged for it)."""
+        return self.table.data._db_for_partition(partition).get(META_KEY)
+
     async def write(self, partition: int, persons: dict[str, Person], meta: bytes) -> None:
         """Log the new state of each changed person, then the partition's meta; the local store follows once
         the changelog has acknowledged them (see the module docstring)."""

@@ -66,6 +66,7 @@ class Pipeline:
         self._published_caught_up: dict[int, bool] = {}
         self.batch_lock = asyncio.Lock()
         self._register_seeded = False
+        self._kept: set[int] = set()  # person partitions whose state was kept over a revocation
         self.app = self._create_app()
 
     # --- wiring -------------------------------------------------------------------------------------
@@ -99,7 +100,10 @@ class Pipeline:
             broker_heartbeat_interval=max(1.0, s.session_timeout_s / 4),
             broker_commit_interval=1.0,
             stream_wait_empty=False,
-            table_standby_replicas=0,
+            # Each worker keeps a copy of the person table of partitions it does not own, read from the changelog
+            # as it is written: a worker taking a dead one's partitions over then reads only the last seconds of
+            # the changelog, not the whole history (fail-over time independent of history).
+            table_standby_replicas=s.standby_replicas,
             worker_redirect_stdouts=False,
             logging_config=None,
         )
@@ -186,9 +190,17 @@ class Pipeline:
         return [_incoming(e) for e in events if (e.message.topic, e.message.partition) in self.owned]
 
     def _partition(self, partition: int) -> None:
-        """Build a partition's state from the recovered table the first time this worker needs it."""
-        if partition in self.people.partitions:
+        """Build a partition's state from the recovered table the first time this worker needs it. State kept
+        over a rebalance that gave the partition back is used as it is if the recovered table ends where it
+        ended (no other worker wrote to the partition in between: e.g. this one was not dropped from the group)."""
+        if partition in self.people.partitions and partition not in self._kept:
             return
+        if partition in self._kept:
+            self._kept.discard(partition)
+            if self.person_table.meta(partition) == self.people.partitions[partition].meta():
+                return
+            log.info("partition %d: kept state is behind the changelog; recovering it", partition)
+            self.people.drop(partition)
         people, meta = self.person_table.load(partition)
         state = self.people.load(partition, people, meta)
         log.info("partition %d: %d persons recovered, processed up to %s", partition, len(state.people),
@@ -260,12 +272,14 @@ class Pipeline:
         if not self.app.rebalancing:
             await self._load_owned()
         for partition, state in self.people.partitions.items():
+            if partition in self._kept:  # not (yet) known to be this worker's: say nothing about it
+                continue
             if self._caught_up(partition, state) != self._published_caught_up.get(partition):
                 self.dirty.add(partition)
         dirty, self.dirty = self.dirty, set()
         for partition in sorted(dirty):
             state = self.people.partitions.get(partition)
-            if state is not None:
+            if state is not None and partition not in self._kept:
                 caught_up = self._published_caught_up[partition] = self._caught_up(partition, state)
                 await self.produce(self.figures_name, partition_key(partition), state.summary(caught_up))
 
@@ -289,20 +303,32 @@ class Pipeline:
             owned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == self.topics.registrations}
         except Exception:  # consumer not started yet
             return
-        missing = owned - set(self.people.partitions)
-        if missing:
+        missing = (owned - set(self.people.partitions)) | (owned & self._kept)
+        for partition in sorted(missing):  # one at a time: a waiting batch (a capacity change) goes in between
             async with self.batch_lock:
-                for partition in sorted(missing):
-                    if not self.app.rebalancing:
-                        self._partition(partition)
-                        self.dirty.add(partition)
+                if self.app.rebalancing or (self.topics.registrations, partition) not in self.owned:
+                    return
+                self._partition(partition)
+                self.dirty.add(partition)
+            await asyncio.sleep(0)
 
     async def _on_assigned(self, sender: object, assigned: Iterable[TopicPartition], **kwargs: object) -> None:
+        """Keep the state of person partitions given back to this worker (checked against the changelog before
+        use, in `_partition`); drop the others'."""
         self.owned = {(tp.topic, tp.partition) for tp in assigned}
+        mine = {p for t, p in self.owned if t == self.topics.registrations}
+        for partition in list(self.people.partitions):
+            if partition not in mine:
+                self.people.drop(partition)
+                self._kept.discard(partition)
+        if self._kept:
+            log.info("partitions %s assigned again: their state is kept", sorted(self._kept))
 
     async def _on_revoked(self, sender: object, revoked: Iterable[TopicPartition], **kwargs: object) -> None:
         """Faust awaits this during a rebalance: after the batch in flight, publish the last word of each revoked
-        partition, drop its state, and wait until the changelog has everything (see the module docstring)."""
+        partition and wait until the changelog has everything (see the module docstring). The state is kept
+        until the new assignment is known: most rebalances give a worker most of its partitions back, and
+        reloading them would stall every agent (and the alerts) for seconds."""
         async with self.batch_lock:
             self.owned -= {(tp.topic, tp.partition) for tp in revoked}
             people_topics = set(self.people_topic.topics)
@@ -312,13 +338,14 @@ class Pipeline:
                 if state is not None and partition in self.dirty:  # last word before the new owner takes over
                     caught_up = self._published_caught_up.get(partition, False)
                     await self.produce(self.figures_name, partition_key(partition), state.summary(caught_up))
-                self.people.drop(partition)
+                if state is not None:
+                    self._kept.add(partition)
                 self._published_caught_up.pop(partition, None)
             self.dirty -= partitions
             await self.person_table.settle()
             await self.app.producer.flush()
             if partitions:
-                log.info("partitions %s revoked: state dropped, changelog settled", sorted(partitions))
+                log.info("partitions %s revoked: changelog settled", sorted(partitions))
 
     def partitions_of(self, topic: str) -> int:
         default = 1 if topic == self.figures_name else self.settings.partitions
