@@ -54,6 +54,7 @@ class PartitionState(ChainState):
     its persons, and how far its topics have been processed."""
 
     offsets: dict[str, int] = field(default_factory=dict)  # topic -> next offset (processed up to)
+    daily_from: str | None = field(default=None, compare=False, repr=False)  # daily counts kept from this day
 
     def meta(self) -> bytes:
         """Watermark and offsets, stored beside the people in the table so a recovery restores them."""
@@ -63,6 +64,9 @@ class PartitionState(ChainState):
         """What the figures topic gets for this partition (daily check-ins and -outs only as far back as the
         net inflow window reads them, which keeps it small)."""
         keep = daily_kept_from(self.watermark_us) if self.watermark_us is not None else None
+        if keep is not None and keep != self.daily_from:  # once a day: nothing reads older daily counts
+            self.totals.forget_daily_before(keep)
+            self.daily_from = keep
         summary = PartitionSummary(self.watermark_us, dict(self.offsets), self.totals, caught_up)
         return summary.encode(keep_days_from=keep)
 

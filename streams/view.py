@@ -123,10 +123,7 @@ class FiguresView:
     @property
     def totals(self) -> Totals:
         if self._totals is None:
-            merged = Totals()
-            for summary in self.summaries.values():
-                merged = merged.merge(summary.totals)
-            self._totals = merged
+            self._totals = Totals.sum(summary.totals for summary in self.summaries.values())
         return self._totals
 
     @property
