@@ -128,49 +128,63 @@ class Pipeline:
 
     async def _people_agent(self, stream: faust.StreamT) -> None:
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            await self._settled()
-            async with self.batch_lock, self._or_exit():
-                batch = self._owned(events)
-                for partition in {m.partition for m in batch}:
-                    self._partition(partition)
-                started = time.perf_counter()
-                result = self.people.process(batch)
-                # Dead letters before the meta that marks their offsets processed: a crash in between sends
-                # one again (at least once) rather than losing it.
-                await self._send_dead_letters(result)
-                await self._write_people(result)
-                self._count(result, events, started)
-                self.dirty.update(result.meta)
+            async with self._or_exit():
+                await self._settled()
+                async with self.batch_lock:
+                    await self._people_batch(events)
+
+    async def _people_batch(self, events: list[faust.EventT]) -> None:
+        """Fold a batch into the owned partitions' state; write what changed (dead letters first)."""
+        batch = self._owned(events)
+        for partition in {m.partition for m in batch}:
+            self._partition(partition)
+        started = time.perf_counter()
+        result = self.people.process(batch)
+        # Dead letters before the meta that marks their offsets processed: a crash in between sends
+        # one again (at least once) rather than losing it.
+        await self._send_dead_letters(result)
+        await self._write_people(result)
+        self._count(result, events, started)
+        self.dirty.update(result.meta)
 
     async def _register_agent(self, stream: faust.StreamT) -> None:
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            await self._settled()
-            while not self.view_ready():  # the register's state is what the figures topic holds
-                await asyncio.sleep(0.1)
-            if not self._register_seeded:
-                self.register.seed(self.view.register)
-                self._register_seeded = True
-            async with self.batch_lock, self._or_exit():
-                batch = self._owned(events)
-                started = time.perf_counter()
-                result = self.register.process(batch, self.view.register_processed)
-                await self._send_dead_letters(result)
-                for event, raw in result.register:
-                    await self.produce(self.figures_name, register_key(event), raw)
-                for (topic, partition), offset in result.register_offsets.items():
-                    await self.produce(self.figures_name, register_offsets_key(topic, partition),
-                                       RegisterProgress(offset).encode())
-                self._count(result, events, started)
+            async with self._or_exit():
+                await self._settled()
+                while not self.view_ready():  # the register's state is what the figures topic holds
+                    await asyncio.sleep(0.1)
+                if not self._register_seeded:
+                    self.register.seed(self.view.register)
+                    self._register_seeded = True
+                async with self.batch_lock:
+                    await self._register_batch(events)
+
+    async def _register_batch(self, events: list[faust.EventT]) -> None:
+        """Fold register events (capacity, forecasts) and publish them, with their progress, to the figures."""
+        batch = self._owned(events)
+        started = time.perf_counter()
+        result = self.register.process(batch, self.view.register_processed)
+        await self._send_dead_letters(result)
+        for event, raw in result.register:
+            await self.produce(self.figures_name, register_key(event), raw)
+        for (topic, partition), offset in result.register_offsets.items():
+            await self.produce(self.figures_name, register_offsets_key(topic, partition),
+                               RegisterProgress(offset).encode())
+        self._count(result, events, started)
 
     @contextlib.asynccontextmanager
     async def _or_exit(self) -> AsyncIterator[None]:
         """A batch that fails half-way must not be committed: Faust acks a batch's events however its handling
-        ends and commits what is acked (also on an agent error), which would skip what was not written. So the
-        process ends at once instead; after a restart the batch is processed again from the last commit."""
+        ends and commits what is acked (also on an agent error, and when a stop cancels the agent mid-batch),
+        which would skip what was not written. So the process ends at once instead; after a restart the batch
+        is processed again from the last commit."""
         try:
             yield
         except asyncio.CancelledError:
-            raise
+            log.warning("stopped in the middle of a batch: exiting without committing it (a restart processes it "
+                        "again)")
+            logging.shutdown()
+            os._exit(0)
         except Exception as exc:
             log.critical("processing a batch failed: %r; exiting without committing it (a restart processes it "
                          "again)", exc, exc_info=True)
