@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 from streams.errors import ConfigError, InvalidEvent
-from streams.events import Event, parse_event
+from streams.events import DEFAULT_MAX_CLOCK_SKEW_S, Event, check_not_in_future, parse_event
+from streams.finite import dumps
 from streams.state.stamp import AMSTERDAM, micros
 
 from .evaluate import Transition
@@ -16,8 +16,10 @@ from .rules import Rule
 from .timeline import run
 
 
-def read_events(path: Path) -> tuple[list[Event], int]:
-    """The file's valid events in event-time order ((occurred_at, event_id)), and how many were invalid."""
+def read_events(path: Path, as_of_us: int | None = None,
+                max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S) -> tuple[list[Event], int]:
+    """The file's valid events in event-time order ((occurred_at, event_id)), and how many were invalid. `as_of_us`
+    stands in for the message timestamp a worker would check `occurred_at` against (CONTRACT.md section 2)."""
     if not path.is_file():
         raise ConfigError(f"no such file: {path}")
     events, invalid = [], 0
@@ -26,15 +28,18 @@ def read_events(path: Path) -> tuple[list[Event], int]:
             if not line.strip():
                 continue
             try:
-                events.append(parse_event(line))
+                event = parse_event(line)
+                check_not_in_future(event, as_of_us, max_skew_s)
+                events.append(event)
             except InvalidEvent:
                 invalid += 1
     events.sort(key=lambda e: (micros(e.occurred_at), e.event_id))
     return events, invalid
 
 
-def backtest(path: Path, rules: list[Rule], step_s: int, everything: bool = False) -> Iterator[Transition]:
-    events, _invalid = read_events(path)
+def backtest(path: Path, rules: list[Rule], step_s: int, everything: bool = False, as_of_us: int | None = None,
+             max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S) -> Iterator[Transition]:
+    events, _invalid = read_events(path, as_of_us, max_skew_s)
     for t in run(rules, events, step_s):
         if everything or t.notifies:
             yield t
@@ -58,4 +63,4 @@ def as_json(t: Transition) -> dict:
 
 
 def write_json(path: Path, transitions: list[Transition]) -> None:
-    path.write_text(json.dumps([as_json(t) for t in transitions], indent=1) + "\n")
+    path.write_text(dumps([as_json(t) for t in transitions], indent=1) + "\n")

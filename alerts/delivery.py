@@ -19,6 +19,8 @@ from email.utils import parsedate_to_datetime
 import aiohttp
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from streams.finite import dumps
+
 from .evaluate import Transition
 from .receivers import Receiver, Request
 
@@ -170,7 +172,8 @@ class Dispatcher:
     async def _post(self, request: Request) -> Attempt:
         assert self._session is not None
         try:
-            async with self._session.post(request.url, json=request.json) as response:
+            async with self._session.post(request.url, data=dumps(request.json),
+                                          headers={"Content-Type": "application/json"}) as response:
                 await response.read()
                 return classify(response.status, response.headers.get("Retry-After"))
         except TimeoutError:

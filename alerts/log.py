@@ -12,6 +12,8 @@ import json
 import logging
 from dataclasses import asdict, dataclass, field
 
+from streams.finite import dumps
+
 from .evaluate import Transition
 from .machine import AlertState
 
@@ -49,7 +51,7 @@ class AlertRecord:
         body = {"transition": asdict(self.transition), "state": self.state.to_json(), "seq": self.seq,
                 "undelivered": [{"transition": asdict(u.transition), "missing": list(u.missing)}
                                 for u in self.undelivered]}
-        return json.dumps(body).encode()
+        return dumps(body).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> AlertRecord:

@@ -51,10 +51,10 @@ class Rule(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100)
     scope: str
     measure: str
-    below: float | None = None
-    above: float | None = None
-    clear: float | None = None
-    for_s: int = Field(0, alias="for")
+    below: float | None = Field(None, allow_inf_nan=False)  # thresholds must be finite: an infinite one never
+    above: float | None = Field(None, allow_inf_nan=False)  # (or always) fires, and cannot go into JSON
+    clear: float | None = Field(None, allow_inf_nan=False)
+    for_s: int = Field(0, alias="for", le=366 * 86_400)
     severity: Literal["critical", "warning", "info"]
     notify: tuple[str, ...] = ("log",)
     summary: str | None = None  # optional text for notifications

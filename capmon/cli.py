@@ -7,6 +7,7 @@ import argparse
 import logging
 import random
 import sys
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -104,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--json", type=Path, help="also write the timeline as JSON to this file")
     bt.add_argument("--step", default="5m", help="evaluation grid in event time (default 5m)")
     bt.add_argument("--all", action="store_true", help="also show pending and cancelled alerts")
+    bt.add_argument("--as-of", dest="as_of", help="RFC 3339 time standing in for the messages' timestamps: events "
+                    "more than CAPMON_MAX_CLOCK_SKEW_S after it are invalid (default: now)")
 
     dash = sub.add_parser("dashboards", help="Grafana dashboards: `publish` pushes them over Grafana's HTTP API")
     dash_sub = dash.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -230,8 +233,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         step = parse_duration(args.step)
     except ValueError as exc:
         raise ConfigError(f"--step: {exc}") from None
+    as_of = time.time() if args.as_of is None else _as_of(args.as_of)
     transitions = []
-    for t in backtest(args.file, rules, max(step, 1), everything=args.all):
+    skew = load_settings().max_clock_skew_s
+    for t in backtest(args.file, rules, max(step, 1), everything=args.all, as_of_us=int(as_of * 1e6),
+                      max_skew_s=skew):
         transitions.append(t)
         print(format_line(t), flush=True)
     if args.json:
@@ -239,6 +245,16 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     print(f"capmon backtest: {sum(t.kind in ('fired', 'escalated') for t in transitions)} fired, "
           f"{sum(t.kind == 'resolved' for t in transitions)} resolved", file=sys.stderr)
     return 0
+
+
+def _as_of(text: str) -> float:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise ConfigError(f"--as-of: not an RFC 3339 time with an offset: {text!r}")
+    return when.timestamp()
 
 
 def cmd_dashboards(args: argparse.Namespace) -> int:

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     web_users_file: Path | None = None  # user:bcrypt-hash lines: basic auth on every route but /health, /metrics
     state_dir: Path = Path(".cache/state")
     session_timeout_s: float = Field(10.0, ge=6, le=300, description="consumer group session timeout (seconds)")
+    max_clock_skew_s: float = Field(86_400.0, ge=0, le=31_536_000,
+                                    description="how far after its message's timestamp an event may have occurred")
     standby_replicas: int = Field(1, ge=0, le=8, description="standby copies of the person table on other workers")
     alert_rules: Path | None = None  # default: deploy/alerts/rules.yaml when it exists
     slack_webhook_url: SecretStr | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -43,6 +43,20 @@ def _parse_rfc3339(value: Any) -> Any:
         raise ValueError("is not a real date and time (RFC 3339)") from None
 
 
+# CONTRACT.md section 2, "Time sanity": event time lies in 2000-2100. Beyond that a bad clock would move `now`
+# for everybody, and a day conversion near year 1 or 9999 would overflow.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+END = datetime(2101, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DEFAULT_MAX_CLOCK_SKEW_S = 86_400
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value < END:
+        raise ValueError("out of range: must lie in 2000-2100")
+    return value
+
+
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 PersonId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 LocationId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -50,6 +64,7 @@ Nationality = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Timestamp = Annotated[
     datetime,
     BeforeValidator(_parse_rfc3339),
+    AfterValidator(_in_range),
     Field(json_schema_extra={"type": "string", "format": "date-time"}),
 ]
 
@@ -62,6 +77,11 @@ Province = Literal[
 ]
 LocationType = Literal["application_centre", "regular", "emergency", "crisis_emergency", "small_scale", "amv"]
 
+# Bounds of CONTRACT.md section 2: beyond them a figure could overflow or turn into NaN in a read-out.
+MAX_BEDS = 100_000
+MAX_ANNUAL_INFLOW = 10_000_000
+MAX_PROFILE_WEIGHT = 1_000_000
+
 # Application types that the MPP forecast counts as inflow (relocation is not).
 MPP_APPLICATION_TYPES = frozenset({"first", "repeat", "family_reunification", "resettlement"})
 
@@ -73,8 +93,8 @@ class _Event(BaseModel):
 
     event_id: EventId
     occurred_at: Timestamp
-    schema_version: int = Field(1, ge=1)
-    source: str | None = None
+    schema_version: int = Field(1, ge=1, le=1_000_000)
+    source: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
 class Registration(_Event):
@@ -99,7 +119,7 @@ class Decision(_Event):
     person_id: PersonId
     outcome: Outcome
     nationality: Nationality
-    track: str | None = None
+    track: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
 class Placement(_Event):
@@ -117,11 +137,12 @@ class Location(_Event):
 
     event_type: Literal["location"] | None = None
     location_id: LocationId
-    name: str
+    name: Annotated[str, StringConstraints(max_length=200)]
     province: Province
     location_type: LocationType
-    capacity: int = Field(ge=0)
+    capacity: int = Field(ge=0, le=MAX_BEDS)
     status: Literal["open", "closed"]
+    norm: int | None = Field(None, ge=0, le=MAX_BEDS)  # the agreed maximum occupancy, where one exists
 
 
 class Scenarios(BaseModel):
@@ -129,9 +150,9 @@ class Scenarios(BaseModel):
 
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
 
-    min: int = Field(ge=0)
-    medio: int = Field(ge=0)
-    max: int = Field(ge=0)
+    min: int = Field(ge=0, le=MAX_ANNUAL_INFLOW)
+    medio: int = Field(ge=0, le=MAX_ANNUAL_INFLOW)
+    max: int = Field(ge=0, le=MAX_ANNUAL_INFLOW)
 
     @model_validator(mode="after")
     def _ordered(self) -> Scenarios:
@@ -151,10 +172,10 @@ class Forecast(_Event):
 
     event_type: Literal["forecast"] | None = None
     forecast_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    year: int = Field(ge=1900, le=2200)
+    year: int = Field(ge=2000, le=2100)
     scenarios: Scenarios
     monthly_profile: Annotated[
-        list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None,
+        list[Annotated[float, Field(ge=0, le=MAX_PROFILE_WEIGHT, allow_inf_nan=False)]] | None,
         Field(min_length=12, max_length=12),
         AfterValidator(_profile_not_all_zero),
     ] = None
@@ -217,3 +238,13 @@ def describe(exc: ValidationError, limit: int = 3) -> str:
     if more > 0:
         parts.append(f"and {more} more")
     return "; ".join(parts)
+
+
+def check_not_in_future(event: Event, timestamp_us: int | None, max_skew_s: float) -> None:
+    """An event may not claim to have happened more than `max_skew_s` after the time its message was written
+    (the broker's clock on topics capmon creates; `--as-of` for a file). Raises `InvalidEvent`."""
+    if timestamp_us is None:
+        return
+    occurred_us = (event.occurred_at - EPOCH) // timedelta(microseconds=1)
+    if occurred_us > timestamp_us + max_skew_s * 1_000_000:
+        raise InvalidEvent(f"occurred_at in the future: more than {max_skew_s:g} s after the message's timestamp")

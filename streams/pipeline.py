@@ -56,8 +56,8 @@ class Pipeline:
         self.settings = settings
         self.layout = layout  # partitions per topic, read by `capmon worker` before Faust starts
         self.topics = Topics(settings.topic_prefix)
-        self.people = PeopleProcessor(self.topics)
-        self.register = RegisterProcessor(self.topics)
+        self.people = PeopleProcessor(self.topics, settings.max_clock_skew_s)
+        self.register = RegisterProcessor(self.topics, settings.max_clock_skew_s)
         self.view = view
         self.metrics = metrics
         self.view_ready = view_ready
@@ -367,4 +367,5 @@ class Pipeline:
 
 def _incoming(event: faust.EventT) -> Incoming:
     m = event.message
-    return Incoming(m.topic, m.partition, m.offset, m.key, m.value)
+    stamp = round(m.timestamp * 1_000_000) if m.timestamp else None  # Faust gives seconds
+    return Incoming(m.topic, m.partition, m.offset, m.key, m.value, stamp)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .errors import InvalidEvent
-from .events import Forecast, Location, parse_event
+from .events import DEFAULT_MAX_CLOCK_SKEW_S, Forecast, Location, check_not_in_future, parse_event
 from .state.chain import ChainState
 from .state.figures import daily_kept_from
 from .state.people import Person
@@ -30,6 +30,7 @@ class Incoming:
     offset: int
     key: bytes | None
     value: bytes | None
+    timestamp_us: int | None = None  # the message's timestamp (broker time on topics capmon creates)
 
 
 @dataclass(frozen=True)
@@ -85,14 +86,16 @@ class BatchResult:
     register_offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> next offset
 
 
-def _decode(message: Incoming, event_type: str | None, result: BatchResult, base: str):
+def _decode(message: Incoming, event_type: str | None, result: BatchResult, base: str, max_skew_s: float):
     if event_type is None or message.value is None:
         reason = "no value (tombstone)" if message.value is None else "not an input topic"
         result.dead.append(DeadLetter(message, reason))
         result.counts[(base, "invalid")] += 1
         return None
     try:
-        return parse_event(message.value, event_type)
+        event = parse_event(message.value, event_type)
+        check_not_in_future(event, message.timestamp_us, max_skew_s)
+        return event
     except InvalidEvent as exc:
         result.dead.append(DeadLetter(message, exc.reason))
         result.counts[(base, "invalid")] += 1
@@ -105,8 +108,9 @@ class PeopleProcessor:
     `partitions` holds the partitions this worker owns; `load` installs one recovered from the table.
     """
 
-    def __init__(self, topics: Topics) -> None:
+    def __init__(self, topics: Topics, max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S) -> None:
         self.topics = topics
+        self.max_skew_s = max_skew_s
         self.partitions: dict[int, PartitionState] = {}
 
     def load(self, partition: int, people: Iterable[tuple[str, Person]], meta: bytes | None) -> PartitionState:
@@ -137,7 +141,7 @@ class PeopleProcessor:
                 continue
             state.offsets[message.topic] = message.offset + 1
             result.meta[message.partition] = b""  # filled in below, once the batch is folded
-            event = _decode(message, self.topics.event_type_of(message.topic), result, base)
+            event = _decode(message, self.topics.event_type_of(message.topic), result, base, self.max_skew_s)
             if event is None:
                 continue
             kind = state.apply(event)
@@ -157,8 +161,9 @@ class RegisterProcessor:
     partition was processed) is its state, so `seed` starts it from the figures view and `process` takes the
     further of its own offsets and those the view has read back (`processed`, published by any worker)."""
 
-    def __init__(self, topics: Topics) -> None:
+    def __init__(self, topics: Topics, max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S) -> None:
         self.topics = topics
+        self.max_skew_s = max_skew_s
         self.register = Register()
         self.offsets: dict[tuple[str, int], int] = {}
 
@@ -176,7 +181,7 @@ class RegisterProcessor:
                 result.counts[(base, "redelivered")] += 1
                 continue
             self.offsets[tp] = result.register_offsets[tp] = message.offset + 1
-            event = _decode(message, self.topics.event_type_of(message.topic), result, base)
+            event = _decode(message, self.topics.event_type_of(message.topic), result, base, self.max_skew_s)
             if event is None:
                 continue
             outcome = self.register.apply(event)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from .finite import finite
 from .state.figures import Area
 from .state.stamp import AMSTERDAM
 from .status_page import Thresholds, render
@@ -90,20 +91,21 @@ def add_routes(app: faust.App, read: ReadModel, users: WebUsers | None = None) -
         return check
 
     async def api_occupancy(web: Any, request: Any) -> Any:
-        return web.json(read.occupancy())
+        return web.json(finite(read.occupancy()))
 
     async def api_inflow(web: Any, request: Any) -> Any:
-        return web.json(read.inflow())
+        return web.json(finite(read.inflow()))
 
     async def api_alerts(web: Any, request: Any) -> Any:
-        return web.json(read.alerts())
+        return web.json(finite(read.alerts()))
 
     async def status_page(web: Any, request: Any) -> Any:
         return web.html(read.status_page())
 
     async def health(web: Any, request: Any) -> Any:
         healthy, status = read.health()
-        return web.json({"status": "ok" if healthy else "unavailable", **status}, status=200 if healthy else 503)
+        body = finite({"status": "ok" if healthy else "unavailable", **status})
+        return web.json(body, status=200 if healthy else 503)
 
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(read.metrics_text(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
