@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(10.0, ge=6, le=300, description="consumer group session timeout (seconds)")
     max_clock_skew_s: float = Field(86_400.0, ge=0, le=31_536_000,
                                     description="how far after its message's timestamp an event may have occurred")
+    input_retention_days: int = Field(30, ge=1, le=3650, description="retention of the person topics capmon creates")
+    person_retention_days: int = Field(400, ge=1, le=3650,
+                                       description="per-person state is forgotten this long after a person's "
+                                                   "last event, once out of reception and not awaiting a decision")
     standby_replicas: int = Field(1, ge=0, le=8, description="standby copies of the person table on other workers")
     alert_rules: Path | None = None  # default: deploy/alerts/rules.yaml when it exists
     slack_webhook_url: SecretStr | None = None

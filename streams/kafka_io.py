@@ -15,7 +15,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from .config import Settings
 from .errors import ConfigError, KafkaUnavailable
-from .topics import Topics
+from .topics import Topics, changelog_configs, topic_configs
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def ensure_topics(settings: Settings, topics: Topics | None = None) -> list[str]
             wanted = [
                 NewTopic(
                     name, num_partitions=settings.partitions, replication_factor=-1,
-                    topic_configs={"cleanup.policy": "compact"} if topics.is_compacted(name) else {},
+                    topic_configs=topic_configs(name.removeprefix(topics.prefix), settings.input_retention_days),
                 )
                 for name in topics.all()
                 if name not in existing
@@ -184,17 +184,27 @@ def prepare_worker_topics(settings: Settings) -> dict[str, int]:
     person table's changelog must have the same: otherwise Faust crash-loops its agent forever.
     """
     topics = Topics(settings.topic_prefix)
-    ensure_topics(settings, topics)
+    created = ensure_topics(settings, topics)
     with kafka_errors("checking topics", settings):
         admin = KafkaAdminClient(**client_options(settings))
         try:
             figures = figures_topic_name(topics)
-            if figures not in set(admin.list_topics()):
-                with suppress(TopicAlreadyExistsError):
-                    admin.create_topics([NewTopic(figures, num_partitions=1, replication_factor=-1,
-                                                  topic_configs={"cleanup.policy": "compact"})])
             names = [topics.registrations, topics.decisions, topics.placements]
             changelog = changelog_topic_name(topics)
+            existing = set(admin.list_topics())
+            own = []
+            if figures not in existing:
+                own.append(NewTopic(figures, num_partitions=1, replication_factor=-1,
+                                    topic_configs={"cleanup.policy": "compact",
+                                                   "message.timestamp.type": "LogAppendTime"}))
+            if changelog not in existing:  # before Faust would create it, without the erasure settings
+                partitions = (settings.partitions if topics.registrations in created  # (not described yet)
+                              else len(admin.describe_topics([topics.registrations])[0]["partitions"]))
+                own.append(NewTopic(changelog, num_partitions=partitions, replication_factor=-1,
+                                    topic_configs=changelog_configs(settings.input_retention_days)))
+            if own:
+                with suppress(TopicAlreadyExistsError):
+                    admin.create_topics(own)
             existing = set(admin.list_topics())
             described = admin.describe_topics([n for n in [*topics.all(), figures, changelog] if n in existing])
             counts = {d.get("name", d.get("topic")): len(d["partitions"]) for d in described}

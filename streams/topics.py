@@ -16,7 +16,10 @@ KEY_FIELD = {
 }
 
 # Topics that hold the latest value per key and are compacted.
-COMPACTED = frozenset({"locations", "forecasts"})
+COMPACTED = frozenset({"locations", "forecasts", "alerts"})
+PERSON_TOPICS = frozenset({"registrations", "decisions", "placements"})
+DAY_MS = 86_400_000
+DEAD_LETTER_RETENTION_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -82,3 +85,27 @@ def event_key(event: dict) -> bytes | None:
     if value is None or isinstance(value, (dict, list)):
         return None
     return str(value).encode()
+
+
+def topic_configs(base: str, input_retention_days: int) -> dict[str, str]:
+    """The settings capmon gives a topic it creates (`base` is the name without prefix; CONTRACT.md sections 2
+    and 3, README "Privacy"). Every topic takes the broker's time (a producer's clock cannot vouch for itself);
+    person events are kept only as long as re-delivery and recovery need them (state lives in the changelog);
+    dead letters 14 days; the latest-value topics are compacted."""
+    configs = {"message.timestamp.type": "LogAppendTime"}
+    if base in PERSON_TOPICS:
+        configs |= {"cleanup.policy": "delete", "retention.ms": str(input_retention_days * DAY_MS)}
+    elif base == "dead-letters":
+        configs |= {"cleanup.policy": "delete", "retention.ms": str(DEAD_LETTER_RETENTION_DAYS * DAY_MS)}
+    elif base in COMPACTED:
+        configs["cleanup.policy"] = "compact"
+    return configs
+
+
+def changelog_configs(input_retention_days: int) -> dict[str, str]:
+    """The person table's changelog: compacted, an erased value (a tombstone or a smaller record) replaces the
+    old one on disk within a day (the erasure deadline), and tombstones stay as long as the input topics so a
+    worker that was down (up to that long) still sees them when it catches up."""
+    return {"cleanup.policy": "compact", "max.compaction.lag.ms": str(DAY_MS),
+            "delete.retention.ms": str(input_retention_days * DAY_MS), "min.cleanable.dirty.ratio": "0.1",
+            "segment.ms": str(DAY_MS)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from tests.support.helpers import run_capmon
+from tests.support.helpers import run_capmon, wait_for
 
 
 def _free_port() -> int:
@@ -44,3 +44,36 @@ def test_bad_arguments_are_refused_by_name(tmp_path):
     assert result.returncode == 2 and "--scenario" in result.stderr and "Traceback" not in result.stderr
     missing = run_capmon("replay", str(tmp_path / "nope.jsonl"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_topics_are_created_with_broker_time_retention_and_compaction(settings):
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+    from streams.kafka_io import changelog_topic_name, client_options, prepare_worker_topics
+    from streams.topics import Topics
+
+    prepare_worker_topics(settings)
+    topics = Topics(settings.topic_prefix)
+    names = [*topics.all(), changelog_topic_name(topics)]
+    admin = KafkaAdminClient(**client_options(settings))
+
+    def described() -> dict[str, dict[str, str]] | None:
+        answer = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in names])["topic"]
+        configs = {name.removeprefix(settings.topic_prefix): {k: v["value"] for k, v in entries.items()}
+                   for name, entries in answer.items()}
+        return configs if all(configs.get(n.removeprefix(settings.topic_prefix)) for n in names) else None
+
+    try:  # a new topic's settings reach the broker's answers a moment after it is created
+        configs = wait_for(described, timeout=30, what="the topics' settings")
+    finally:
+        admin.close()
+    day = 86_400_000
+    for person in ("registrations", "decisions", "placements"):
+        assert configs[person]["message.timestamp.type"] == "LogAppendTime"
+        assert configs[person]["retention.ms"] == str(30 * day) and configs[person]["cleanup.policy"] == "delete"
+    assert configs["dead-letters"]["retention.ms"] == str(14 * day)
+    for latest in ("locations", "forecasts", "alerts"):
+        assert configs[latest]["cleanup.policy"] == "compact", latest
+    changelog = configs["capmon-people-changelog"]
+    assert changelog["cleanup.policy"] == "compact" and changelog["max.compaction.lag.ms"] == str(day)
+    assert changelog["delete.retention.ms"] == str(30 * day)

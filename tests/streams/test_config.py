@@ -67,3 +67,11 @@ def test_sasl_and_tls_settings_reach_every_kafka_client_of_the_worker(tmp_path):
     plain = load_settings({})
     assert faust_credentials(plain) is None and "ssl_context" not in aiokafka_options(plain)
     assert faust_credentials(load_settings({"CAPMON_KAFKA_SECURITY_PROTOCOL": "SSL"})).protocol.value == "SSL"
+
+
+def test_topic_settings_follow_the_retention_settings():
+    from streams.topics import changelog_configs, topic_configs
+
+    assert topic_configs("registrations", 7)["retention.ms"] == str(7 * 86_400_000)
+    assert topic_configs("alerts", 7) == {"message.timestamp.type": "LogAppendTime", "cleanup.policy": "compact"}
+    assert changelog_configs(7)["delete.retention.ms"] == str(7 * 86_400_000)
