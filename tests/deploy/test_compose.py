@@ -134,3 +134,16 @@ def test_amtool_accepts_the_alertmanager_config_and_it_pages_only_for_critical_a
     assert receiver("alertname=CapmonAllWorkersDown", "severity=critical") == "pagerduty-and-slack"
     assert receiver("alertname=province_headroom_low", "severity=warning", "scope=NL-ZE") == "slack"
     assert receiver("alertname=CapmonDeadLetters", "severity=info") == "slack"
+
+
+def test_only_the_status_pages_and_grafana_are_published_on_loopback_and_capmon_runs_locked_down():
+    published = {name: service["ports"] for name, service in SERVICES.items() if service.get("ports")}
+    assert set(published) == {"worker-1", "worker-2", "grafana"}
+    for name, ports in published.items():
+        for port in ports:
+            assert port.startswith("${CAPMON_PUBLISH_HOST:-127.0.0.1}:"), (name, port)
+    assert not any("lifecycle" in arg for arg in SERVICES["prometheus"]["command"])
+    for name in CAPMON:
+        service = SERVICES[name]
+        assert service["read_only"] is True and service["cap_drop"] == ["ALL"], name
+        assert "no-new-privileges:true" in service["security_opt"], name
