@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -43,6 +45,9 @@ class DeliveryMetrics:
                                registry=registry)
         self.failures = Counter("capmon_alert_delivery_failures", "Notifications given up (4xx other than 429)",
                                 ["receiver"], registry=registry)
+        self.coalesced = Counter("capmon_alert_deliveries_coalesced", "Queued re-sends spared because a newer "
+                                 "state of the same alert was queued (receiver away)", ["receiver"],
+                                 registry=registry)
         self.latency = Histogram("capmon_alert_delivery_latency_seconds",
                                  "From the alert change being queued to the receiver accepting it", ["receiver"],
                                  buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
@@ -59,18 +64,74 @@ def classify(status: int, retry_after: str | None) -> Attempt:
     return Attempt(False, False, status, None, f"refused ({status})")
 
 
+MAX_RETRY_AFTER_S = 300.0  # a receiver cannot stall its queue for longer than this per attempt
+
+
 def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds, or as an HTTP date."""
+    """Retry-After in seconds, or as an HTTP date; at most MAX_RETRY_AFTER_S (`inf`, `nan` or a date next year
+    from a misbehaving receiver must not stall its notifications for ever)."""
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, OverflowError):
+            return None
+    if not math.isfinite(seconds):
+        return MAX_RETRY_AFTER_S
+    return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
+
+
+@dataclass(frozen=True)
+class Entry:
+    transition: Transition
+    queued_at: float
+    resend: bool = False  # a repeat of a state already delivered (Alertmanager's keep-alive)
+
+
+class ReceiverQueue:
+    """A receiver's notifications in order, bounded by coalescing: a newer state of an alert supersedes an
+    undelivered re-send of it, and a re-send is not queued behind a state of the same alert that is still
+    waiting. Triggers and resolves are never dropped, so the queue holds at most the changes the alerts really
+    made while the receiver was away, whatever its outage lasts."""
+
+    def __init__(self) -> None:
+        self.entries: deque[Entry] = deque()
+        self._ready = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def put(self, entry: Entry) -> int:
+        """Queue `entry`; returns how many notifications coalescing spared (0 or more)."""
+        alert_id = entry.transition.alert_id
+        if entry.resend and any(e.transition.alert_id == alert_id for e in self.entries):
+            return 1
+        before = len(self.entries)
+        self.entries = deque(e for e in self.entries if not (e.resend and e.transition.alert_id == alert_id))
+        spared = before - len(self.entries)
+        self.entries.append(entry)
+        self._idle.clear()
+        self._ready.set()
+        return spared
+
+    async def get(self) -> Entry:
+        while not self.entries:
+            self._ready.clear()
+            await self._ready.wait()
+        return self.entries.popleft()
+
+    def done(self) -> None:
+        """The entry last taken is handled; idle once nothing waits."""
+        if not self.entries:
+            self._idle.set()
+
+    async def join(self) -> None:
+        await self._idle.wait()
+
+    def qsize(self) -> int:
+        return len(self.entries)
 
 
 @dataclass
@@ -87,10 +148,11 @@ class Dispatcher:
         self.receivers = {r.name: r for r in receivers}
         self.metrics = DeliveryMetrics(registry)
         for name in self.receivers:  # every configured receiver shows 0, not "no data", before its first alert
-            for family in (self.metrics.sent, self.metrics.retries, self.metrics.failures, self.metrics.latency):
+            for family in (self.metrics.sent, self.metrics.retries, self.metrics.failures, self.metrics.coalesced,
+                           self.metrics.latency):
                 family.labels(name)
         self.backoff = backoff or Backoff()
-        self._queues: dict[str, asyncio.Queue[tuple[Transition, float]]] = {}
+        self._queues: dict[str, ReceiverQueue] = {}
         self._tasks: list[asyncio.Task] = []
         self._session: aiohttp.ClientSession | None = None
         self._unconfigured_warned: set[str] = set()
@@ -100,7 +162,7 @@ class Dispatcher:
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.backoff.timeout_s))
         for name in self.receivers:
-            self._queues[name] = asyncio.Queue()
+            self._queues[name] = ReceiverQueue()
             self._tasks.append(asyncio.create_task(self._run(name), name=f"deliver-{name}"))
 
     async def stop(self) -> None:
@@ -110,10 +172,14 @@ class Dispatcher:
         if self._session:
             await self._session.close()
 
-    def submit(self, t: Transition, only: list[str] | None = None) -> None:
+    def submit(self, t: Transition, only: list[str] | None = None, resend: bool = False) -> None:
+        """Queue `t` for its receivers (or `only` these); `resend` marks a repeat of a delivered state, which
+        coalescing may spare (see ReceiverQueue)."""
         for name in only if only is not None else t.notify:
             if name in self._queues:
-                self._queues[name].put_nowait((t, time.monotonic()))
+                spared = self._queues[name].put(Entry(t, time.monotonic(), resend))
+                if spared:
+                    self.metrics.coalesced.labels(name).inc(spared)
             elif name not in self._unconfigured_warned:
                 self._unconfigured_warned.add(name)
                 log.warning("receiver %s is not configured; alerts for it are only logged", name)
@@ -133,7 +199,8 @@ class Dispatcher:
         receiver, queue = self.receivers[name], self._queues[name]
         last_sent = 0.0
         while True:
-            t, queued_at = await queue.get()
+            entry = await queue.get()
+            t, queued_at = entry.transition, entry.queued_at
             try:
                 wait = receiver.min_interval_s - (time.monotonic() - last_sent)
                 if wait > 0:
@@ -144,7 +211,7 @@ class Dispatcher:
                 if self.on_delivered is not None:
                     await self.on_delivered(t, name)
             finally:
-                queue.task_done()
+                queue.done()
 
     async def _deliver(self, receiver: Receiver, t: Transition) -> None:
         request = receiver.request(t)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from streams.config import Settings
 
 from .evaluate import Transition
-from .text import details, iso, summary
+from .text import details, iso, printable, slack_escape, summary
 
 log = logging.getLogger("capmon.alerts")
 PAGERDUTY_DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -53,14 +53,15 @@ class Slack:
         self.links = links
 
     def request(self, t: Transition) -> Request:
-        text = summary(t)
-        body = "\n".join(details(t, self.links.status_url, self.links.dashboard_url))
+        text = slack_escape(summary(t))  # every text Slack reads is escaped: ids may hold `<!channel>`
+        body = slack_escape("\n".join(details(t, self.links.status_url, self.links.dashboard_url)))
         return Request(self._url, {
             "text": text,
             "blocks": [
                 {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}},
                 {"type": "section", "text": {"type": "mrkdwn", "text": body}},
-                {"type": "context", "elements": [{"type": "mrkdwn", "text": f"capmon · alert `{t.alert_id}`"}]},
+                {"type": "context", "elements": [{"type": "mrkdwn",
+                                                  "text": f"capmon · alert `{slack_escape(t.alert_id)}`"}]},
             ],
         })
 
@@ -127,7 +128,7 @@ class LogReceiver:
     min_interval_s = 0.0
 
     def request(self, t: Transition) -> None:
-        log.warning("alert %s", summary(t))
+        log.warning("alert %s", printable(summary(t)))
         return None
 
 

@@ -128,7 +128,7 @@ class AlertService:
             await asyncio.sleep(self.resend_s)
             for rec in list(self.records.values()):
                 if rec.state.status == "firing" and "alertmanager" in rec.transition.notify:
-                    self.dispatcher.submit(rec.transition, only=["alertmanager"])
+                    self.dispatcher.submit(rec.transition, only=["alertmanager"], resend=True)
 
     async def _changes(self, changes: list[Transition]) -> None:
         for t in changes:

@@ -60,3 +60,14 @@ def details(t: Transition, status_url: str | None, dashboard_url: str | None) ->
     if looks:
         lines.append("Look at: " + " · ".join(looks))
     return lines
+
+
+def slack_escape(text: str) -> str:
+    """Slack's control characters as entities (its documented rule): a location id `<!channel>` is shown, not
+    obeyed as a mention of everyone."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def printable(text: str) -> str:
+    """One log line whatever the ids hold: control characters (a newline in a location id) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

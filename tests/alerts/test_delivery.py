@@ -7,7 +7,7 @@ import time
 
 from prometheus_client import CollectorRegistry
 
-from alerts.delivery import Backoff, Dispatcher, classify, parse_retry_after
+from alerts.delivery import MAX_RETRY_AFTER_S, Backoff, Dispatcher, Entry, ReceiverQueue, classify, parse_retry_after
 from alerts.evaluate import Transition
 from alerts.receivers import Alertmanager, Links, PagerDuty, Slack
 from tests.support.receivers import FakeReceiver
@@ -136,3 +136,41 @@ def test_alertmanager_payload():
     assert fired["startsAt"].startswith("2023-03-14T09:30") and "endsAt" not in fired
     resolved = am.request(transition("resolved")).json[0]
     assert resolved["endsAt"].startswith("2023-03-14T10:30")
+
+
+def test_retry_after_is_capped_so_a_receiver_cannot_stall_its_queue():
+    for value in ("inf", "Infinity", "1e308", "nan", "Fri, 31 Dec 9999 23:59:59 GMT"):
+        assert parse_retry_after(value) == MAX_RETRY_AFTER_S, value
+    assert parse_retry_after("-5") == 0.0 and parse_retry_after("12") == 12.0
+
+
+def test_a_newer_state_supersedes_a_queued_resend_and_triggers_and_resolves_are_never_dropped():
+    async def scenario() -> list[tuple[str, str, bool]]:
+        queue = ReceiverQueue()
+        a, b = "low/national", "low/NL-UT"
+        spared = [queue.put(Entry(transition("fired", a), 0.0, resend=True)),
+                  queue.put(Entry(transition("fired", a), 0.0, resend=True)),  # behind its own: spared
+                  queue.put(Entry(transition("fired", b), 0.0)),
+                  queue.put(Entry(transition("resolved", a), 0.0)),  # supersedes a's queued re-send
+                  queue.put(Entry(transition("fired", a), 0.0)),  # a trigger after a resolve: kept, in order
+                  queue.put(Entry(transition("fired", b), 0.0, resend=True))]  # b's trigger still waits: spared
+        assert spared == [0, 1, 0, 1, 0, 1]
+        out = []
+        while queue.qsize():
+            e = await queue.get()
+            out.append((e.transition.alert_id, e.transition.kind, e.resend))
+            queue.done()
+        await asyncio.wait_for(queue.join(), 1)
+        return out
+
+    assert asyncio.run(scenario()) == [("low/NL-UT", "fired", False), ("low/national", "resolved", False),
+                                       ("low/national", "fired", False)]
+
+
+def test_slack_text_shows_what_slack_would_obey():
+    t = transition(alert="low/<!channel>&", scope="<!channel>&")
+    body = Slack("http://127.0.0.1:1/hook").request(t).json
+    texts = [body["text"], *(b["text"]["text"] for b in body["blocks"] if "text" in b),
+             body["blocks"][-1]["elements"][0]["text"]]
+    assert all("<!channel>" not in x for x in texts)
+    assert "&lt;!channel&gt;&amp;" in body["text"] and "&lt;!channel&gt;&amp;" in texts[-1]
