@@ -32,15 +32,7 @@ if TYPE_CHECKING:
     from .state.readmodel import Figures
     from .view import FiguresView
 
-# The nationalities with their own label value (DOMAIN.md: the largest groups in 2023); all others are "other".
-NATIONALITY_LABELS = frozenset({"SYR", "TUR", "AFG", "YEM", "ERI", "IRQ", "IRN", "SOM", "DZA", "MAR", "SDN", "XXA"})
-OTHER = "other"
-
 Metric = GaugeMetricFamily | CounterMetricFamily
-
-
-def nationality_label(nationality: str) -> str:
-    return nationality if nationality in NATIONALITY_LABELS else OTHER
 
 
 class WorkerMetrics:
@@ -219,13 +211,10 @@ class FiguresCollector(Collector):
         for outcome, n in figures.decisions_by_outcome.items():
             decisions.add_metric([outcome], n)
         yield decisions
-        by_nationality: Counter[tuple[str, str]] = Counter()
-        for (outcome, nationality), n in figures.decisions_by_nationality.items():
-            by_nationality[(outcome, nationality_label(nationality))] += n
         per_nat = CounterMetricFamily("capmon_decisions_by_nationality",
-                                      "IND decisions by outcome and nationality (largest groups, others: other)",
-                                      labels=["outcome", "nationality"])
-        for (outcome, nationality), n in sorted(by_nationality.items()):
+                                      "IND decisions by outcome and nationality (groups of 10 or more decisions; "
+                                      "the rest: other)", labels=["outcome", "nationality"])
+        for (outcome, nationality), n in figures.decisions_by_nationality.items():
             per_nat.add_metric([outcome, nationality], n)
         yield per_nat
         if figures.current_half_year is not None:

@@ -31,6 +31,9 @@ from .stamp import from_micros
 from .totals import Totals, half_year
 
 DAILY_DAYS = 28  # MPP inflow per day is shown for this many days ending on now's day
+MIN_GROUP = 10  # decisions a nationality needs to be shown on its own (CONTRACT.md section 4)
+MAX_GROUPS = 40  # at most this many nationalities have their own series; the rest are `other`
+OTHER = "other"
 
 
 class Figures:
@@ -94,20 +97,35 @@ class Figures:
         return dict(sorted(counts.items()))
 
     @cached_property
+    def nationality_groups(self) -> dict[str, str]:
+        """Nationality -> the group it is shown under: itself when it has at least MIN_GROUP decisions (and is
+        among the MAX_GROUPS largest, which bounds the series), else `other` (small cells, CONTRACT.md
+        section 4: a rate of three persons says something about those persons)."""
+        sizes: Counter[str] = Counter()
+        for (_outcome, nationality), n in self.totals.decisions.items():
+            sizes[nationality] += n
+        shown = {nat for nat, n in sizes.most_common(MAX_GROUPS) if n >= MIN_GROUP}
+        return {nat: nat if nat in shown else OTHER for nat in sizes}
+
+    @cached_property
     def decisions_by_nationality(self) -> dict[tuple[str, str], int]:
-        """(outcome, nationality) -> decisions."""
-        return dict(sorted(self.totals.decisions.items()))
+        """(outcome, nationality group) -> decisions; small groups summed under `other`."""
+        groups = self.nationality_groups
+        counts: Counter[tuple[str, str]] = Counter()
+        for (outcome, nationality), n in self.totals.decisions.items():
+            counts[(outcome, groups[nationality])] += n
+        return dict(sorted(counts.items()))
 
     @cached_property
     def grant_rate(self) -> dict[str, float]:
-        """granted / (granted + rejected) per nationality."""
+        """granted / (granted + rejected) per nationality group (small groups under `other`)."""
         granted: Counter[str] = Counter()
         decided: Counter[str] = Counter()
-        for (outcome, nationality), n in self.totals.decisions.items():
+        for (outcome, group), n in self.decisions_by_nationality.items():
             if outcome in ("granted", "rejected"):
-                decided[nationality] += n
-                granted[nationality] += n if outcome == "granted" else 0
-        return {nat: granted[nat] / n for nat, n in sorted(decided.items()) if n}
+                decided[group] += n
+                granted[group] += n if outcome == "granted" else 0
+        return {group: granted[group] / n for group, n in sorted(decided.items()) if n}
 
     @cached_property
     def outflow(self) -> dict[str, dict[str, int]]:

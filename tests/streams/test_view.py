@@ -76,9 +76,24 @@ def test_inflow_read_out_has_decisions_grant_rates_outflow_and_daily_inflow():
     view.apply(partition_key(0), proc.partitions[0].summary())
     flow = inflow_json(view.figures(), taakstelling=100)
     assert flow["decisions"] == {"granted": 2, "rejected": 1}
-    assert flow["grant_rate"] == {"DZA": 0.5, "SYR": 1.0}
+    assert flow["grant_rate"] == {"other": 2 / 3}  # groups of fewer than 10 decisions are summed
     assert flow["outflow"] == {"2023-H2": {"taakstelling": 100, "housed": 1, "housed_share_of_taakstelling": 0.01}}
     assert flow["daily"] == {"2023-07-02": 1}
     assert flow["ytd"] == 1 and flow["ytd_unaccompanied_minors"] == 1
     assert flow["now"] == "2023-07-02T10:00:00+02:00"
     assert parse_event(location(3), "location").capacity == 3
+
+
+def test_nationalities_with_fewer_than_ten_decisions_are_shown_only_as_other():
+    proc = PeopleProcessor(T)
+    batch = [decision(i, f"s{i}", "granted" if i < 7 else "rejected", "SYR") for i in range(10)]
+    batch += [decision(10 + i, f"m{i}", "rejected", "MDA") for i in range(9)]
+    batch += [decision(20, "d0", "granted", "DZA")]
+    proc.process(batch)
+    view = FiguresView()
+    view.apply(partition_key(0), proc.partitions[0].summary())
+    figures = view.figures()
+    assert figures.grant_rate == {"SYR": 0.7, "other": 0.1}  # MDA's 9 and DZA's 1 together
+    assert figures.decisions_by_nationality == {("granted", "SYR"): 7, ("rejected", "SYR"): 3,
+                                                ("granted", "other"): 1, ("rejected", "other"): 9}
+    assert "MDA" not in json.dumps(inflow_json(figures))
