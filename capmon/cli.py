@@ -210,7 +210,8 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from alerts.rules import load_rules
-    from streams.kafka_io import prepare_worker_topics
+    from streams.kafka_io import check_pseudonym_key, prepare_worker_topics
+    from streams.pseudonyms import fingerprint_of, pseudonyms_of
     from streams.web_users import WebUsers
 
     from .worker import run_worker
@@ -220,6 +221,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     rules = load_rules(rules_path) if settings.alert_rules or rules_path.exists() else []
     users = WebUsers.load(settings.web_users_file) if settings.web_users_file else None
     layout = prepare_worker_topics(settings)
+    check_pseudonym_key(settings, fingerprint_of(pseudonyms_of(settings)))
     partitions = layout[Topics(settings.topic_prefix).registrations]
     return run_worker(settings.model_copy(update={"partitions": partitions}), args.loglevel, rules, layout, users)
 

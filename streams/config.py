@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     person_retention_days: int = Field(400, ge=1, le=3650,
                                        description="per-person state is forgotten this long after a person's "
                                                    "last event, once out of reception and not awaiting a decision")
+    pseudonym_key: SecretStr | None = None  # person ids become HMAC-SHA256(key, id) at ingest (streams/pseudonyms.py)
     standby_replicas: int = Field(1, ge=0, le=8, description="standby copies of the person table on other workers")
     alert_rules: Path | None = None  # default: deploy/alerts/rules.yaml when it exists
     slack_webhook_url: SecretStr | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -221,3 +222,39 @@ def prepare_worker_topics(settings: Settings) -> dict[str, int]:
             f"use a new CAPMON_TOPIC_PREFIX, or delete that topic and the consumer group {topics.app_id} "
             "so the state is rebuilt from the input topics")
     return counts
+
+
+def check_pseudonym_key(settings: Settings, fingerprint: str, timeout_s: float = 30.0) -> None:
+    """Refuse to start with another pseudonym key than the state was built with (streams/pseudonyms.py): read
+    the (small, compacted) figures topic for the recorded fingerprint and for any partition summary (state
+    exists); record the fingerprint when there is none yet."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from .pseudonyms import FINGERPRINT_KEY, check_key
+
+    topic = figures_topic_name(Topics(settings.topic_prefix))
+    recorded, state_exists = None, False
+    with kafka_errors("reading the figures topic", settings):
+        consumer = KafkaConsumer(**client_options(settings), enable_auto_commit=False, group_id=None)
+        try:
+            tp = TopicPartition(topic, 0)
+            consumer.assign([tp])
+            consumer.seek_to_beginning(tp)
+            end = consumer.end_offsets([tp])[tp]
+            deadline = time.monotonic() + timeout_s
+            while consumer.position(tp) < end and time.monotonic() < deadline:
+                for message in consumer.poll(timeout_ms=500).get(tp, []):
+                    if message.key == FINGERPRINT_KEY and message.value:
+                        recorded = message.value.decode(errors="replace")
+                    elif message.key and message.key.startswith(b"partition:"):
+                        state_exists = True
+        finally:
+            consumer.close()
+    check_key(recorded, state_exists, fingerprint)
+    if recorded is None:
+        with kafka_errors("recording the pseudonym key's fingerprint", settings):
+            producer = KafkaProducer(**client_options(settings), acks="all")
+            try:
+                producer.send(topic, key=FINGERPRINT_KEY, value=fingerprint.encode()).get(timeout=timeout_s)
+            finally:
+                producer.close()

@@ -33,6 +33,7 @@ from .kafka_io import faust_credentials, figures_topic_name
 from .metrics import WorkerMetrics
 from .person_table import PersonTable
 from .processing import BatchResult, Incoming, PartitionState, PeopleProcessor, RegisterProcessor
+from .pseudonyms import pseudonyms_of
 from .summary import RegisterProgress
 from .topics import Topics
 from .view import FiguresView, partition_key, register_key, register_offsets_key
@@ -56,7 +57,7 @@ class Pipeline:
         self.settings = settings
         self.layout = layout  # partitions per topic, read by `capmon worker` before Faust starts
         self.topics = Topics(settings.topic_prefix)
-        self.people = PeopleProcessor(self.topics, settings.max_clock_skew_s)
+        self.people = PeopleProcessor(self.topics, settings.max_clock_skew_s, pseudonyms_of(settings))
         self.register = RegisterProcessor(self.topics, settings.max_clock_skew_s)
         self.view = view
         self.metrics = metrics

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .errors import InvalidEvent
 from .events import DEFAULT_MAX_CLOCK_SKEW_S, Forecast, Location, check_not_in_future, parse_event
+from .pseudonyms import Pseudonyms
 from .state.chain import ChainState
 from .state.figures import daily_kept_from
 from .state.people import Person
@@ -108,9 +109,11 @@ class PeopleProcessor:
     `partitions` holds the partitions this worker owns; `load` installs one recovered from the table.
     """
 
-    def __init__(self, topics: Topics, max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S) -> None:
+    def __init__(self, topics: Topics, max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S,
+                 pseudonyms: Pseudonyms | None = None) -> None:
         self.topics = topics
         self.max_skew_s = max_skew_s
+        self.pseudonyms = pseudonyms  # when set, person ids are replaced before they reach any state
         self.partitions: dict[int, PartitionState] = {}
 
     def load(self, partition: int, people: Iterable[tuple[str, Person]], meta: bytes | None) -> PartitionState:
@@ -144,6 +147,8 @@ class PeopleProcessor:
             event = _decode(message, self.topics.event_type_of(message.topic), result, base, self.max_skew_s)
             if event is None:
                 continue
+            if self.pseudonyms is not None:
+                event = event.model_copy(update={"person_id": self.pseudonyms.person_id(event.person_id)})
             kind = state.apply(event)
             result.counts[(base, kind)] += 1
             if kind == "accepted":
