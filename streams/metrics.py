@@ -50,6 +50,10 @@ class WorkerMetrics:
         self.redelivered = PromCounter(
             "capmon_events_redelivered", "Input messages Kafka delivered again after a restart or rebalance, already "
             "in the state (not counted in capmon_events_total)", ["topic"], registry=self.registry)
+        self.erasures = PromCounter("capmon_erasures", "Tombstones on the person topics: persons erased (or marked, if "
+                                    "never seen)", ["topic"], registry=self.registry)
+        self.expired = PromCounter("capmon_persons_expired", "Persons forgotten after CAPMON_PERSON_RETENTION_DAYS "
+                                   "(out of reception, not awaiting a decision)", registry=self.registry)
         self.dead_letters = PromCounter("capmon_dead_letters", "Invalid events sent to dead-letters", ["topic"],
                                         registry=self.registry)
         self.batch_seconds = Histogram("capmon_batch_processing_seconds", "Time to process one batch of events",
@@ -68,6 +72,12 @@ class WorkerMetrics:
         for (topic, result), n in counts.items():
             if result == "redelivered":
                 self.redelivered.labels(topic).inc(n)
+                continue
+            if result == "erasure":
+                self.erasures.labels(topic).inc(n)
+                continue
+            if result == "expired":
+                self.expired.inc(n)
                 continue
             self.events.labels(topic, result).inc(n)
             if result == "invalid":

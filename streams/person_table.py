@@ -17,6 +17,7 @@ next worker to take the partition over (which recovers from the changelog) would
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterator
 from functools import partial
@@ -28,6 +29,7 @@ from .state.people import Person
 
 log = logging.getLogger("capmon.worker")
 META_KEY = b"__capmon_partition_meta__"
+FORGOTTEN_KEY = b"__capmon_partition_forgotten__"  # histories of erased and expired persons, as counts
 FAUST_OFFSET_KEY = b"__faust\0offset__"
 
 
@@ -43,27 +45,36 @@ class PersonTable:
     def changelog_topic(self) -> str:
         return self.table.changelog_topic.get_topic_name()
 
-    def load(self, partition: int) -> tuple[list[tuple[str, Person]], bytes | None]:
-        """Every person of a partition, and its meta value, from the local store (after Faust's recovery)."""
+    def load(self, partition: int) -> tuple[list[tuple[str, Person]], bytes | None, bytes | None]:
+        """Every person of a partition, its meta value and its forgotten histories, from the local store (after
+        Faust's recovery)."""
         db = self.table.data._db_for_partition(partition)
-        people, meta = [], None
+        people, meta, forgotten = [], None, None
         for key, value in _items(db):
             if key == META_KEY:
                 meta = value
+            elif key == FORGOTTEN_KEY:
+                forgotten = value
             elif key != FAUST_OFFSET_KEY and value is not None:
                 people.append((key.decode(), decode_person(value)))
-        return people, meta
+        return people, meta, forgotten
 
     def meta(self, partition: int) -> bytes | None:
         """The partition's meta value in the local store (what the changelog last acknowledged for it)."""
         return self.table.data._db_for_partition(partition).get(META_KEY)
 
-    async def write(self, partition: int, persons: dict[str, Person], meta: bytes) -> None:
-        """Log the new state of each changed person, then the partition's meta; the local store follows once
-        the changelog has acknowledged them (see the module docstring)."""
+    async def write(self, partition: int, persons: dict[str, Person | None], meta: bytes,
+                    forgotten: bytes | None = None) -> None:
+        """Log the new state of each changed person (None: forgotten, a tombstone that compaction turns into
+        nothing), the forgotten histories when they changed, then the partition's meta; the local store follows
+        once the changelog has acknowledged them (see the module docstring)."""
         producer = self.app.producer
         topic = self.changelog_topic
-        entries = [(person_id.encode(), encode_person(person)) for person_id, person in persons.items()]
+        entries: list[tuple[bytes, bytes | None]] = [
+            (person_id.encode(), encode_person(person) if person is not None else None)
+            for person_id, person in persons.items()]
+        if forgotten is not None:
+            entries.append((FORGOTTEN_KEY, forgotten))
         entries.append((META_KEY, meta))
         last = None
         for key, value in entries:
@@ -76,7 +87,8 @@ class PersonTable:
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
-    def _acknowledged(self, partition: int, entries: list[tuple[bytes, bytes]], future: asyncio.Future) -> None:
+    def _acknowledged(self, partition: int, entries: list[tuple[bytes, bytes | None]],
+                      future: asyncio.Future) -> None:
         """Store an acknowledged batch locally, and how far the changelog is stored (as Faust does)."""
         self._pending.discard(future)
         if future.cancelled() or future.exception() is not None:
@@ -89,7 +101,11 @@ class PersonTable:
             return
         db = self.table.data._db_for_partition(partition)
         for key, value in entries:
-            db[key] = value
+            if value is None:
+                with contextlib.suppress(KeyError):
+                    del db[key]
+            else:
+                db[key] = value
         metadata = future.result()
         self.table.data.set_persisted_offset(metadata.topic_partition, metadata.offset)
 

@@ -57,7 +57,8 @@ class Pipeline:
         self.settings = settings
         self.layout = layout  # partitions per topic, read by `capmon worker` before Faust starts
         self.topics = Topics(settings.topic_prefix)
-        self.people = PeopleProcessor(self.topics, settings.max_clock_skew_s, pseudonyms_of(settings))
+        self.people = PeopleProcessor(self.topics, settings.max_clock_skew_s, pseudonyms_of(settings),
+                                      settings.person_retention_days)
         self.register = RegisterProcessor(self.topics, settings.max_clock_skew_s)
         self.view = view
         self.metrics = metrics
@@ -216,8 +217,8 @@ class Pipeline:
                 return
             log.info("partition %d: kept state is behind the changelog; recovering it", partition)
             self.people.drop(partition)
-        people, meta = self.person_table.load(partition)
-        state = self.people.load(partition, people, meta)
+        people, meta, forgotten = self.person_table.load(partition)
+        state = self.people.load(partition, people, meta, forgotten)
         log.info("partition %d: %d persons recovered, processed up to %s", partition, len(state.people),
                  ", ".join(f"{t.removeprefix(self.topics.prefix)}@{o}" for t, o in sorted(state.offsets.items())))
 
@@ -229,7 +230,8 @@ class Pipeline:
 
     async def _write_people(self, result: BatchResult) -> None:
         for partition, meta in result.meta.items():
-            await self.person_table.write(partition, result.changed.get(partition, {}), meta)
+            await self.person_table.write(partition, result.changed.get(partition, {}), meta,
+                                          result.forgotten.get(partition))
 
     async def _send_dead_letters(self, result: BatchResult) -> None:
         for dead in result.dead:

@@ -16,12 +16,17 @@ from .errors import InvalidEvent
 from .events import DEFAULT_MAX_CLOCK_SKEW_S, Forecast, Location, check_not_in_future, parse_event
 from .pseudonyms import Pseudonyms
 from .state.chain import ChainState
+from .state.codec import decode_totals, encode_totals
 from .state.figures import daily_kept_from
 from .state.people import Person
 from .state.register import Register
+from .state.stamp import micros
 from .state.totals import Totals
 from .summary import PartitionSummary
 from .topics import Topics
+
+DAY_US = 86_400 * 1_000_000
+DEFAULT_RETENTION_DAYS = 400  # CAPMON_PERSON_RETENTION_DAYS
 
 
 @dataclass(frozen=True)
@@ -56,11 +61,21 @@ class PartitionState(ChainState):
     its persons, and how far its topics have been processed."""
 
     offsets: dict[str, int] = field(default_factory=dict)  # topic -> next offset (processed up to)
+    # topic -> greatest occurred_at accepted on this partition of it: "too late" is judged per topic partition
+    latest: dict[str, int] = field(default_factory=dict)
     daily_from: str | None = field(default=None, compare=False, repr=False)  # daily counts kept from this day
+    swept_day: int | None = field(default=None, compare=False, repr=False)  # last expiry sweep (days since epoch)
 
     def meta(self) -> bytes:
-        """Watermark and offsets, stored beside the people in the table so a recovery restores them."""
-        return json.dumps({"watermark_us": self.watermark_us, "offsets": self.offsets}).encode()
+        """Watermark, offsets and latest event time per topic, stored beside the people in the table so a
+        recovery restores them."""
+        return json.dumps({"watermark_us": self.watermark_us, "offsets": self.offsets,
+                           "latest": self.latest}).encode()
+
+    def horizon_us(self) -> int | None:
+        """The least of the topics' latest event times: a person whose last event is more than the retention
+        before it can be forgotten, because any repeat of their events is then "too late" on every topic."""
+        return min(self.latest.values()) if self.latest else None
 
     def summary(self, caught_up: bool = False) -> bytes:
         """What the figures topic gets for this partition (daily check-ins and -outs only as far back as the
@@ -78,10 +93,13 @@ class BatchResult:
     """What a batch changed, decided while processing it, so writing it needs nothing from live state (a
     rebalance may drop a partition's state while the writes are still under way)."""
 
-    changed: dict[int, dict[str, Person]] = field(default_factory=dict)  # partition -> person -> new state
+    # partition -> person -> new state, or None: forgotten (a tombstone in the changelog)
+    changed: dict[int, dict[str, Person | None]] = field(default_factory=dict)
     meta: dict[int, bytes] = field(default_factory=dict)  # partition -> its meta after this batch
+    forgotten: dict[int, bytes] = field(default_factory=dict)  # partition -> its forgotten histories, if changed
     dead: list[DeadLetter] = field(default_factory=list)
-    # (topic name w/o prefix, result): accepted, duplicate, invalid, or redelivered (seen again after a restart)
+    # (topic name w/o prefix, result): accepted, duplicate, invalid, redelivered (seen again after a restart),
+    # erasure (a tombstone), expired (persons forgotten after the retention; topic "people")
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     register: list[tuple[Location | Forecast, bytes]] = field(default_factory=list)  # new latest entries, raw
     register_offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> next offset
@@ -89,40 +107,52 @@ class BatchResult:
 
 def _decode(message: Incoming, event_type: str | None, result: BatchResult, base: str, max_skew_s: float):
     if event_type is None or message.value is None:
-        reason = "no value (tombstone)" if message.value is None else "not an input topic"
-        result.dead.append(DeadLetter(message, reason))
-        result.counts[(base, "invalid")] += 1
+        _dead(message, "no value (tombstone)" if message.value is None else "not an input topic", result, base)
         return None
     try:
         event = parse_event(message.value, event_type)
         check_not_in_future(event, message.timestamp_us, max_skew_s)
         return event
     except InvalidEvent as exc:
-        result.dead.append(DeadLetter(message, exc.reason))
-        result.counts[(base, "invalid")] += 1
+        _dead(message, exc.reason, result, base)
         return None
 
 
 class PeopleProcessor:
-    """Folds registration, decision and placement events into per-partition state.
+    """Folds registration, decision and placement events into per-partition state, erases persons on a
+    tombstone and forgets them after the retention (CONTRACT.md section 3, "Retention and erasure").
 
     `partitions` holds the partitions this worker owns; `load` installs one recovered from the table.
     """
 
     def __init__(self, topics: Topics, max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S,
-                 pseudonyms: Pseudonyms | None = None) -> None:
+                 pseudonyms: Pseudonyms | None = None, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
         self.topics = topics
         self.max_skew_s = max_skew_s
         self.pseudonyms = pseudonyms  # when set, person ids are replaced before they reach any state
+        self.retention_us = retention_days * DAY_US
+        self.hashed = pseudonyms.event_id if pseudonyms is not None else None
         self.partitions: dict[int, PartitionState] = {}
 
-    def load(self, partition: int, people: Iterable[tuple[str, Person]], meta: bytes | None) -> PartitionState:
-        """Install a partition recovered from the person table (`meta` is what `PartitionState.meta` wrote)."""
-        state = PartitionState(people=dict(people))
+    def _new_state(self, people: dict[str, Person] | None = None) -> PartitionState:
+        state = PartitionState(people=people or {})
+        if self.hashed is not None:
+            state.hashed = self.hashed
+        return state
+
+    def load(self, partition: int, people: Iterable[tuple[str, Person]], meta: bytes | None,
+             forgotten: bytes | None = None) -> PartitionState:
+        """Install a partition recovered from the person table (`meta` is what `PartitionState.meta` wrote,
+        `forgotten` the histories of erased and expired persons)."""
+        state = self._new_state(dict(people))
         state.totals = Totals.of(state.people.values())
+        if forgotten:
+            state.forgotten = decode_totals(json.loads(forgotten))
+            state.totals.add(state.forgotten)
         if meta:
             body = json.loads(meta)
             state.watermark_us, state.offsets = body["watermark_us"], body["offsets"]
+            state.latest = body.get("latest", {})
         self.partitions[partition] = state
         return state
 
@@ -134,29 +164,92 @@ class PeopleProcessor:
         (Kafka resends from the last commit after a crash): counted apart, neither folded nor dead-lettered
         again, so the data-quality counts describe the input, not the crash."""
         result = BatchResult()
+        erased_or_expired: set[int] = set()
         for message in batch:
             state = self.partitions.get(message.partition)
             if state is None:
-                state = self.partitions[message.partition] = PartitionState()
+                state = self.partitions[message.partition] = self._new_state()
             base = message.topic.removeprefix(self.topics.prefix)
             if message.offset < state.offsets.get(message.topic, 0):
                 result.counts[(base, "redelivered")] += 1
                 continue
             state.offsets[message.topic] = message.offset + 1
             result.meta[message.partition] = b""  # filled in below, once the batch is folded
+            if message.value is None and self.topics.event_type_of(message.topic) is not None:
+                if self._erase(message, state, result, base):
+                    erased_or_expired.add(message.partition)
+                continue
             event = _decode(message, self.topics.event_type_of(message.topic), result, base, self.max_skew_s)
             if event is None:
+                continue
+            occurred = micros(event.occurred_at)
+            latest = state.latest.get(base)
+            if latest is not None and latest - occurred > self.retention_us:
+                _dead(message, f"too late: occurred_at is more than {self.retention_us // DAY_US} days before the "
+                               "latest event of this topic partition (it could no longer be deduplicated)",
+                      result, base)
                 continue
             if self.pseudonyms is not None:
                 event = event.model_copy(update={"person_id": self.pseudonyms.person_id(event.person_id)})
             kind = state.apply(event)
+            if kind == "erased":
+                _dead(message, "erased: this person was erased (a tombstone) within the retention period",
+                      result, base)
+                continue
             result.counts[(base, kind)] += 1
+            if latest is None or occurred > latest:
+                state.latest[base] = occurred
             if kind == "accepted":
                 person_id = event.person_id  # type: ignore[union-attr]
-                result.changed.setdefault(message.partition, {})[person_id] = state.people[person_id]
+                person = state.people[person_id]
+                result.changed.setdefault(message.partition, {})[person_id] = person
+                if person.erased:
+                    erased_or_expired.add(message.partition)
         for partition in result.meta:
-            result.meta[partition] = self.partitions[partition].meta()
+            state = self.partitions[partition]
+            if self._expire(state, result.changed.setdefault(partition, {}), result):
+                erased_or_expired.add(partition)
+            result.meta[partition] = state.meta()
+        for partition in erased_or_expired:
+            state = self.partitions[partition]
+            keep = daily_kept_from(state.watermark_us) if state.watermark_us is not None else None
+            result.forgotten[partition] = json.dumps(encode_totals(state.forgotten, keep)).encode()
         return result
+
+    def _erase(self, message: Incoming, state: PartitionState, result: BatchResult, base: str) -> bool:
+        """A tombstone: its key is the person id (pseudonymised like the events' ids)."""
+        try:
+            person_id = message.key.decode() if message.key else ""
+        except UnicodeDecodeError:
+            person_id = ""
+        if not 0 < len(person_id) <= 64:
+            _dead(message, "tombstone without a person id as its key (1-64 characters of UTF-8)", result, base)
+            return False
+        if self.pseudonyms is not None:
+            person_id = self.pseudonyms.person_id(person_id)
+        result.counts[(base, "erasure")] += 1
+        if not state.erase(person_id, state.watermark_us or 0):
+            return False
+        result.changed.setdefault(message.partition, {})[person_id] = state.people[person_id]
+        return True
+
+    def _expire(self, state: PartitionState, changed: dict[str, Person | None], result: BatchResult) -> bool:
+        """Once per day of event time: forget persons past the retention (their history stays counted)."""
+        horizon = state.horizon_us()
+        if horizon is None or horizon // DAY_US == state.swept_day:
+            return False
+        state.swept_day = horizon // DAY_US
+        gone = state.expire(horizon, self.retention_us)
+        for person_id in gone:
+            changed[person_id] = None
+        if gone:
+            result.counts[("people", "expired")] += len(gone)
+        return bool(gone)
+
+
+def _dead(message: Incoming, reason: str, result: BatchResult, base: str) -> None:
+    result.dead.append(DeadLetter(message, reason))
+    result.counts[(base, "invalid")] += 1
 
 
 class RegisterProcessor:

@@ -33,6 +33,10 @@ class Pseudonyms:
     def person_id(self, raw: str) -> str:
         return hmac.new(self._key, raw.encode(), hashlib.sha256).hexdigest()
 
+    def event_id(self, event_id: str) -> str:
+        """The keyed hash an erased person's counted event ids are kept as."""
+        return hmac.new(self._key, b"event:" + event_id.encode(), hashlib.sha256).hexdigest()[:32]
+
     @property
     def fingerprint(self) -> str:
         """Says which key is in use without saying anything about it."""

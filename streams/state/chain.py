@@ -6,17 +6,23 @@ tests and backtests, a changelog-backed table in the worker.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+import hashlib
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from ..events import Decision, Event, Forecast, Location, Placement, Registration
-from .people import Person, fold, seen
+from .people import Person, fold, minimize, replace, seen
 from .register import Register
 from .stamp import micros
 from .totals import Totals
 
-Result = Literal["accepted", "duplicate"]
+Result = Literal["accepted", "duplicate", "erased"]
+EMPTY = Person()
+
+
+def _unkeyed(event_id: str) -> str:
+    return hashlib.sha256(event_id.encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -25,17 +31,27 @@ class ChainState:
     totals: Totals = field(default_factory=Totals)
     register: Register = field(default_factory=Register)
     watermark_us: int | None = None
+    # What erased or expired persons' histories added to `totals`: `totals` = their sum over `people` plus this
+    # (a recovery rebuilds the totals so). Changes only when a history is erased or expires.
+    forgotten: Totals = field(default_factory=Totals, compare=False, repr=False)
+    hashed: Callable[[str], str] = field(default=_unkeyed, compare=False, repr=False)  # event ids after erasure
 
     def apply(self, event: Event, touched: set[str] | None = None) -> Result:
-        """Fold one valid event in. A repeated event id changes nothing and says "duplicate". `touched`, when
-        given, collects the locations whose figures the event may have changed."""
+        """Fold one valid event in. A repeated event id changes nothing and says "duplicate"; an event of a
+        fully erased person says "erased" (refused). `touched`, when given, collects the locations whose
+        figures the event may have changed."""
         if isinstance(event, (Registration, Decision, Placement)):
-            before = self.people.get(event.person_id, Person())
-            if seen(before, event):
+            before = self.people.get(event.person_id, EMPTY)
+            if before.fully_erased:
+                return "erased"
+            if seen(before, event, self.hashed):
                 return "duplicate"
             after = fold(before, event)
-            self.people[event.person_id] = after
             self.totals.apply(before, after)
+            if after.erased:  # still in reception or awaiting a decision: counted, then minimised again
+                self.forgotten.add(Totals.history_of(after))
+                after = minimize(after, self.hashed)
+            self.people[event.person_id] = after
             if touched is not None:
                 touched.update(loc for loc in (before.location, after.location) if loc is not None)
         elif isinstance(event, (Location, Forecast)):
@@ -47,3 +63,23 @@ class ChainState:
         if self.watermark_us is None or us > self.watermark_us:
             self.watermark_us = us
         return "accepted"
+
+    def erase(self, person_id: str, at_us: int) -> bool:
+        """A tombstone for `person_id` (CONTRACT.md section 3): keep only what the figures need now, so no figure
+        changes; a person never seen gets the marker too (their later events are refused). False when there
+        was nothing left to erase."""
+        before = self.people.get(person_id)
+        if before is not None and before.fully_erased:
+            return False
+        base = before if before is not None else Person()
+        self.forgotten.add(Totals.history_of(base))
+        self.people[person_id] = replace(minimize(base, self.hashed), last_us=max(base.last_us, at_us))
+        return True
+
+    def expire(self, horizon_us: int, retention_us: int) -> list[str]:
+        """Forget every person out of reception and not awaiting a decision whose last event is more than
+        `retention_us` before `horizon_us`; their history stays in the counts (`forgotten`)."""
+        gone = [pid for pid, p in self.people.items() if horizon_us - p.last_us > retention_us and not p.active]
+        for pid in gone:
+            self.forgotten.add(Totals.history_of(self.people.pop(pid)))
+        return gone

@@ -12,19 +12,23 @@ from collections import Counter
 from .people import Person
 from .totals import Totals
 
-FORMAT = 1
+PERSON_FORMAT = 2
 
 
 def encode_person(p: Person) -> bytes:
     placement = [p.placement[0][0], p.placement[0][1], p.placement[1]] if p.placement else None
     decision = [p.decision[0][0], p.decision[0][1], p.decision[1]] if p.decision else None
-    body = [FORMAT, placement, decision, p.registrations, p.decisions, p.check_ins, p.check_outs, sorted(p.transfers)]
+    asylum = list(p.asylum_registration) if p.asylum_registration else None
+    body = [PERSON_FORMAT, placement, decision, p.registrations, p.decisions, p.check_ins, p.check_outs,
+            sorted(p.transfers), p.last_us, asylum, p.erased, sorted(p.counted)]
     return json.dumps(body, separators=(",", ":")).encode()
 
 
 def decode_person(raw: bytes | str | list) -> Person:
+    """Either format: 1 (before retention: no last event time, registration stamp or erasure) or 2."""
     body = json.loads(raw) if isinstance(raw, (bytes, str)) else raw
-    _fmt, placement, decision, regs, decs, ins, outs, transfers = body
+    placement, decision, regs, decs, ins, outs, transfers = body[1:8]
+    last_us, asylum, erased, counted = body[8:12] if body[0] >= 2 else (0, None, False, [])
     return Person(
         placement=((placement[0], placement[1]), placement[2]) if placement else None,
         decision=((decision[0], decision[1]), decision[2]) if decision else None,
@@ -33,6 +37,10 @@ def decode_person(raw: bytes | str | list) -> Person:
         check_ins={k: (v[0], v[1]) for k, v in ins.items()},
         check_outs={k: (v[0], v[1], v[2]) for k, v in outs.items()},
         transfers=frozenset(transfers),
+        last_us=last_us,
+        asylum_registration=(asylum[0], asylum[1]) if asylum else None,
+        erased=erased,
+        counted=frozenset(counted),
     )
 
 

@@ -7,6 +7,7 @@ by event_id, so any delivery order with any duplicates gives the same `Person`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..events import Decision, Placement, Registration
@@ -27,6 +28,12 @@ class Person:
     check_ins: dict[str, tuple[str, str]] = field(default_factory=dict)
     check_outs: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     transfers: frozenset[str] = frozenset()  # ids of transfers, only to recognise their duplicates
+    last_us: int = 0  # greatest occurred_at of their events: retention counts from it
+    # latest registration that asks the IND for a decision (first, repeat, relocation): awaiting a decision
+    # while no decision is later than it (CONTRACT.md section 3, IND backlog)
+    asylum_registration: Stamp | None = None
+    erased: bool = False  # a tombstone asked to erase them: only what the figures need is kept (see `minimize`)
+    counted: frozenset[str] = frozenset()  # keyed hashes of the event ids counted before the erasure
 
     @property
     def location(self) -> str | None:
@@ -37,6 +44,47 @@ class Person:
     def permit_holder_in_reception(self) -> bool:
         return self.location is not None and self.decision is not None and self.decision[1] == "granted"
 
+    @property
+    def awaiting_decision(self) -> bool:
+        reg = self.asylum_registration
+        return reg is not None and (self.decision is None or not self.decision[0] > reg)
+
+    @property
+    def active(self) -> bool:
+        """In reception or awaiting a decision: their state is still needed, whatever its age."""
+        return self.location is not None or self.awaiting_decision
+
+    @property
+    def fully_erased(self) -> bool:
+        """Erased and no longer needed by any figure: only the marker that refuses their later events is left."""
+        return self.erased and not self.active
+
+
+ASYLUM_TYPES = frozenset({"first", "repeat", "relocation"})  # registrations the IND decides on
+
+
+def minimize(person: Person, hashed: Callable[[str], str]) -> Person:
+    """What an erasure leaves (CONTRACT.md section 3): where they are now and since when (the latest
+    placement, to order later ones), whether and since when they await a decision, whether their latest
+    decision is a grant, and keyed hashes of the event ids already counted, so a duplicate stays a duplicate.
+    No history, nationality or days. Once they are out of reception and not awaiting a decision, not even that:
+    only a marker, so that their later events are refused ("erased") until it expires."""
+    def hide(st: Stamp) -> Stamp:  # the time stays (it orders later events); the event id becomes its hash
+        return st if st[1] in person.counted else (st[0], hashed(st[1]))
+
+    placement = (hide(person.placement[0]), person.placement[1]) if person.placement else None
+    decision = (hide(person.decision[0]), "granted" if person.decision[1] == "granted" else "other") \
+        if person.decision else None
+    asylum = hide(person.asylum_registration) if person.asylum_registration else None
+    marker = Person(last_us=person.last_us, erased=True)
+    kept = replace(marker, placement=placement, decision=decision, asylum_registration=asylum)
+    if not kept.active:
+        return marker
+    ids = [*person.registrations, *person.decisions, *person.check_ins, *person.check_outs, *person.transfers]
+    if person.placement is not None:
+        ids.append(person.placement[0][1])
+    return replace(kept, counted=person.counted | {hashed(i) for i in ids if i not in person.counted})
+
 
 def replace(person: Person, **changes: object) -> Person:
     """`dataclasses.replace` for a Person, without its per-call introspection (it runs for almost every event)."""
@@ -46,8 +94,12 @@ def replace(person: Person, **changes: object) -> Person:
     return new
 
 
-def seen(person: Person, event: Registration | Decision | Placement) -> bool:
-    """True when this exact event (by id) has already been folded in: a duplicate."""
+def seen(person: Person, event: Registration | Decision | Placement,
+         hashed: Callable[[str], str] | None = None) -> bool:
+    """True when this exact event (by id) has already been folded in: a duplicate. For an erased person the ids
+    counted before the erasure are known by their keyed hash (`hashed`)."""
+    if person.counted and hashed is not None and hashed(event.event_id) in person.counted:
+        return True
     if isinstance(event, Registration):
         return event.event_id in person.registrations
     if isinstance(event, Decision):
@@ -64,12 +116,18 @@ def seen(person: Person, event: Registration | Decision | Placement) -> bool:
 def fold(person: Person, event: Registration | Decision | Placement) -> Person:
     """The person after `event`. Pure; returns `person` itself when nothing changes."""
     st = stamp(event.occurred_at, event.event_id)
+    if st[0] > person.last_us:
+        person = replace(person, last_us=st[0])
     day = local_day(st[0]).isoformat()
     if isinstance(event, Registration):
         if event.event_id in person.registrations:
             return person
         entry = (day, event.application_type, event.unaccompanied_minor)
-        return replace(person, registrations={**person.registrations, event.event_id: entry})
+        changed = replace(person, registrations={**person.registrations, event.event_id: entry})
+        if event.application_type in ASYLUM_TYPES and (person.asylum_registration is None
+                                                       or st > person.asylum_registration):
+            changed = replace(changed, asylum_registration=st)
+        return changed
     if isinstance(event, Decision):
         changed = person
         if event.event_id not in person.decisions:

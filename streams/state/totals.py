@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .people import Person
+from .people import Person, replace
 
 
 @dataclass
@@ -44,6 +44,19 @@ class Totals:
         for person in people:
             totals.apply(empty, person)
         return totals
+
+    @classmethod
+    def history_of(cls, person: Person) -> Totals:
+        """What a person's event history added to the counts (inflow, decisions, outflow, daily check-ins and
+        -outs); not where they are now. Kept as an aggregate when their history is erased or expires."""
+        totals = cls()
+        totals.apply(Person(), replace(person, placement=None, decision=None))
+        return totals
+
+    def add(self, other: Totals) -> None:
+        """Add `other` in place."""
+        for name in SUMMED:
+            getattr(self, name).update(getattr(other, name))
 
     def apply(self, before: Person, after: Person) -> None:
         """Replace `before`'s contribution by `after`'s (after = fold(before, ...), so id-keyed maps only grow)."""

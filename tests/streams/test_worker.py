@@ -176,6 +176,50 @@ def test_two_workers_stay_exact_through_kill_9_at_several_points_of_a_live_feed(
             worker.stop()
 
 
+def test_expiry_and_erasure_keep_the_figures_exact_and_reach_the_changelog(settings, capmon_env, tmp_path):
+    """With a short retention persons expire while the feed is processed, and tombstones erase persons still in
+    reception; the figures stay the reference's throughout, also after a kill -9 and a restart (which rebuilds
+    the counts from the table and its forgotten histories); the changelog keeps only the minimum."""
+    from kafka import KafkaProducer
+
+    from streams.kafka_io import changelog_topic_name
+    from streams.state.codec import decode_person
+
+    result = run_capmon("simulate", "--days", "20", "--seed", "5", "--duplicates", "0.02", env=capmon_env,
+                        timeout=300)
+    assert result.returncode == 0, result.stderr
+    expected, valid, _invalid = ground_truth(settings)
+    env = {**capmon_env, "CAPMON_PERSON_RETENTION_DAYS": "5"}
+    worker = WorkerProcess(env, tmp_path, "r").start()
+    try:
+        wait_exact(worker, expected)
+        assert metric(worker, "capmon_persons_expired_total") > 0
+        latest: dict[str, tuple[str, str]] = {}
+        for e in valid:
+            if e["event_type"] == "placement":
+                latest[e["person_id"]] = max(latest.get(e["person_id"], ("", "")), (e["occurred_at"], e["action"]))
+        erased = sorted(p for p, (_at, action) in latest.items() if action != "check_out")[:20]
+        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+        for person in erased:
+            producer.send(Topics(settings.topic_prefix).placements, key=person.encode(), value=None)
+        producer.flush()
+        producer.close()
+        wait_for(lambda: metric(worker, "capmon_erasures_total") == len(erased), timeout=60, what="the erasures")
+        assert figures_differences(worker, expected) == []  # an erasure changes no figure
+        worker.kill9()
+        worker.start()
+        wait_exact(worker, expected)
+        changelog = read_all(settings.kafka_bootstrap, [changelog_topic_name(Topics(settings.topic_prefix))])
+        last = {m.key: m.value for m in changelog}
+        for person in erased:
+            stored = decode_person(last[person.encode()])
+            assert stored.erased and stored.location is not None and not stored.registrations
+            assert not stored.decisions and not stored.check_ins
+        assert sum(1 for v in last.values() if v is None) > 0  # expired persons: tombstones
+    finally:
+        worker.stop()
+
+
 def test_a_changelog_with_another_partition_count_is_refused_in_one_line(settings, capmon_env):
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
