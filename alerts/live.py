@@ -38,13 +38,13 @@ class LiveEvaluator:
         while an alert is pending: otherwise they would all give the same answer), then at `watermark_us`.
         Figures that changed without the watermark moving (a capacity change, a partition catching up) are
         evaluated at the same time again. Time never goes back: when the slowest watermark falls behind the
-        last evaluation (a partition that was idle has input again), new figures are evaluated at the last
+        last evaluation or is unknown (a partition that was idle has input again), new figures are evaluated at the last
         evaluation's time, which lets no `for` pass early and keeps a capacity change from waiting for the
         lagging partition."""
+        if self.evaluated_until_us is not None:  # (also when a partition that had no events gets its first)
+            watermark_us = max(watermark_us or 0, self.evaluated_until_us)
         if watermark_us is None:
             return []
-        if self.evaluated_until_us is not None:
-            watermark_us = max(watermark_us, self.evaluated_until_us)
         out: list[Transition] = []
         if self.evaluated_until_us is not None:
             point = (self.evaluated_until_us // self.step_us + 1) * self.step_us

@@ -102,3 +102,16 @@ def test_new_figures_behind_the_last_evaluation_are_evaluated_at_once_at_that_ti
     assert advance(live, view) == []  # 20 minutes of event time: the 30-minute `for` has not passed
     publish(view, 0, T0 + 91 * MIN, 6, 4)
     assert advance(live, view) == [("fired", T0 + 90 * MIN)]
+
+
+def test_a_partition_that_gets_its_first_events_does_not_stop_evaluation_of_new_figures():
+    view = FiguresView()
+    view.apply(b"site:L1", site(10))
+    live = LiveEvaluator(Evaluator(RULES), 300, None)
+    publish(view, 0, T0, 0, 1, caught_up=True)
+    publish(view, 1, None, 0, 0, caught_up=True)  # no events at all yet
+    assert advance(live, view) == [] and live.evaluated_until_us == T0
+    publish(view, 1, None, 0, 0)  # input arrived, nothing accepted yet: its watermark is unknown
+    assert view.slowest_watermark_us(2) is None
+    publish(view, 0, T0, 6, 2, caught_up=True)  # headroom 4
+    assert advance(live, view) == [("pending", T0)]
