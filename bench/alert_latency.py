@@ -47,7 +47,8 @@ def main() -> None:
             sim_start, wall_start = datetime(2023, 1, 1, tzinfo=AMSTERDAM), time.monotonic()
             # Steady state: the simulator opens with tens of thousands of initial residents at once; while the
             # worker is behind that burst every event waits, whatever alerting does.
-            wait_until(lambda: worker.metric("capmon_events_total") > 10_000
+            opening_over = datetime(2023, 1, 1, 12, tzinfo=AMSTERDAM).timestamp()
+            wait_until(lambda: worker.metric("capmon_watermark_timestamp_seconds") > opening_over
                        and worker.metric("capmon_consumer_lag") < 500, 180, "the worker to catch up")
             for i in range(args.toggles):
                 when = sim_start + timedelta(seconds=(time.monotonic() - wall_start) * args.speed)

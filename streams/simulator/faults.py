@@ -51,7 +51,8 @@ def _break(event: dict, rng: random.Random, raw_bytes: bool) -> dict | bytes:
     """A copy of `event` that breaks the contract in one of several ways (a new event id unless that breaks)."""
     kind = event["event_type"]
     bad = dict(event, event_id=event["event_id"] + "-bad")
-    ways = ["missing", "enum", "no_offset", "epoch", "empty_id", "wrong_type", "too_long"]
+    ways = ["missing", "enum", "no_offset", "epoch", "empty_id", "wrong_type", "too_long", "year_9999", "year_1",
+            "huge"]
     if raw_bytes:
         ways += ["not_json", "not_object", "not_utf8"]
     way = rng.choice(ways)
@@ -67,6 +68,12 @@ def _break(event: dict, rng: random.Random, raw_bytes: bool) -> dict | bytes:
         bad["event_id"] = ""
     elif way == "wrong_type":
         bad["schema_version"] = "one"
+    elif way == "year_9999":
+        bad["occurred_at"] = "9999-12-31T23:59:59-01:00"
+    elif way == "year_1":
+        bad["occurred_at"] = "0001-01-01T00:00:00+01:00"
+    elif way == "huge":
+        bad["capacity" if kind == "location" else "schema_version"] = 10**400
     elif way == "too_long":
         field = KEY_FIELD[kind] if kind != "forecast" else "forecast_id"
         bad[field] = "x" * 200

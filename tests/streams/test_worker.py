@@ -10,7 +10,7 @@ from datetime import date, datetime
 import pytest
 
 from streams.errors import InvalidEvent
-from streams.events import parse_event
+from streams.events import check_not_in_future, parse_event
 from streams.topics import EVENT_TYPES, Topics
 from tests.support.helpers import read_all, run_capmon, start_capmon, wait_for
 from tests.support.reference import expected_figures
@@ -37,7 +37,7 @@ def ground_truth(settings) -> tuple[dict, list, list]:
     for message in read_all(settings.kafka_bootstrap, [topics.for_event_type(t) for t in EVENT_TYPES]):
         event_type = topics.event_type_of(message.topic)
         try:
-            parse_event(message.value, event_type)
+            check_not_in_future(parse_event(message.value, event_type), message.timestamp * 1000, 86_400)
         except InvalidEvent:
             invalid.append(message)
             continue
@@ -78,8 +78,25 @@ def metric(worker: WorkerProcess, name: str, **labels: str) -> float:
     return total
 
 
+def produce_from_the_future(settings) -> None:
+    """A registration and a location dated 2099 (CONTRACT.md section 2): they must not move `now` for everybody."""
+    from kafka import KafkaProducer
+
+    topics = Topics(settings.topic_prefix)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    producer.send(topics.registrations, key=b"future-person", value=json.dumps(
+        {"event_id": "future-1", "occurred_at": "2099-01-01T00:00:00Z", "person_id": "future-person",
+         "application_type": "first", "nationality": "SYR"}).encode())
+    producer.send(topics.locations, key=b"future-site", value=json.dumps(
+        {"event_id": "future-2", "occurred_at": "2099-01-01T00:00:00Z", "location_id": "future-site", "name": "x",
+         "province": "NL-UT", "location_type": "regular", "capacity": 10, "status": "open"}).encode())
+    producer.flush()
+    producer.close()
+
+
 def test_worker_figures_equal_the_reference_and_invalid_events_are_dead_letters(settings, capmon_env, tmp_path):
     produce_feed(capmon_env)
+    produce_from_the_future(settings)
     expected, valid, invalid = ground_truth(settings)
     worker = WorkerProcess(capmon_env, tmp_path).start()
     try:
@@ -98,6 +115,10 @@ def test_worker_figures_equal_the_reference_and_invalid_events_are_dead_letters(
         assert metric(worker, "capmon_events_total", result="invalid") == len(invalid)
         assert metric(worker, "capmon_events_total", result="duplicate") > 0
         assert metric(worker, "capmon_national_headroom") == expected["national"]["headroom"]
+        assert worker.get("/api/occupancy")["now"].startswith("2023-")  # the events from 2099 did not move it
+        reasons = {dict(m.headers)["capmon.reason"].decode() for m in dead}
+        assert any(r.startswith("occurred_at in the future") for r in reasons)
+        assert any("out of range" in r for r in reasons)
         for message in valid[:2000]:
             if "person_id" in message:
                 assert message["person_id"] not in worker.text("/api/occupancy")
