@@ -45,19 +45,24 @@ class PersonTable:
     def changelog_topic(self) -> str:
         return self.table.changelog_topic.get_topic_name()
 
-    def load(self, partition: int) -> tuple[list[tuple[str, Person]], bytes | None, bytes | None]:
+    def load(self, partition: int) -> Loaded:
         """Every person of a partition, its meta value and its forgotten histories, from the local store (after
         Faust's recovery)."""
-        db = self.table.data._db_for_partition(partition)
-        people, meta, forgotten = [], None, None
-        for key, value in _items(db):
-            if key == META_KEY:
-                meta = value
-            elif key == FORGOTTEN_KEY:
-                forgotten = value
-            elif key != FAUST_OFFSET_KEY and value is not None:
-                people.append((key.decode(), decode_person(value)))
-        return people, meta, forgotten
+        reading = _Reading()
+        for key, value in _items(self.table.data._db_for_partition(partition)):
+            reading.add(key, value)
+        return reading.result()
+
+    async def load_in_slices(self, partition: int, size: int = 2_000) -> Loaded:
+        """`load`, giving the event loop back every `size` records: a partition of a long history takes seconds
+        to read, and nothing else (the register, the alerts, the web server) should wait that long. The caller
+        holds the batch lock, so no write to this partition's store happens meanwhile."""
+        reading = _Reading()
+        for n, (key, value) in enumerate(_items(self.table.data._db_for_partition(partition)), 1):
+            reading.add(key, value)
+            if n % size == 0:
+                await asyncio.sleep(0)
+        return reading.result()
 
     def meta(self, partition: int) -> bytes | None:
         """The partition's meta value in the local store (what the changelog last acknowledged for it)."""
@@ -108,6 +113,29 @@ class PersonTable:
                 db[key] = value
         metadata = future.result()
         self.table.data.set_persisted_offset(metadata.topic_partition, metadata.offset)
+
+
+Loaded = tuple[list[tuple[str, Person]], bytes | None, bytes | None]  # people, meta, forgotten histories
+
+
+class _Reading:
+    """A partition's store read record by record."""
+
+    def __init__(self) -> None:
+        self.people: list[tuple[str, Person]] = []
+        self.meta: bytes | None = None
+        self.forgotten: bytes | None = None
+
+    def add(self, key: bytes, value: bytes | None) -> None:
+        if key == META_KEY:
+            self.meta = value
+        elif key == FORGOTTEN_KEY:
+            self.forgotten = value
+        elif key != FAUST_OFFSET_KEY and value is not None:
+            self.people.append((key.decode(), decode_person(value)))
+
+    def result(self) -> Loaded:
+        return self.people, self.meta, self.forgotten
 
 
 def _items(db: object) -> Iterator[tuple[bytes, bytes]]:

@@ -31,7 +31,7 @@ from faust.types import TP
 from .config import Settings
 from .kafka_io import faust_credentials, figures_topic_name
 from .metrics import WorkerMetrics
-from .person_table import PersonTable
+from .person_table import Loaded, PersonTable
 from .processing import BatchResult, Incoming, PartitionState, PeopleProcessor, RegisterProcessor
 from .pseudonyms import pseudonyms_of
 from .summary import RegisterProgress
@@ -66,7 +66,8 @@ class Pipeline:
         self.dirty: set[int] = set()
         self.owned: set[tuple[str, int]] = set()  # (topic, partition) of the last assignment
         self._published_caught_up: dict[int, bool] = {}
-        self.batch_lock = asyncio.Lock()
+        self.batch_lock = asyncio.Lock()  # people batches, partition loads and revocations, one at a time
+        self.register_lock = asyncio.Lock()  # register batches and revocations (never behind a partition load)
         self._register_seeded = False
         self._kept: set[int] = set()  # person partitions whose state was kept over a revocation
         self.app = self._create_app()
@@ -158,7 +159,7 @@ class Pipeline:
                 if not self._register_seeded:
                     self.register.seed(self.view.register)
                     self._register_seeded = True
-                async with self.batch_lock:
+                async with self.register_lock:
                     await self._register_batch(events)
 
     async def _register_batch(self, events: list[faust.EventT]) -> None:
@@ -206,18 +207,26 @@ class Pipeline:
         return [_incoming(e) for e in events if (e.message.topic, e.message.partition) in self.owned]
 
     def _partition(self, partition: int) -> None:
-        """Build a partition's state from the recovered table the first time this worker needs it. State kept
-        over a rebalance that gave the partition back is used as it is if the recovered table ends where it
-        ended (no other worker wrote to the partition in between: e.g. this one was not dropped from the group)."""
-        if partition in self.people.partitions and partition not in self._kept:
+        """Build a partition's state from the recovered table the first time this worker needs it (a batch
+        touching it before `_load_owned` got to it)."""
+        if self._loaded(partition):
             return
+        self._install(partition, self.person_table.load(partition))
+
+    def _loaded(self, partition: int) -> bool:
+        """The partition's state is ready. State kept over a rebalance that gave the partition back is used as it
+        is if the recovered table ends where it ended (no other worker wrote to the partition in between: e.g.
+        this one was not dropped from the group)."""
         if partition in self._kept:
             self._kept.discard(partition)
             if self.person_table.meta(partition) == self.people.partitions[partition].meta():
-                return
+                return True
             log.info("partition %d: kept state is behind the changelog; recovering it", partition)
             self.people.drop(partition)
-        people, meta, forgotten = self.person_table.load(partition)
+        return partition in self.people.partitions
+
+    def _install(self, partition: int, loaded: Loaded) -> None:
+        people, meta, forgotten = loaded
         state = self.people.load(partition, people, meta, forgotten)
         log.info("partition %d: %d persons recovered, processed up to %s", partition, len(state.people),
                  ", ".join(f"{t.removeprefix(self.topics.prefix)}@{o}" for t, o in sorted(state.offsets.items())))
@@ -321,11 +330,12 @@ class Pipeline:
         except Exception:  # consumer not started yet
             return
         missing = (owned - set(self.people.partitions)) | (owned & self._kept)
-        for partition in sorted(missing):  # one at a time: a waiting batch (a capacity change) goes in between
-            async with self.batch_lock:
+        for partition in sorted(missing):  # one at a time, reading in slices: the register agent (a capacity
+            async with self.batch_lock:    # change, the alerts) runs in between, people batches wait
                 if self.app.rebalancing or (self.topics.registrations, partition) not in self.owned:
                     return
-                self._partition(partition)
+                if not self._loaded(partition):
+                    self._install(partition, await self.person_table.load_in_slices(partition))
                 self.dirty.add(partition)
             await asyncio.sleep(0)
 
@@ -346,7 +356,7 @@ class Pipeline:
         partition and wait until the changelog has everything (see the module docstring). The state is kept
         until the new assignment is known: most rebalances give a worker most of its partitions back, and
         reloading them would stall every agent (and the alerts) for seconds."""
-        async with self.batch_lock:
+        async with self.batch_lock, self.register_lock:
             self.owned -= {(tp.topic, tp.partition) for tp in revoked}
             people_topics = set(self.people_topic.topics)
             partitions = {tp.partition for tp in revoked if tp.topic in people_topics}
