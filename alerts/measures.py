@@ -28,8 +28,10 @@ def inputs(rule: Rule) -> frozenset[str]:
         return frozenset({"placement", "location", "day"})
     if measure == "permit_holders":
         return frozenset({"placement", "decision", "location"})
-    if measure in ("headroom", "occupancy", "occupancy_ratio"):
+    if measure in ("headroom", "occupancy", "occupancy_ratio", "transfer_headroom", "over_norm"):
         return frozenset({"placement", "location"})
+    if measure == "ind_backlog_overdue":
+        return frozenset({"registration", "decision", "day"})
     return ALWAYS
 
 
@@ -49,6 +51,9 @@ def _area_measure(measure: str, area: Area, days_until_full: float | None = None
         return float(area.permit_holders)
     if measure == "days_until_full":
         return days_until_full
+    if measure == "over_norm":
+        over = getattr(area, "over_norm", None)
+        return None if over is None else float(over)
     return None
 
 
@@ -61,6 +66,10 @@ def values(rule: Rule, snap: Figures, locations: set[str] | None = None) -> dict
         return {"national": float(snap.rolling.mpp.get(measure.split(":", 1)[1], 0))}
     if measure.startswith("mpp_deviation:"):
         return {"national": snap.year_to_date.deviation.get(measure.split(":", 1)[1])}
+    if measure == "transfer_headroom":
+        return {"national": float(occ.transfer.headroom)}
+    if measure == "ind_backlog_overdue":
+        return {"national": float(snap.backlog.overdue)}
     until = measure == "days_until_full"  # only then derive the net inflow behind it
     if scope == "national":
         return {"national": _area_measure(measure, occ.national, snap.days_until_full_national if until else None)}

@@ -31,8 +31,13 @@ MEASURES = {
     "inflow_rolling:28d": "MPP inflow over the last 28 days",
     **{f"mpp_deviation:{s}": f"MPP inflow year to date / expected ({s} scenario) - 1" for s in SCENARIOS},
     "staleness": "seconds (wall clock) since the last event of a topic; scope is the topic",
+    "transfer_headroom": "free beds in regular, emergency, crisis-emergency and small-scale locations (net)",
+    "over_norm": "occupancy - norm, for a location with a norm",
+    "ind_backlog_overdue": "persons awaiting an IND decision for 183 days or more",
 }
-NATIONAL_ONLY = {"inflow_rolling:7d", "inflow_rolling:28d", *(f"mpp_deviation:{s}" for s in SCENARIOS)}
+NATIONAL_ONLY = {"inflow_rolling:7d", "inflow_rolling:28d", *(f"mpp_deviation:{s}" for s in SCENARIOS),
+                 "transfer_headroom", "ind_backlog_overdue"}
+LOCATION_ONLY = {"over_norm"}
 
 
 def parse_duration(text: str | int) -> int:
@@ -103,6 +108,8 @@ class Rule(BaseModel):
                 raise ValueError("clear must be <= above (the measure must recover past it to resolve)")
         if self.measure in NATIONAL_ONLY and self.scope != "national":
             raise ValueError(f"measure {self.measure} exists only for scope national")
+        if self.measure in LOCATION_ONLY and not (self.scope == "location" or self.scope.startswith("location:")):
+            raise ValueError(f"measure {self.measure} exists only for scopes location and location:<id>")
         if (self.measure == "staleness") != (self.scope == "topic"):
             raise ValueError("measure staleness goes with scope topic (and only it)")
         return self

@@ -16,6 +16,9 @@ MEASURE_WORDS = {
     "days_until_full": "days until full",
     "permit_holders": "permit holders in reception",
     "staleness": "seconds without events",
+    "transfer_headroom": "transfer headroom (free beds people can move on to)",
+    "over_norm": "occupancy above the norm",
+    "ind_backlog_overdue": "persons awaiting an IND decision past six months",
 }
 SCOPE_WORDS = {"national": "nationally"}
 

@@ -58,6 +58,7 @@ class Worker:
                                     settings.partitions, resend_s=settings.alertmanager_resend_s) if rules else None
         self.leadership = AlertLeadership(self.service, self.dispatcher) if self.service else None
         self.thresholds = Thresholds.from_rules(rules)
+        self.transfer_thresholds = Thresholds.from_rules(rules, "transfer_headroom")
         registry = self.metrics.registry
         registry.register(FiguresCollector(self.view, self.reports_figures, settings.taakstelling))
         registry.register(AlertsCollector(self.alert_log, self.reports_figures))
@@ -100,7 +101,7 @@ class Worker:
 
     def status_page(self) -> str:
         return status_html(self.view.figures(), self.alerts(), self.thresholds, self.reader.caught_up,
-                           self.settings.taakstelling, self.settings.dashboard_url)
+                           self.settings.taakstelling, self.settings.dashboard_url, self.transfer_thresholds)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         consuming = self.pipeline.consuming()

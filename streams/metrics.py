@@ -154,6 +154,25 @@ class FiguresCollector(Collector):
             yield loc
         yield GaugeMetricFamily("capmon_permit_holders_in_reception", "Persons with a permit still in reception",
                                 value=occ.national.permit_holders)
+        for name in ("occupancy", "capacity", "headroom"):
+            yield GaugeMetricFamily(f"capmon_national_transfer_{name}",
+                                    f"Transfer {name}: registered regular, emergency, crisis-emergency and small-scale "
+                                    "locations (where people can move on to)", value=getattr(occ.transfer, name))
+            types = GaugeMetricFamily(f"capmon_location_type_{name}", f"{name} per location type",
+                                      labels=["location_type"])
+            for location_type, area in occ.location_types.items():
+                types.add_metric([location_type], getattr(area, name))
+            yield types
+        norms = GaugeMetricFamily("capmon_location_norm", "Agreed maximum occupancy of locations that have one",
+                                  labels=["location_id", "province", "location_type"])
+        over = GaugeMetricFamily("capmon_location_over_norm", "Occupancy minus norm (locations with a norm)",
+                                 labels=["location_id", "province", "location_type"])
+        for location_id, site in occ.locations.items():
+            if site.norm is not None:
+                norms.add_metric([location_id, site.province, site.location_type], site.norm)
+                over.add_metric([location_id, site.province, site.location_type], site.over_norm)
+        yield norms
+        yield over
         yield GaugeMetricFamily("capmon_national_net_inflow_per_day",
                                 "Check-ins minus check-outs per day over the last 28 days", value=figures.net_national)
         net = GaugeMetricFamily("capmon_province_net_inflow_per_day", "Net inflow per day per province",
@@ -236,3 +255,12 @@ class FiguresCollector(Collector):
             yield outflow
         yield GaugeMetricFamily("capmon_taakstelling", "Permit holders municipalities must house this half year",
                                 value=self.taakstelling)
+        backlog = figures.backlog
+        bands = GaugeMetricFamily("capmon_ind_backlog", "Persons awaiting an IND decision by waiting time",
+                                  labels=["waiting"])
+        for band, n in backlog.bands.items():
+            bands.add_metric([band], n)
+        yield bands
+        yield GaugeMetricFamily("capmon_ind_backlog_overdue",
+                                "Persons awaiting an IND decision for 183 days or more (past the six-month term)",
+                                value=backlog.overdue)

@@ -33,11 +33,11 @@ class Thresholds:
     critical: float | None = None
 
     @classmethod
-    def from_rules(cls, rules: list[Any]) -> Thresholds:
-        """The highest `below` of the national headroom rules, per severity."""
+    def from_rules(cls, rules: list[Any], measure: str = "headroom") -> Thresholds:
+        """The highest `below` of the national rules on `measure`, per severity."""
         found: dict[str, float] = {}
         for rule in rules:
-            if rule.scope == "national" and rule.measure == "headroom" and rule.below is not None:
+            if rule.scope == "national" and rule.measure == measure and rule.below is not None:
                 found[rule.severity] = max(found.get(rule.severity, rule.below), rule.below)
         return cls(found.get("warning"), found.get("critical"))
 
@@ -79,13 +79,77 @@ def _figure(name: str, value: Any, text: str, tag: str = "span", cls: str = "") 
 
 def render(occupancy: dict[str, Any], alerts: dict[str, Any], inflow: dict[str, Any], curve: InflowCurve | None,
            thresholds: Thresholds, caught_up: bool = True, generated_at: str = "",
-           dashboard_url: str | None = None) -> str:
+           dashboard_url: str | None = None, transfer_thresholds: Thresholds | None = None) -> str:
     national = occupancy["national"]
     level = thresholds.level(national["headroom"])
+    transfer = occupancy.get("transfer")
+    lead = (_transfer(transfer, national, level, transfer_thresholds or Thresholds()) if transfer is not None
+            else "")
     parts = [_head(), "<body>", _header(occupancy.get("now"), caught_up, generated_at, dashboard_url), "<main>",
-             _national(national, level, thresholds), _alerts(alerts), _provinces(occupancy["provinces"]),
+             lead, _national(national, level, thresholds), _alerts(alerts), _norms(occupancy["locations"]),
+             _backlog(inflow.get("ind_backlog")), _provinces(occupancy["provinces"]),
              _locations(occupancy["locations"]), _inflow(inflow, curve), "</main></body></html>"]
     return "\n".join(parts)
+
+
+def _transfer(transfer: dict[str, Any], national: dict[str, Any], national_level: str,
+              thresholds: Thresholds) -> str:
+    """The lead: free beds people can move on to from the application centres. National headroom counts
+    application-centre and amv beds too, which hides a full transfer network (Ter Apel overflows because there
+    is nowhere to move people)."""
+    level = thresholds.level(transfer["headroom"])
+    return f"""<section class="card-{level}"><h2>Transfer headroom (free beds people can move on to)</h2>
+{_figure("transfer-headroom", transfer["headroom"], number(transfer["headroom"]), "div", f"big {level}")}
+<div class="muted">regular, emergency, crisis-emergency and small-scale locations · status: {level}</div>
+<dl>
+<dt>national headroom</dt><dd>{_figure("transfer-national-headroom", national["headroom"],
+                                       number(national["headroom"]), cls=national_level)}
+ <span class="muted">(with application-centre and amv beds)</span></dd>
+<dt>in transfer locations</dt><dd>{_figure("transfer-occupancy", transfer["occupancy"],
+                                           number(transfer["occupancy"]))}
+ of {_figure("transfer-capacity", transfer["capacity"], number(transfer["capacity"]))} beds
+ ({percent(transfer["occupancy_ratio"])})</dd>
+</dl></section>"""
+
+
+def _norms(locations: dict[str, Any]) -> str:
+    """Locations with an agreed maximum occupancy (Ter Apel: 2,000), against it."""
+    normed = sorted(((loc_id, f) for loc_id, f in locations.items() if f.get("norm") is not None),
+                    key=lambda item: -item[1]["over_norm"])
+    if not normed:
+        return ""
+    rows = []
+    for loc_id, f in normed:
+        over = f["over_norm"]
+        cls = "critical" if over > 0 else "ok"
+        rows.append(
+            f'<tr data-location="{html.escape(loc_id)}"><td>{html.escape(f["name"])}</td>'
+            f'<td>{_figure(f"norm-occupancy:{loc_id}", f["occupancy"], number(f["occupancy"]))}</td>'
+            f'<td>{_figure(f"norm:{loc_id}", f["norm"], number(f["norm"]))}</td>'
+            f'<td>{_figure(f"over-norm:{loc_id}", over, f"{over:+,}".replace(",", chr(0x202F)), cls=cls)}</td>'
+            f'<td class="wide">{number(f["capacity"])}</td></tr>')
+    return ('<section><h2>Against the agreed norm</h2><div class="scroll"><table><tr><th>location</th>'
+            '<th>in reception</th><th>norm</th><th>over norm</th><th class="wide">beds</th></tr>'
+            f'{"".join(rows)}</table></div></section>')
+
+
+BAND_WORDS = {"lt_1m": "under 1 month", "1m_3m": "1–3 months", "3m_6m": "3–6 months", "6m_15m": "6–15 months",
+              "ge_15m": "15 months or more"}
+
+
+def _backlog(backlog: dict[str, Any] | None) -> str:
+    """Persons awaiting an IND decision, by how long they have waited; past six months is overdue."""
+    if backlog is None:
+        return ""
+    rows = "".join(
+        f'<dt>{BAND_WORDS.get(band, band)}</dt><dd>{_figure(f"backlog:{band}", n, number(n))}</dd>'
+        for band, n in backlog["by_waiting"].items())
+    overdue = backlog["overdue"]
+    return f"""<section><h2>Awaiting an IND decision</h2>
+{_figure("backlog-total", backlog["total"], number(backlog["total"]), "div", "big")}
+<div class="muted">past the six-month term: {_figure("backlog-overdue", overdue, number(overdue),
+                                                     cls="critical" if overdue else "ok")}</div>
+<dl>{rows}</dl></section>"""
 
 
 def _head() -> str:

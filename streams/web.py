@@ -36,11 +36,14 @@ def occupancy_json(figures: Figures) -> dict[str, Any]:
     return {
         "now": now.isoformat() if now else None,
         "national": _area(occ.national, figures.net_national, figures.days_until_full_national),
+        # regular, emergency, crisis-emergency and small-scale beds: where people can move on to
+        "transfer": _area(occ.transfer),
+        "location_types": {t: _area(a) for t, a in occ.location_types.items()},
         "provinces": {p: _area(a, figures.net_provinces.get(p, 0.0), figures.days_until_full_provinces.get(p))
                       for p, a in occ.provinces.items()},
         "locations": {
             loc_id: {"name": f.name, "province": f.province, "location_type": f.location_type,
-                     **_area(f)}
+                     **_area(f), **({"norm": f.norm, "over_norm": f.over_norm} if f.norm is not None else {})}
             for loc_id, f in occ.locations.items()
         },
     }
@@ -59,6 +62,8 @@ def inflow_json(figures: Figures, taakstelling: int = 27_300) -> dict[str, Any]:
     data["grant_rate"] = figures.grant_rate
     data["outflow"] = outflow
     data["daily"] = figures.daily_mpp_inflow
+    backlog = figures.backlog
+    data["ind_backlog"] = {"total": backlog.total, "by_waiting": backlog.bands, "overdue": backlog.overdue}
     return data
 
 
@@ -118,7 +123,9 @@ def add_routes(app: faust.App, read: ReadModel, users: WebUsers | None = None) -
 
 
 def status_html(figures: Figures, alerts: dict[str, Any], thresholds: Thresholds, caught_up: bool = True,
-                taakstelling: int = 27_300, dashboard_url: str | None = None) -> str:
+                taakstelling: int = 27_300, dashboard_url: str | None = None,
+                transfer_thresholds: Thresholds | None = None) -> str:
     """The status page (streams/status_page.py) from the same read-outs as the JSON API."""
     return render(occupancy_json(figures), alerts, inflow_json(figures, taakstelling), figures.curve, thresholds,
-                  caught_up, datetime.now(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S %Z"), dashboard_url)
+                  caught_up, datetime.now(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S %Z"), dashboard_url,
+                  transfer_thresholds)

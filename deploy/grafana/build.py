@@ -103,9 +103,12 @@ PROVINCE = 'province=~"$province"'
 
 def capacity() -> dict:
     panels = [
+        stat("Transfer headroom", target("capmon_national_transfer_headroom"), steps=HEADROOM_STEPS,
+             description="Free beds in regular, emergency, crisis-emergency and small-scale locations: where "
+                         "people in the application centres can move on to. When it is gone, Ter Apel fills up."),
         stat("National headroom", target("capmon_national_headroom"), steps=HEADROOM_STEPS,
-             description="Usable beds minus persons in reception. Orange below 2,000 and red below 500, as the "
-                         "default alert rules."),
+             description="Usable beds minus persons in reception, application-centre and amv beds included. "
+                         "Orange below 2,000 and red below 500, as the default alert rules."),
         stat("Occupancy against the 96 % norm", target("capmon_national_occupancy / capmon_national_capacity"),
              unit="percentunit", decimals=1, steps=NORM_STEPS,
              description="COA plans at 96 %: above it there is no slack for transfers."),
@@ -117,6 +120,14 @@ def capacity() -> dict:
              description="Persons with a residence permit still in a COA location, waiting for a home."),
         series("National occupancy and capacity", target("capmon_national_occupancy", "in reception"),
                target("capmon_national_capacity", "usable beds")),
+        series("Headroom per location type", target("capmon_location_type_headroom", "{{location_type}}"),
+               target("capmon_national_transfer_headroom", "transfer (regular, emergency, crisis, small-scale)")),
+        series("Against the agreed norm (Ter Apel: 2,000)",
+               target("capmon_location_occupancy and on (location_id) capmon_location_norm",
+                      "{{location_id}} in reception"),
+               target("capmon_location_norm", "{{location_id}} norm"),
+               description="Locations with an agreed maximum occupancy; above it people sleep in waiting rooms "
+                           "or outside."),
         series("Headroom per province", target(f"capmon_province_headroom{{{PROVINCE}}}", "{{province}}")),
         bars("Occupancy per province (96 % norm)",
              target(f"capmon_province_occupancy{{{PROVINCE}}} / capmon_province_capacity{{{PROVINCE}}}",
@@ -173,6 +184,11 @@ def chain() -> dict:
                                                  "{{nationality}}"),
              unit="percentunit", decimals=0, min=0, max=1, w=12, h=8),
         series("Permit holders in reception", target("capmon_permit_holders_in_reception", "permit holders"), w=12),
+        bars("Awaiting an IND decision, by waiting time", target("capmon_ind_backlog", "{{waiting}}"), w=8, h=8,
+             description="Persons whose latest first, repeat or relocation registration has no later decision."),
+        stat("Past the six-month decision term", target("capmon_ind_backlog_overdue"), w=4, h=8,
+             steps=[{"color": "green", "value": None}, {"color": "orange", "value": 1}],
+             description="Waiting 183 days or more: penalty payments start."),
         series("Housed this half year against the taakstelling",
                target('capmon_outflow_half_year{reason="housed"}', "housed by municipalities"),
                target("capmon_taakstelling", "taakstelling"), w=12,

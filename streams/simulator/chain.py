@@ -25,6 +25,9 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 DAY = 86_400.0
 HOUR = 3_600.0
 
+# Agreed maximum occupancy (DOMAIN.md): Ter Apel's 2,000, below its bed count.
+NORMS = {"ter-apel": 2_000}
+
 
 @dataclass
 class Person:
@@ -124,9 +127,11 @@ class ChainSimulation:
         self.open[site.location_id] = status == "open"
         self.occupancy.setdefault(site.location_id, 0)
         self.residents.setdefault(site.location_id, set())
+        norm = NORMS.get(site.location_id)
         self._emit(
             t, "location", location_id=site.location_id, name=site.name, province=site.province,
             location_type=site.location_type, capacity=site.capacity if status == "open" else 0, status=status,
+            **({"norm": norm} if norm is not None else {}),
         )
 
     def _populate(self, t: float, site: Site) -> None:

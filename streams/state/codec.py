@@ -58,6 +58,7 @@ def encode_totals(t: Totals, keep_days_from: str | None = None) -> dict:
         "occupancy": _pairs(t.occupancy), "permit_holders": _pairs(t.permit_holders), "inflow": _pairs(t.inflow),
         "decisions": _pairs(t.decisions), "outflow": _pairs(t.outflow),
         "check_ins": _pairs(recent(t.check_ins)), "check_outs": _pairs(recent(t.check_outs)),
+        "awaiting": _pairs(t.awaiting),
     }
 
 
@@ -71,4 +72,5 @@ def decode_totals(d: dict) -> Totals:
         occupancy=counter(d["occupancy"], 1), permit_holders=counter(d["permit_holders"], 1),
         inflow=counter(d["inflow"], 3), decisions=counter(d["decisions"], 2), outflow=counter(d["outflow"], 2),
         check_ins=counter(d["check_ins"], 2), check_outs=counter(d["check_outs"], 2),
+        awaiting=counter(d.get("awaiting", []), 1),
     )

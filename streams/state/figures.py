@@ -44,6 +44,17 @@ class LocationFigures(Area):
     name: str = ""
     province: str = UNKNOWN
     location_type: str = UNKNOWN
+    norm: int | None = None  # the agreed maximum occupancy, where the register gives one
+
+    @property
+    def over_norm(self) -> int | None:
+        """Occupancy above the norm (negative: below it); None without a norm."""
+        return None if self.norm is None else self.occupancy - self.norm
+
+
+LOCATION_TYPES = ("application_centre", "regular", "emergency", "crisis_emergency", "small_scale", "amv")
+# The beds people in the application centres can move on to (CONTRACT.md section 3, transfer headroom).
+TRANSFER_TYPES = frozenset({"regular", "emergency", "crisis_emergency", "small_scale"})
 
 
 class Occupancy:
@@ -71,7 +82,7 @@ class Occupancy:
             else:
                 locations[location_id] = LocationFigures(
                     totals.occupancy.get(location_id, 0), site.capacity, totals.permit_holders.get(location_id, 0),
-                    site.name, site.province, site.location_type)
+                    site.name, site.province, site.location_type, site.norm)
         return locations
 
     def location(self, location_id: str) -> LocationFigures | None:
@@ -85,7 +96,8 @@ class Occupancy:
             return LocationFigures(totals.occupancy[location_id], 0, totals.permit_holders.get(location_id, 0),
                                    location_id, UNKNOWN, UNKNOWN)
         return LocationFigures(totals.occupancy.get(location_id, 0), site.capacity,
-                               totals.permit_holders.get(location_id, 0), site.name, site.province, site.location_type)
+                               totals.permit_holders.get(location_id, 0), site.name, site.province, site.location_type,
+                               site.norm)
 
     def of_type(self, location_type: str) -> Area:
         """All locations of one type added up (unregistered ones are of type "unknown")."""
@@ -93,6 +105,28 @@ class Occupancy:
         occupied = sum(n for loc, n in totals.occupancy.items() if type_of.get(loc, UNKNOWN) == location_type)
         permits = sum(n for loc, n in totals.permit_holders.items() if type_of.get(loc, UNKNOWN) == location_type)
         return Area(occupied, self._register.beds_by_type.get(location_type, 0), permits)
+
+    @cached_property
+    def location_types(self) -> dict[str, Area]:
+        """Every contract location type (and "unknown" when unregistered locations have people), summed."""
+        totals, type_of = self._totals, self._register.type_of
+        occupied: Counter[str] = Counter()
+        permits: Counter[str] = Counter()
+        for location_id, n in totals.occupancy.items():
+            occupied[type_of.get(location_id, UNKNOWN)] += n
+        for location_id, n in totals.permit_holders.items():
+            permits[type_of.get(location_id, UNKNOWN)] += n
+        beds = self._register.beds_by_type
+        names = [*LOCATION_TYPES, *([UNKNOWN] if occupied[UNKNOWN] else [])]
+        return {t: Area(occupied[t], beds.get(t, 0), permits[t]) for t in names}
+
+    @cached_property
+    def transfer(self) -> Area:
+        """Registered regular, emergency, crisis-emergency and small-scale locations together: transfer headroom
+        is its headroom (net: an over-full location's negative headroom counts)."""
+        types = self.location_types
+        return Area(sum(types[t].occupancy for t in TRANSFER_TYPES), sum(types[t].capacity for t in TRANSFER_TYPES),
+                    sum(types[t].permit_holders for t in TRANSFER_TYPES))
 
     @cached_property
     def provinces(self) -> dict[str, Area]:

@@ -7,7 +7,8 @@ a figure of its own, so they cannot disagree. Pure: `derive` is a function of it
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import cached_property
 
 from ..events import MPP_APPLICATION_TYPES
@@ -140,6 +141,11 @@ class Figures:
         return half_year(from_micros(self.now_us).date().isoformat()) if self.now_us is not None else None
 
     @cached_property
+    def backlog(self) -> Backlog:
+        """Persons awaiting an IND decision by waiting band, and how many wait past the six-month term."""
+        return ind_backlog(self.totals, self.now_us)
+
+    @cached_property
     def daily_mpp_inflow(self) -> dict[str, int]:
         """MPP inflow per day for the last DAILY_DAYS days ending on now's day (ISO day -> registrations)."""
         return _daily_mpp_inflow(self.totals, self.now_us)
@@ -148,6 +154,34 @@ class Figures:
     def curve(self) -> InflowCurve | None:
         """The status page's chart: cumulative inflow through the year against the MPP band."""
         return inflow_curve(self.totals, self.register, self.now_us)
+
+
+# Waiting bands of the IND backlog (CONTRACT.md section 3): name -> first waiting day of the band.
+BACKLOG_BANDS = (("lt_1m", 0), ("1m_3m", 31), ("3m_6m", 92), ("6m_15m", 183), ("ge_15m", 457))
+OVERDUE_DAYS = 183  # the six-month decision term: penalty payments start after it
+
+
+@dataclass(frozen=True)
+class Backlog:
+    total: int
+    bands: dict[str, int]  # every band, in order
+    overdue: int
+
+
+def ind_backlog(totals: Totals, now_us: int | None) -> Backlog:
+    """Waiting days = now's calendar day - the registration's calendar day (Europe/Amsterdam); the bands move
+    with now even when no event arrives for a partition (they are counted from days, not kept per person)."""
+    bands = dict.fromkeys((name for name, _ in BACKLOG_BANDS), 0)
+    overdue = 0
+    if now_us is not None:
+        today = from_micros(now_us).date()
+        for day, n in totals.awaiting.items():
+            waiting = (today - date.fromisoformat(day)).days
+            band = next(name for name, first in reversed(BACKLOG_BANDS) if waiting >= first) if waiting >= 0 \
+                else BACKLOG_BANDS[0][0]
+            bands[band] += n
+            overdue += n if waiting >= OVERDUE_DAYS else 0
+    return Backlog(sum(bands.values()), bands, overdue)
 
 
 def derive(totals: Totals, register: Register, now_us: int | None) -> Figures:

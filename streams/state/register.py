@@ -15,6 +15,7 @@ class Site:
     province: str
     location_type: str
     capacity: int  # usable beds; 0 when closed (the contract's capacity)
+    norm: int | None = None  # the agreed maximum occupancy, where one exists (Ter Apel: 2,000)
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Register:
         capacity = event.capacity if event.status == "open" else 0
         if current is not None:
             self._index(event.location_id, current[1], -1)
-        site = Site(event.name, event.province, event.location_type, capacity)
+        site = Site(event.name, event.province, event.location_type, capacity, event.norm)
         self.sites[event.location_id] = (st, site)
         self._index(event.location_id, site, +1)
         return True

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .people import Person, replace
+from .stamp import local_day
 
 
 @dataclass
@@ -22,6 +23,8 @@ class Totals:
     outflow: Counter[tuple[str, str]] = field(default_factory=Counter)  # (half year "2023-H2", check-out reason)
     check_ins: Counter[tuple[str, str]] = field(default_factory=Counter)  # (day, location)
     check_outs: Counter[tuple[str, str]] = field(default_factory=Counter)  # (day, location left)
+    # day of the registration a person awaits a decision on -> persons (the IND backlog, CONTRACT.md section 3)
+    awaiting: Counter[str] = field(default_factory=Counter)
     # Indexes derived from the counters above, kept so the read model sums a year or a window in a few steps
     # instead of going through every day (never encoded, not compared).
     inflow_years: Counter[tuple[str, str, bool]] = field(default_factory=Counter, compare=False, repr=False)
@@ -50,7 +53,7 @@ class Totals:
         """What a person's event history added to the counts (inflow, decisions, outflow, daily check-ins and
         -outs); not where they are now. Kept as an aggregate when their history is erased or expires."""
         totals = cls()
-        totals.apply(Person(), replace(person, placement=None, decision=None))
+        totals.apply(Person(), replace(person, placement=None, decision=None, asylum_registration=None))
         return totals
 
     def add(self, other: Totals) -> None:
@@ -63,6 +66,14 @@ class Totals:
         if before.location != after.location or before.permit_holder_in_reception != after.permit_holder_in_reception:
             self._place(before, -1)
             self._place(after, +1)
+        waited, waits = awaiting_day(before), awaiting_day(after)
+        if waited != waits:
+            if waited is not None:
+                self.awaiting[waited] -= 1
+                if not self.awaiting[waited]:
+                    del self.awaiting[waited]
+            if waits is not None:
+                self.awaiting[waits] += 1
         for key in after.registrations.keys() - before.registrations.keys():
             day, app_type, minor = after.registrations[key]
             self.inflow[(day, app_type, minor)] += 1
@@ -115,8 +126,15 @@ class Totals:
         return total
 
 
-SUMMED = ("occupancy", "permit_holders", "inflow", "decisions", "outflow", "check_ins", "check_outs",
+SUMMED = ("occupancy", "permit_holders", "inflow", "decisions", "outflow", "check_ins", "check_outs", "awaiting",
           "inflow_years", "net_days")
+
+
+def awaiting_day(person: Person) -> str | None:
+    """The calendar day of the registration a person awaits a decision on, or None when they do not wait."""
+    if not person.awaiting_decision:
+        return None
+    return local_day(person.asylum_registration[0]).isoformat()  # type: ignore[index]
 
 
 def half_year(day: str) -> str:

@@ -115,3 +115,26 @@ def test_a_partition_that_gets_its_first_events_does_not_stop_evaluation_of_new_
     assert view.slowest_watermark_us(2) is None
     publish(view, 0, T0, 6, 2, caught_up=True)  # headroom 4
     assert advance(live, view) == [("pending", T0)]
+
+
+def test_transfer_headroom_over_norm_and_the_overdue_backlog_are_measures():
+    from alerts.measures import values
+
+    view = FiguresView()
+    ter_apel = json.dumps({"event_id": "ta", "occurred_at": "2023-01-01T00:00:00+01:00", "location_id": "TA",
+                           "name": "Ter Apel", "province": "NL-GR", "location_type": "application_centre",
+                           "capacity": 10, "status": "open", "norm": 5}).encode()
+    view.apply(b"site:TA", ter_apel)
+    view.apply(b"site:L1", site(10))  # regular
+    totals = Totals(occupancy=Counter({"TA": 7, "L1": 12}), awaiting=Counter({"2022-12-01": 2, "2023-06-01": 1}))
+    view.apply(partition_key(0), PartitionSummary(T0, {"placements": 1}, totals, True).encode())
+    rules = parse_rules({"rules": [
+        {"name": "t", "scope": "national", "measure": "transfer_headroom", "below": 0, "severity": "critical"},
+        {"name": "n", "scope": "location", "measure": "over_norm", "above": 0, "severity": "critical"},
+        {"name": "o", "scope": "national", "measure": "ind_backlog_overdue", "above": 0, "severity": "warning"}]})
+    figures = snapshot(view)
+    assert values(rules[0], figures) == {"national": -2.0}  # L1 over-full; Ter Apel's beds are not transfer beds
+    assert values(rules[1], figures) == {"L1": None, "TA": 2.0}
+    assert values(rules[2], figures) == {"national": 2.0}  # registered 1 Dec 2022: 212 days on 1 Jul 2023
+    assert sorted(t.alert_id for t in Evaluator(rules).evaluate(figures, at_us=T0)) == ["n/TA", "o/national",
+                                                                                       "t/national"]

@@ -41,6 +41,9 @@ def test_durations():
         ({"severity": "panic"}, "rule 1 (r): severity:"),
         ({"notify": ["email"]}, "unknown receiver 'email'"),
         ({"measure": "mpp_deviation:max", "scope": "province"}, "exists only for scope national"),
+        ({"measure": "transfer_headroom", "scope": "province"}, "exists only for scope national"),
+        ({"measure": "over_norm", "scope": "national"}, "exists only for scopes location and location:<id>"),
+        ({"below": float("inf")}, "finite number"),
         ({"colour": "red"}, "rule 1 (r): colour: Extra inputs are not permitted"),
     ],
 )

@@ -236,6 +236,10 @@ CONTRACT_METRICS = [  # CONTRACT.md section 4, with an example of each label
     'capmon_events_total{result="duplicate",topic="placements"}',
     'capmon_events_total{result="invalid",topic="placements"}',
     'capmon_alert_active{rule="national_headroom_low",scope="national",severity="critical"} 1.0',
+    "capmon_national_transfer_headroom", 'capmon_location_type_occupancy{location_type="regular"}',
+    'capmon_location_type_capacity{location_type="emergency"}', 'capmon_location_type_headroom{location_type="amv"}',
+    'capmon_location_norm{location_id="ter-apel"', 'capmon_ind_backlog{waiting="lt_1m"}',
+    'capmon_ind_backlog{waiting="ge_15m"}', "capmon_ind_backlog_overdue",
 ]
 
 

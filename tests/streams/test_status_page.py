@@ -53,3 +53,45 @@ def test_the_page_shows_the_api_figures_and_firing_alerts_and_needs_nothing_from
     assert "url(" not in page and "@import" not in page
     assert a_person not in page
     assert "<polyline" in page and view.figures().curve is not None
+
+
+def test_the_page_leads_with_transfer_headroom_and_shows_norms_and_the_backlog():
+    import json
+
+    from streams.processing import Incoming, PeopleProcessor
+    from streams.topics import Topics
+    from streams.view import FiguresView, partition_key
+
+    def site(loc: str, kind: str, beds: int, norm: int | None = None) -> bytes:
+        body = {"event_id": f"l-{loc}", "occurred_at": "2023-01-01T00:00:00+01:00", "location_id": loc,
+                "name": loc, "province": "NL-GR", "location_type": kind, "capacity": beds, "status": "open"}
+        return json.dumps({**body, **({"norm": norm} if norm is not None else {})}).encode()
+
+    proc = PeopleProcessor(Topics(""))
+    batch = []
+    for i in range(12):
+        where = "TA" if i < 9 else "AZC"
+        batch.append(Incoming("placements", 0, i, b"p", json.dumps(
+            {"event_id": f"c{i}", "occurred_at": "2023-07-01T10:00:00+02:00", "person_id": f"p{i}",
+             "action": "check_in", "location_id": where}).encode()))
+    for i, day in enumerate(("2023-06-25", "2023-03-01", "2022-12-01")):  # waiting 6, 122 and 212 days
+        batch.append(Incoming("registrations", 0, i, b"p", json.dumps(
+            {"event_id": f"r{i}", "occurred_at": f"{day}T10:00:00+02:00", "person_id": f"p{i}",
+             "application_type": "first", "nationality": "SYR"}).encode()))
+    proc.process(batch)
+    view = FiguresView()
+    view.apply(b"site:TA", site("TA", "application_centre", 10, norm=8))
+    view.apply(b"site:AZC", site("AZC", "regular", 4))
+    view.apply(partition_key(0), proc.partitions[0].summary())
+    rules = [rule("transfer_low", 2, "critical", measure="transfer_headroom")]
+    page = status_html(view.figures(), {"active": [], "pending": []}, Thresholds(),
+                       transfer_thresholds=Thresholds.from_rules(rules, "transfer_headroom"))
+    figures = read_page(page).figures
+    assert page.index('data-figure="transfer-headroom"') < page.index('data-figure="national-headroom"')
+    assert shown_int(figures["transfer-headroom"][1]) == 1  # AZC: 4 beds, 3 persons; Ter Apel not counted
+    assert shown_int(figures["transfer-national-headroom"][1]) == 2  # 14 beds, 12 persons
+    assert 'class="big critical"' in page  # transfer headroom 1 is below the rule's 2
+    assert shown_int(figures["norm:TA"][1]) == 8 and figures["over-norm:TA"][0] == "1"
+    assert figures["backlog-total"][0] == "3" and figures["backlog-overdue"][0] == "1"
+    assert [figures[f"backlog:{b}"][0] for b in ("lt_1m", "1m_3m", "3m_6m", "6m_15m", "ge_15m")] == \
+        ["1", "0", "1", "1", "0"]

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 AMS = ZoneInfo("Europe/Amsterdam")
 MPP_TYPES = {"first", "repeat", "family_reunification", "resettlement"}
+ASYLUM_TYPES = {"first", "repeat", "relocation"}  # registrations that await an IND decision
+TRANSFER = {"regular", "emergency", "crisis_emergency", "small_scale"}
 
 
 def _when(event: dict) -> datetime:
@@ -27,6 +29,8 @@ def expected_figures(events: list[dict]) -> dict:
 
     where: dict[str, str | None] = {}
     outcome: dict[str, str] = {}
+    decided_at: dict[str, tuple[float, str]] = {}  # person -> (occurred_at, event_id) of the latest decision
+    asks: dict[str, tuple[float, str, date]] = {}  # person -> latest first/repeat/relocation registration
     sites: dict[str, dict] = {}
     forecasts: dict[int, dict] = {}
     registrations: list[tuple[date, str]] = []
@@ -37,12 +41,15 @@ def expected_figures(events: list[dict]) -> dict:
             where[e["person_id"]] = None if e["action"] == "check_out" else e["location_id"]
         elif kind == "decision":
             outcome[e["person_id"]] = e["outcome"]
+            decided_at[e["person_id"]] = (_when(e).timestamp(), e["event_id"])
         elif kind == "location":
             sites[e["location_id"]] = e
         elif kind == "forecast":
             forecasts[e["year"]] = e
         elif kind == "registration":
             registrations.append((_when(e).astimezone(AMS).date(), e["application_type"]))
+            if e["application_type"] in ASYLUM_TYPES:
+                asks[e["person_id"]] = (_when(e).timestamp(), e["event_id"], _when(e).astimezone(AMS).date())
         if now is None or _when(e) > now:
             now = _when(e)
 
@@ -65,10 +72,28 @@ def expected_figures(events: list[dict]) -> dict:
     national = {k: sum(loc[k] for loc in locations.values()) for k in ("occupancy", "capacity", "headroom")}
     permit_holders = sum(1 for p, loc in where.items() if loc is not None and outcome.get(p) == "granted")
 
+    types: dict[str, dict] = {}
+    for loc, figures in locations.items():
+        kind = sites[loc]["location_type"] if loc in sites else "unknown"
+        t = types.setdefault(kind, {"occupancy": 0, "capacity": 0, "headroom": 0})
+        for k in ("occupancy", "capacity", "headroom"):
+            t[k] += figures[k]
+    transfer = {k: sum(t[k] for kind, t in types.items() if kind in TRANSFER) for k in ("occupancy", "capacity",
+                                                                                          "headroom")}
+    norms = {loc: (s["norm"], occupancy.get(loc, 0) - s["norm"]) for loc, s in sites.items()
+             if s.get("norm") is not None}
     result = {"locations": locations, "provinces": provinces, "national": national,
-              "permit_holders": permit_holders, "now": now}
+              "permit_holders": permit_holders, "now": now, "transfer": transfer, "location_types": types,
+              "norms": norms}
     if now is not None:
         today = now.astimezone(AMS).date()
+        waiting = [(today - day).days for person, (at, eid, day) in asks.items()
+                   if not (person in decided_at and decided_at[person] > (at, eid))]
+        bands = {"lt_1m": (0, 30), "1m_3m": (31, 91), "3m_6m": (92, 182), "6m_15m": (183, 456),
+                 "ge_15m": (457, 10**9)}
+        result["backlog"] = {"total": len(waiting), "overdue": sum(1 for w in waiting if w >= 183),
+                             "by_waiting": {b: sum(1 for w in waiting if lo <= w <= hi)
+                                            for b, (lo, hi) in bands.items()}}
         mpp = [d for d, t in registrations if t in MPP_TYPES]
         result["inflow_ytd"] = sum(1 for d in mpp if d.year == today.year)
         result["rolling"] = {f"{n}d": sum(1 for d in mpp if today - timedelta(days=n - 1) <= d <= today)

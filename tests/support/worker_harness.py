@@ -106,6 +106,18 @@ def figures_differences(worker: WorkerProcess, expected: dict) -> list[str]:
     exp_loc = {loc: (v["occupancy"], v["capacity"]) for loc, v in expected["locations"].items()}
     if got_loc != exp_loc:
         diffs.append(f"{sum(got_loc.get(k) != v for k, v in exp_loc.items())} locations differ")
+    got_transfer = {k: occ["transfer"][k] for k in ("occupancy", "capacity", "headroom")}
+    if got_transfer != expected["transfer"]:
+        diffs.append(f"transfer {got_transfer} != {expected['transfer']}")
+    got_types = {t: {k: v[k] for k in ("occupancy", "capacity", "headroom")}
+                 for t, v in occ["location_types"].items() if v["occupancy"] or v["capacity"]}
+    if got_types != {t: v for t, v in expected["location_types"].items() if v["occupancy"] or v["capacity"]}:
+        diffs.append("location types differ")
+    got_norms = {loc: (v["norm"], v["over_norm"]) for loc, v in occ["locations"].items() if "norm" in v}
+    if got_norms != expected["norms"]:
+        diffs.append(f"norms {got_norms} != {expected['norms']}")
+    if "backlog" in expected and flow["ind_backlog"] != expected["backlog"]:
+        diffs.append(f"backlog {flow['ind_backlog']} != {expected['backlog']}")
     if flow["ytd"] != expected["inflow_ytd"] or flow["rolling"] != expected["rolling"]:
         diffs.append(f"inflow {flow['ytd']} {flow['rolling']} != {expected['inflow_ytd']} {expected['rolling']}")
     if expected["now"] is not None and (occ["now"] is None or datetime.fromisoformat(occ["now"]) != expected["now"]):

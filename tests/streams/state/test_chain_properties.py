@@ -13,6 +13,7 @@ from streams.events import parse_event
 from streams.state.chain import ChainState
 from streams.state.figures import inflow, occupancy
 from streams.state.people import Person
+from streams.state.readmodel import ind_backlog
 from streams.state.totals import Totals
 from tests.support.reference import expected_figures
 
@@ -29,7 +30,10 @@ def events(draw) -> list[dict]:
     n = draw(st.integers(1, 40))
     out = []
     for i in range(n):
+        # mostly within six days; some registrations months before, so every backlog band is reached
         when = base + timedelta(minutes=draw(st.integers(0, 6 * 24 * 60)))
+        if draw(st.integers(0, 5)) == 0:
+            when -= timedelta(days=draw(st.sampled_from([20, 40, 100, 200, 500])))
         stamp = when.astimezone(draw(st.sampled_from([AMS, ZoneInfo("UTC")]))).isoformat()
         common = {"event_id": f"e{i:03d}", "occurred_at": stamp}
         kind = draw(st.sampled_from(["registration", "decision", "placement", "placement", "location", "forecast"]))
@@ -48,8 +52,11 @@ def events(draw) -> list[dict]:
                 body["reason"] = "housed"
         elif kind == "location":
             loc = draw(st.sampled_from(list(SITES)))
-            body = {"location_id": loc, "name": loc, "province": SITES[loc], "location_type": "regular",
+            body = {"location_id": loc, "name": loc, "province": SITES[loc],
+                    "location_type": draw(st.sampled_from(["regular", "application_centre", "emergency", "amv"])),
                     "capacity": draw(st.integers(0, 5)), "status": draw(st.sampled_from(["open", "closed"]))}
+            if draw(st.booleans()):
+                body["norm"] = draw(st.integers(0, 4))
         else:
             year = draw(st.sampled_from([2023, 2024]))
             body = {"forecast_id": f"MPP-{year}", "year": year,
@@ -89,6 +96,14 @@ def check(state: ChainState, expected: dict) -> None:
                      for k, v in occ.provinces.items() if v.occupancy or v.capacity or k != "unknown"}
     assert got_provinces == {k: v for k, v in expected["provinces"].items()
                              if v["occupancy"] or v["capacity"] or k != "unknown"}
+    assert {k: getattr(occ.transfer, k) for k in ("occupancy", "capacity", "headroom")} == expected["transfer"]
+    got_types = {t: {k: getattr(a, k) for k in ("occupancy", "capacity", "headroom")}
+                 for t, a in occ.location_types.items() if a.occupancy or a.capacity}
+    assert got_types == {t: v for t, v in expected["location_types"].items() if v["occupancy"] or v["capacity"]}
+    assert {k: (v.norm, v.over_norm) for k, v in occ.locations.items() if v.norm is not None} == expected["norms"]
+    if "backlog" in expected:
+        backlog = ind_backlog(state.totals, state.watermark_us)
+        assert {"total": backlog.total, "overdue": backlog.overdue, "by_waiting": backlog.bands} == expected["backlog"]
     flow = inflow(state.totals, state.register, state.watermark_us)
     assert flow.now == expected["now"]
     assert flow.ytd == expected["inflow_ytd"]
