@@ -5,16 +5,21 @@ Built once at start-up (`Settings.load()`), then passed down; nothing mutates it
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .errors import ConfigError
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+HALF_YEAR = re.compile(r"\d{4}-H[12]")
+# The letter's taakstelling for the second half of 2023; other half years come from CAPMON_TAAKSTELLING.
+DEFAULT_TAAKSTELLING = {"2023-H2": 27_300}
 
 
 class Settings(BaseSettings):
@@ -53,7 +58,26 @@ class Settings(BaseSettings):
     dashboard_url: str | None = None  # a Grafana dashboard link for alert texts
     grafana_url: str | None = None  # for `capmon dashboards publish`
     grafana_token: SecretStr | None = None
-    taakstelling: int = Field(27_300, ge=0, description="permit holders municipalities must house per half year")
+    # half year -> permit holders municipalities must house in it, e.g. {"2023-H2": 27300, "2024-H1": 19000}
+    taakstelling: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(DEFAULT_TAAKSTELLING))
+
+    @field_validator("taakstelling", mode="before")
+    @classmethod
+    def _half_years(cls, value: object) -> object:
+        """JSON text from the environment: {"2023-H2": 27300, ...}; half years as YYYY-H1 / YYYY-H2."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError('give JSON like {"2023-H2": 27300, "2024-H1": 19000}') from None
+        if not isinstance(value, dict):
+            raise ValueError('give JSON like {"2023-H2": 27300, "2024-H1": 19000}')
+        for half, target in value.items():
+            if not HALF_YEAR.fullmatch(str(half)):
+                raise ValueError(f"{half!r} is not a half year (YYYY-H1 or YYYY-H2)")
+            if not isinstance(target, int) or isinstance(target, bool) or target < 0:
+                raise ValueError(f"the target for {half} must be a whole number >= 0")
+        return value
 
 
 SECRET_FIELDS = tuple(name for name, f in Settings.model_fields.items() if f.annotation == SecretStr | None)
@@ -92,4 +116,5 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "?"
         shown = "" if name in SECRET_FIELDS else f"={err.get('input')!r}"
-        raise ConfigError(f"bad configuration: CAPMON_{name.upper()}{shown}: {err['msg']}") from None
+        why = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"bad configuration: CAPMON_{name.upper()}{shown}: {why}") from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -26,6 +26,7 @@ from prometheus_client import Counter as PromCounter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from .config import DEFAULT_TAAKSTELLING
 from .state.figures import Inflow
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class FiguresCollector(Collector):
     """
 
     def __init__(self, view: FiguresView, is_reporter: Callable[[], bool] = lambda: True,
-                 taakstelling: int = 27_300) -> None:
+                 taakstelling: Mapping[str, int] = DEFAULT_TAAKSTELLING) -> None:
         self.view = view
         self.is_reporter = is_reporter
         self.taakstelling = taakstelling
@@ -253,8 +254,10 @@ class FiguresCollector(Collector):
             for reason, n in figures.outflow.get(figures.current_half_year, {}).items():
                 outflow.add_metric([reason], n)
             yield outflow
-        yield GaugeMetricFamily("capmon_taakstelling", "Permit holders municipalities must house this half year",
-                                value=self.taakstelling)
+        target = self.taakstelling.get(figures.current_half_year or "")
+        if target is not None:
+            yield GaugeMetricFamily("capmon_taakstelling", "Permit holders municipalities must house in the "
+                                    "watermark's half year (absent when none is configured for it)", value=target)
         backlog = figures.backlog
         bands = GaugeMetricFamily("capmon_ind_backlog", "Persons awaiting an IND decision by waiting time",
                                   labels=["waiting"])

@@ -3,13 +3,14 @@ JSON only from the figures view: no person ids ever (the view holds none)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from .config import DEFAULT_TAAKSTELLING
 from .finite import finite
 from .state.figures import Area
 from .state.stamp import AMSTERDAM
@@ -49,19 +50,25 @@ def occupancy_json(figures: Figures) -> dict[str, Any]:
     }
 
 
-def inflow_json(figures: Figures, taakstelling: int = 27_300) -> dict[str, Any]:
+def inflow_json(figures: Figures, taakstelling: Mapping[str, int] = DEFAULT_TAAKSTELLING) -> dict[str, Any]:
     flow = figures.inflow
     outflow: dict[str, dict[str, Any]] = {}
     for half, reasons in figures.outflow.items():
-        outflow[half] = {"taakstelling": taakstelling, **reasons,
-                         "housed_share_of_taakstelling": reasons.get("housed", 0) / taakstelling if taakstelling
-                         else None}
+        target = taakstelling.get(half)
+        outflow[half] = {"taakstelling": target, **reasons,
+                         "housed_share_of_taakstelling": reasons.get("housed", 0) / target if target else None}
     data = asdict(flow)
     data["now"] = flow.now.isoformat() if flow.now else None
     data["decisions"] = figures.decisions_by_outcome
     data["grant_rate"] = figures.grant_rate
     data["outflow"] = outflow
     data["daily"] = figures.daily_mpp_inflow
+    half = figures.current_half_year
+    if half is not None:
+        housed = figures.outflow.get(half, {}).get("housed", 0)
+        target = taakstelling.get(half)
+        data["taakstelling"] = {"half_year": half, "target": target, "housed": housed,
+                                "share": housed / target if target else None}
     backlog = figures.backlog
     data["ind_backlog"] = {"total": backlog.total, "by_waiting": backlog.bands, "overdue": backlog.overdue}
     return data
@@ -123,7 +130,7 @@ def add_routes(app: faust.App, read: ReadModel, users: WebUsers | None = None) -
 
 
 def status_html(figures: Figures, alerts: dict[str, Any], thresholds: Thresholds, caught_up: bool = True,
-                taakstelling: int = 27_300, dashboard_url: str | None = None,
+                taakstelling: Mapping[str, int] = DEFAULT_TAAKSTELLING, dashboard_url: str | None = None,
                 transfer_thresholds: Thresholds | None = None) -> str:
     """The status page (streams/status_page.py) from the same read-outs as the JSON API."""
     return render(occupancy_json(figures), alerts, inflow_json(figures, taakstelling), figures.curve, thresholds,

@@ -75,3 +75,15 @@ def test_topic_settings_follow_the_retention_settings():
     assert topic_configs("registrations", 7)["retention.ms"] == str(7 * 86_400_000)
     assert topic_configs("alerts", 7) == {"message.timestamp.type": "LogAppendTime", "cleanup.policy": "compact"}
     assert changelog_configs(7)["delete.retention.ms"] == str(7 * 86_400_000)
+
+
+def test_the_taakstelling_is_given_per_half_year():
+    from streams.config import load_settings
+
+    assert load_settings({}).taakstelling == {"2023-H2": 27_300}  # the letter's figure, for its half year
+    given = load_settings({"CAPMON_TAAKSTELLING": '{"2023-H2": 27300, "2024-H1": 19000}'})
+    assert given.taakstelling == {"2023-H2": 27_300, "2024-H1": 19_000}
+    for bad, why in (("27300", "give JSON like"), ('{"2023-3": 5}', "not a half year"),
+                     ('{"2023-H1": -1}', "whole number")):
+        with pytest.raises(ConfigError, match=why):
+            load_settings({"CAPMON_TAAKSTELLING": bad})

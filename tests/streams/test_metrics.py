@@ -47,7 +47,7 @@ def view_with_people() -> tuple[FiguresView, str]:
 def test_figures_come_from_the_view_at_scrape_time_with_bounded_labels_and_no_person_ids():
     view, a_person = view_with_people()
     registry = CollectorRegistry()
-    registry.register(FiguresCollector(view, taakstelling=1000))
+    registry.register(FiguresCollector(view, taakstelling={"2023-H2": 1000, "2023-H1": 5}))
     got = samples(registry)
     assert got[("capmon_national_occupancy", ())] == 30
     assert got[("capmon_national_headroom", ())] == 10

@@ -74,10 +74,13 @@ def test_inflow_read_out_has_decisions_grant_rates_outflow_and_daily_inflow():
     proc.process([Incoming("registrations", 0, 9, b"z", json.dumps(reg).encode())])
     view = FiguresView()
     view.apply(partition_key(0), proc.partitions[0].summary())
-    flow = inflow_json(view.figures(), taakstelling=100)
+    flow = inflow_json(view.figures(), taakstelling={"2023-H2": 100, "2024-H1": 50})
     assert flow["decisions"] == {"granted": 2, "rejected": 1}
     assert flow["grant_rate"] == {"other": 2 / 3}  # groups of fewer than 10 decisions are summed
     assert flow["outflow"] == {"2023-H2": {"taakstelling": 100, "housed": 1, "housed_share_of_taakstelling": 0.01}}
+    assert flow["taakstelling"] == {"half_year": "2023-H2", "target": 100, "housed": 1, "share": 0.01}
+    other = inflow_json(view.figures(), taakstelling={"2024-H1": 50})  # no target for this half year: none shown
+    assert other["taakstelling"]["target"] is None and other["outflow"]["2023-H2"]["taakstelling"] is None
     assert flow["daily"] == {"2023-07-02": 1}
     assert flow["ytd"] == 1 and flow["ytd_unaccompanied_minors"] == 1
     assert flow["now"] == "2023-07-02T10:00:00+02:00"
