@@ -247,6 +247,12 @@ class FiguresCollector(Collector):
         for (outcome, nationality), n in figures.decisions_by_nationality.items():
             per_nat.add_metric([outcome, nationality], n)
         yield per_nat
+        first = CounterMetricFamily("capmon_first_instance_decisions",
+                                    "First-instance asylum decisions by outcome and nationality (the grant rate's "
+                                    "basis; groups of 10 or more, the rest: other)", labels=["outcome", "nationality"])
+        for (outcome, nationality), n in figures.first_instance_by_nationality.items():
+            first.add_metric([outcome, nationality], n)
+        yield first
         if figures.current_half_year is not None:
             outflow = GaugeMetricFamily("capmon_outflow_half_year",
                                         "Check-outs from reception this half year (taakstelling period) by reason",

@@ -61,6 +61,9 @@ def inflow_json(figures: Figures, taakstelling: Mapping[str, int] = DEFAULT_TAAK
     data["now"] = flow.now.isoformat() if flow.now else None
     data["decisions"] = figures.decisions_by_outcome
     data["grant_rate"] = figures.grant_rate
+    rates = figures.grant_rates
+    data["grant_rates"] = {"basis": "first-instance asylum decisions", "overall": asdict(rates.overall),
+                           "by_nationality": {g: asdict(r) for g, r in rates.by_nationality.items()}}
     data["outflow"] = outflow
     data["daily"] = figures.daily_mpp_inflow
     half = figures.current_half_year

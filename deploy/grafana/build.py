@@ -172,14 +172,17 @@ def inflow() -> dict:
 
 
 def chain() -> dict:
-    granted = 'capmon_decisions_by_nationality_total{outcome="granted"}'
-    decided = 'capmon_decisions_by_nationality_total{outcome=~"granted|rejected"}'
+    granted = 'capmon_first_instance_decisions_total{outcome="granted"}'
+    decided = 'capmon_first_instance_decisions_total{outcome=~"granted|rejected"}'
+    with_dublin = 'capmon_first_instance_decisions_total{outcome=~"granted|rejected|dublin"}'
     panels = [
         bars("IND decisions by outcome", target("capmon_decisions_total", "{{outcome}}"), w=8, h=8),
-        stat("Grant rate (granted / granted + rejected)",
-             target('sum(capmon_decisions_total{outcome="granted"}) / '
-                    'sum(capmon_decisions_total{outcome=~"granted|rejected"})'),
-             unit="percentunit", decimals=1, w=4, h=8),
+        stat("Grant rate, first-instance asylum decisions",
+             target(f"sum({granted}) / sum({decided})", "without Dublin"),
+             target(f"sum({granted}) / sum({with_dublin})", "with Dublin", ref="B"),
+             unit="percentunit", decimals=1, w=4, h=8,
+             description="Granted / (granted + rejected), and with Dublin claims counted as decisions, of decisions "
+                         "whose latest earlier registration asked for asylum (not nareis or resettlement)."),
         bars("Grant rate by nationality", target(f"sum by (nationality) ({granted}) / sum by (nationality) ({decided})",
                                                  "{{nationality}}"),
              unit="percentunit", decimals=0, min=0, max=1, w=12, h=8),

@@ -32,8 +32,8 @@ def decode_person(raw: bytes | str | list) -> Person:
     return Person(
         placement=((placement[0], placement[1]), placement[2]) if placement else None,
         decision=((decision[0], decision[1]), decision[2]) if decision else None,
-        registrations={k: (v[0], v[1], v[2]) for k, v in regs.items()},
-        decisions={k: (v[0], v[1], v[2]) for k, v in decs.items()},
+        registrations={k: (v[0], v[1], v[2], v[3] if len(v) > 3 else 0) for k, v in regs.items()},
+        decisions={k: (v[0], v[1], v[2], v[3] if len(v) > 3 else 0) for k, v in decs.items()},
         check_ins={k: (v[0], v[1]) for k, v in ins.items()},
         check_outs={k: (v[0], v[1], v[2]) for k, v in outs.items()},
         transfers=frozenset(transfers),
@@ -58,7 +58,7 @@ def encode_totals(t: Totals, keep_days_from: str | None = None) -> dict:
         "occupancy": _pairs(t.occupancy), "permit_holders": _pairs(t.permit_holders), "inflow": _pairs(t.inflow),
         "decisions": _pairs(t.decisions), "outflow": _pairs(t.outflow),
         "check_ins": _pairs(recent(t.check_ins)), "check_outs": _pairs(recent(t.check_outs)),
-        "awaiting": _pairs(t.awaiting),
+        "awaiting": _pairs(t.awaiting), "first_instance": _pairs(t.first_instance),
     }
 
 
@@ -72,5 +72,5 @@ def decode_totals(d: dict) -> Totals:
         occupancy=counter(d["occupancy"], 1), permit_holders=counter(d["permit_holders"], 1),
         inflow=counter(d["inflow"], 3), decisions=counter(d["decisions"], 2), outflow=counter(d["outflow"], 2),
         check_ins=counter(d["check_ins"], 2), check_outs=counter(d["check_outs"], 2),
-        awaiting=counter(d.get("awaiting", []), 1),
+        awaiting=counter(d.get("awaiting", []), 1), first_instance=counter(d.get("first_instance", []), 2),
     )

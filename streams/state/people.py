@@ -7,6 +7,7 @@ by event_id, so any delivery order with any duplicates gives the same `Person`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,10 +21,10 @@ class Person:
     placement: tuple[Stamp, str | None] | None = None
     # latest decision: (stamp, outcome)
     decision: tuple[Stamp, str] | None = None
-    # counted once per event_id: registration id -> (day ISO, application_type, unaccompanied minor)
-    registrations: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
-    # decision id -> (day ISO, outcome, nationality)
-    decisions: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    # counted once per event_id: registration id -> (day ISO, application_type, unaccompanied minor, occurred µs)
+    registrations: dict[str, tuple[str, str, bool, int]] = field(default_factory=dict)
+    # decision id -> (day ISO, outcome, nationality, occurred µs)
+    decisions: dict[str, tuple[str, str, str, int]] = field(default_factory=dict)
     # check-in id -> (day ISO, location_id); check-out id -> (day ISO, reason, location_id left)
     check_ins: dict[str, tuple[str, str]] = field(default_factory=dict)
     check_outs: dict[str, tuple[str, str, str]] = field(default_factory=dict)
@@ -122,7 +123,7 @@ def fold(person: Person, event: Registration | Decision | Placement) -> Person:
     if isinstance(event, Registration):
         if event.event_id in person.registrations:
             return person
-        entry = (day, event.application_type, event.unaccompanied_minor)
+        entry = (day, event.application_type, event.unaccompanied_minor, st[0])
         changed = replace(person, registrations={**person.registrations, event.event_id: entry})
         if event.application_type in ASYLUM_TYPES and (person.asylum_registration is None
                                                        or st > person.asylum_registration):
@@ -131,7 +132,7 @@ def fold(person: Person, event: Registration | Decision | Placement) -> Person:
     if isinstance(event, Decision):
         changed = person
         if event.event_id not in person.decisions:
-            entry3 = (day, event.outcome, event.nationality)
+            entry3 = (day, event.outcome, event.nationality, st[0])
             changed = replace(changed, decisions={**person.decisions, event.event_id: entry3})
         if person.decision is None or st > person.decision[0]:
             changed = replace(changed, decision=(st, event.outcome))
@@ -148,3 +149,18 @@ def fold(person: Person, event: Registration | Decision | Placement) -> Person:
         where = None if event.action == "check_out" else event.location_id
         changed = replace(changed, placement=(st, where))
     return changed
+
+
+def first_instance_decisions(person: Person) -> Counter[tuple[str, str]]:
+    """(outcome, nationality) of the person's first-instance asylum decisions: those whose latest registration
+    before them (by occurred_at, event_id) asks for asylum (first, repeat, relocation). Not a nareis or
+    resettlement grant. Computed from the whole person, so the order in which events arrive does not matter."""
+    counts: Counter[tuple[str, str]] = Counter()
+    if not person.decisions or not person.registrations:
+        return counts
+    regs = sorted((us, rid, app_type) for rid, (_day, app_type, _amv, us) in person.registrations.items())
+    for did, (_day, outcome, nationality, us) in person.decisions.items():
+        before = [r for r in regs if (r[0], r[1]) < (us, did)]
+        if before and before[-1][2] in ASYLUM_TYPES:
+            counts[(outcome, nationality)] += 1
+    return counts

@@ -98,35 +98,32 @@ class Figures:
         return dict(sorted(counts.items()))
 
     @cached_property
-    def nationality_groups(self) -> dict[str, str]:
-        """Nationality -> the group it is shown under: itself when it has at least MIN_GROUP decisions (and is
-        among the MAX_GROUPS largest, which bounds the series), else `other` (small cells, CONTRACT.md
-        section 4: a rate of three persons says something about those persons)."""
-        sizes: Counter[str] = Counter()
-        for (_outcome, nationality), n in self.totals.decisions.items():
-            sizes[nationality] += n
-        shown = {nat for nat, n in sizes.most_common(MAX_GROUPS) if n >= MIN_GROUP}
-        return {nat: nat if nat in shown else OTHER for nat in sizes}
+    def decisions_by_nationality(self) -> dict[tuple[str, str], int]:
+        """(outcome, nationality group) -> all decisions; small groups summed under `other`."""
+        return _grouped(self.totals.decisions)
 
     @cached_property
-    def decisions_by_nationality(self) -> dict[tuple[str, str], int]:
-        """(outcome, nationality group) -> decisions; small groups summed under `other`."""
-        groups = self.nationality_groups
-        counts: Counter[tuple[str, str]] = Counter()
-        for (outcome, nationality), n in self.totals.decisions.items():
-            counts[(outcome, groups[nationality])] += n
-        return dict(sorted(counts.items()))
+    def first_instance_by_nationality(self) -> dict[tuple[str, str], int]:
+        """(outcome, nationality group) -> first-instance asylum decisions (the letter's grant rate counts only
+        these: not nareis or resettlement); small groups summed under `other`."""
+        return _grouped(self.totals.first_instance)
+
+    @cached_property
+    def grant_rates(self) -> GrantRates:
+        """Of first-instance asylum decisions: granted / (granted + rejected), and with Dublin claims counted
+        as decisions too: granted / (granted + rejected + dublin); overall and per nationality group."""
+        overall: Counter[str] = Counter()
+        by_group: dict[str, Counter[str]] = {}
+        for (outcome, group), n in self.first_instance_by_nationality.items():
+            overall[outcome] += n
+            by_group.setdefault(group, Counter())[outcome] += n
+        return GrantRates(_rates(overall), {group: _rates(c) for group, c in sorted(by_group.items())})
 
     @cached_property
     def grant_rate(self) -> dict[str, float]:
-        """granted / (granted + rejected) per nationality group (small groups under `other`)."""
-        granted: Counter[str] = Counter()
-        decided: Counter[str] = Counter()
-        for (outcome, group), n in self.decisions_by_nationality.items():
-            if outcome in ("granted", "rejected"):
-                decided[group] += n
-                granted[group] += n if outcome == "granted" else 0
-        return {group: granted[group] / n for group, n in sorted(decided.items()) if n}
+        """granted / (granted + rejected) of first-instance decisions per nationality group."""
+        return {group: r.without_dublin for group, r in self.grant_rates.by_nationality.items()
+                if r.without_dublin is not None}
 
     @cached_property
     def outflow(self) -> dict[str, dict[str, int]]:
@@ -154,6 +151,40 @@ class Figures:
     def curve(self) -> InflowCurve | None:
         """The status page's chart: cumulative inflow through the year against the MPP band."""
         return inflow_curve(self.totals, self.register, self.now_us)
+
+
+@dataclass(frozen=True)
+class Rate:
+    decisions: int  # first-instance decisions of every outcome
+    without_dublin: float | None  # granted / (granted + rejected)
+    with_dublin: float | None  # granted / (granted + rejected + dublin)
+
+
+@dataclass(frozen=True)
+class GrantRates:
+    overall: Rate
+    by_nationality: dict[str, Rate]
+
+
+def _rates(outcomes: Counter[str]) -> Rate:
+    granted, rejected, dublin = outcomes["granted"], outcomes["rejected"], outcomes["dublin"]
+    return Rate(sum(outcomes.values()),
+                granted / (granted + rejected) if granted + rejected else None,
+                granted / (granted + rejected + dublin) if granted + rejected + dublin else None)
+
+
+def _grouped(decisions: Counter[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """(outcome, nationality) counts with every nationality of fewer than MIN_GROUP decisions (or beyond the
+    MAX_GROUPS largest, which bounds the series) summed under `other` (small cells, CONTRACT.md section 4: a rate
+    of three persons says something about those persons)."""
+    sizes: Counter[str] = Counter()
+    for (_outcome, nationality), n in decisions.items():
+        sizes[nationality] += n
+    shown = {nat for nat, n in sizes.most_common(MAX_GROUPS) if n >= MIN_GROUP}
+    counts: Counter[tuple[str, str]] = Counter()
+    for (outcome, nationality), n in decisions.items():
+        counts[(outcome, nationality if nationality in shown else OTHER)] += n
+    return dict(sorted(counts.items()))
 
 
 # Waiting bands of the IND backlog (CONTRACT.md section 3): name -> first waiting day of the band.

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .people import Person, replace
+from .people import Person, first_instance_decisions, replace
 from .stamp import local_day
 
 
@@ -25,6 +25,8 @@ class Totals:
     check_outs: Counter[tuple[str, str]] = field(default_factory=Counter)  # (day, location left)
     # day of the registration a person awaits a decision on -> persons (the IND backlog, CONTRACT.md section 3)
     awaiting: Counter[str] = field(default_factory=Counter)
+    # (outcome, nationality) of first-instance asylum decisions (the letter's grant rate; people.py)
+    first_instance: Counter[tuple[str, str]] = field(default_factory=Counter)
     # Indexes derived from the counters above, kept so the read model sums a year or a window in a few steps
     # instead of going through every day (never encoded, not compared).
     inflow_years: Counter[tuple[str, str, bool]] = field(default_factory=Counter, compare=False, repr=False)
@@ -74,12 +76,18 @@ class Totals:
                     del self.awaiting[waited]
             if waits is not None:
                 self.awaiting[waits] += 1
+        if before.registrations is not after.registrations or before.decisions is not after.decisions:
+            # a registration arriving late can change which earlier decisions are first-instance ones
+            self.first_instance.update(first_instance_decisions(after))
+            self.first_instance.subtract(first_instance_decisions(before))
+            for key in [k for k, n in self.first_instance.items() if not n]:
+                del self.first_instance[key]
         for key in after.registrations.keys() - before.registrations.keys():
-            day, app_type, minor = after.registrations[key]
+            day, app_type, minor, _us = after.registrations[key]
             self.inflow[(day, app_type, minor)] += 1
             self.inflow_years[(day[:4], app_type, minor)] += 1
         for key in after.decisions.keys() - before.decisions.keys():
-            _day, outcome, nationality = after.decisions[key]
+            _day, outcome, nationality, _us = after.decisions[key]
             self.decisions[(outcome, nationality)] += 1
         for key in after.check_ins.keys() - before.check_ins.keys():
             self.check_ins[after.check_ins[key]] += 1
@@ -127,7 +135,7 @@ class Totals:
 
 
 SUMMED = ("occupancy", "permit_holders", "inflow", "decisions", "outflow", "check_ins", "check_outs", "awaiting",
-          "inflow_years", "net_days")
+          "first_instance", "inflow_years", "net_days")
 
 
 def awaiting_day(person: Person) -> str | None:

@@ -64,11 +64,19 @@ def test_partitions_add_up_and_the_register_labels_them():
     assert all(k in ("L1", "L9") for k in occ["locations"])
 
 
+def asked(i: int, person: str, kind: str = "first") -> Incoming:
+    """A registration before the decisions of `decision` (which are at 2023-07-01 12:00)."""
+    body = {"event_id": f"a{i}", "occurred_at": "2023-06-01T09:00:00+02:00", "person_id": person,
+            "application_type": kind, "nationality": "SYR"}
+    return Incoming("registrations", 0, i, person.encode(), json.dumps(body).encode())
+
+
 def test_inflow_read_out_has_decisions_grant_rates_outflow_and_daily_inflow():
     proc = PeopleProcessor(T)
     proc.process([placement(0, "a", "check_in", "L1"), decision(1, "a", "granted"),
                   decision(2, "b", "rejected", "DZA"), decision(3, "c", "granted", "DZA"),
-                  placement(4, "a", "check_out", "L1", day=2, reason="housed")])
+                  placement(4, "a", "check_out", "L1", day=2, reason="housed"),
+                  asked(1, "a"), asked(2, "b"), asked(3, "c")])
     reg = {"event_id": "r1", "occurred_at": "2023-07-02T09:00:00+02:00", "person_id": "z",
            "application_type": "first", "nationality": "ERI", "unaccompanied_minor": True}
     proc.process([Incoming("registrations", 0, 9, b"z", json.dumps(reg).encode())])
@@ -82,7 +90,7 @@ def test_inflow_read_out_has_decisions_grant_rates_outflow_and_daily_inflow():
     other = inflow_json(view.figures(), taakstelling={"2024-H1": 50})  # no target for this half year: none shown
     assert other["taakstelling"]["target"] is None and other["outflow"]["2023-H2"]["taakstelling"] is None
     assert flow["daily"] == {"2023-07-02": 1}
-    assert flow["ytd"] == 1 and flow["ytd_unaccompanied_minors"] == 1
+    assert flow["ytd"] == 4 and flow["ytd_unaccompanied_minors"] == 1  # z, and the asylum requests of a, b, c
     assert flow["now"] == "2023-07-02T10:00:00+02:00"
     assert parse_event(location(3), "location").capacity == 3
 
@@ -92,6 +100,7 @@ def test_nationalities_with_fewer_than_ten_decisions_are_shown_only_as_other():
     batch = [decision(i, f"s{i}", "granted" if i < 7 else "rejected", "SYR") for i in range(10)]
     batch += [decision(10 + i, f"m{i}", "rejected", "MDA") for i in range(9)]
     batch += [decision(20, "d0", "granted", "DZA")]
+    batch += [asked(i, p) for i, p in enumerate([*(f"s{i}" for i in range(10)), *(f"m{i}" for i in range(9)), "d0"])]
     proc.process(batch)
     view = FiguresView()
     view.apply(partition_key(0), proc.partitions[0].summary())
@@ -100,3 +109,18 @@ def test_nationalities_with_fewer_than_ten_decisions_are_shown_only_as_other():
     assert figures.decisions_by_nationality == {("granted", "SYR"): 7, ("rejected", "SYR"): 3,
                                                 ("granted", "other"): 1, ("rejected", "other"): 9}
     assert "MDA" not in json.dumps(inflow_json(figures))
+
+
+def test_the_grant_rate_counts_first_instance_asylum_decisions_only_whatever_the_arrival_order():
+    proc = PeopleProcessor(T)
+    # a: asylum, granted. b: family reunification (nareis), granted: not first-instance. c: rejected, but its
+    # registration arrives after the decision. d: dublin. e: resettled, granted: not counted.
+    proc.process([decision(1, "a", "granted"), asked(1, "a"), decision(2, "b", "granted"),
+                  asked(2, "b", "family_reunification"), decision(3, "c", "rejected"), decision(4, "d", "dublin"),
+                  asked(4, "d", "repeat"), decision(5, "e", "granted"), asked(5, "e", "resettlement")])
+    proc.process([asked(6, "c", "relocation")])
+    view = FiguresView()
+    view.apply(partition_key(0), proc.partitions[0].summary())
+    rates = view.figures().grant_rates
+    assert (rates.overall.decisions, rates.overall.without_dublin, rates.overall.with_dublin) == (3, 0.5, 1 / 3)
+    assert view.figures().decisions_by_outcome == {"dublin": 1, "granted": 3, "rejected": 1}  # all decisions

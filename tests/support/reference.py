@@ -31,6 +31,8 @@ def expected_figures(events: list[dict]) -> dict:
     outcome: dict[str, str] = {}
     decided_at: dict[str, tuple[float, str]] = {}  # person -> (occurred_at, event_id) of the latest decision
     asks: dict[str, tuple[float, str, date]] = {}  # person -> latest first/repeat/relocation registration
+    regs_of: dict[str, list[tuple[float, str, str]]] = {}  # person -> (occurred_at, event_id, type), in order
+    first_instance: list[str] = []  # outcomes of decisions whose latest earlier registration asks for asylum
     sites: dict[str, dict] = {}
     forecasts: dict[int, dict] = {}
     registrations: list[tuple[date, str]] = []
@@ -48,6 +50,8 @@ def expected_figures(events: list[dict]) -> dict:
             forecasts[e["year"]] = e
         elif kind == "registration":
             registrations.append((_when(e).astimezone(AMS).date(), e["application_type"]))
+            regs_of.setdefault(e["person_id"], []).append((_when(e).timestamp(), e["event_id"],
+                                                           e["application_type"]))
             if e["application_type"] in ASYLUM_TYPES:
                 asks[e["person_id"]] = (_when(e).timestamp(), e["event_id"], _when(e).astimezone(AMS).date())
         if now is None or _when(e) > now:
@@ -72,6 +76,17 @@ def expected_figures(events: list[dict]) -> dict:
     national = {k: sum(loc[k] for loc in locations.values()) for k in ("occupancy", "capacity", "headroom")}
     permit_holders = sum(1 for p, loc in where.items() if loc is not None and outcome.get(p) == "granted")
 
+    # First-instance decisions: the person's latest registration before the decision (in event order) asks for
+    # asylum. Registrations may arrive after the decision, so this is judged over all events, not while replaying.
+    for e in ordered:
+        if e["event_type"] == "decision":
+            earlier = [r for r in regs_of.get(e["person_id"], []) if (r[0], r[1]) < (_when(e).timestamp(),
+                                                                                    e["event_id"])]
+            if earlier and earlier[-1][2] in ASYLUM_TYPES:
+                first_instance.append(e["outcome"])
+    g, r, d = (first_instance.count(o) for o in ("granted", "rejected", "dublin"))
+    grant_rates = {"decisions": len(first_instance), "without_dublin": g / (g + r) if g + r else None,
+                   "with_dublin": g / (g + r + d) if g + r + d else None}
     types: dict[str, dict] = {}
     for loc, figures in locations.items():
         kind = sites[loc]["location_type"] if loc in sites else "unknown"
@@ -84,7 +99,7 @@ def expected_figures(events: list[dict]) -> dict:
              if s.get("norm") is not None}
     result = {"locations": locations, "provinces": provinces, "national": national,
               "permit_holders": permit_holders, "now": now, "transfer": transfer, "location_types": types,
-              "norms": norms}
+              "norms": norms, "grant_rates": grant_rates}
     if now is not None:
         today = now.astimezone(AMS).date()
         waiting = [(today - day).days for person, (at, eid, day) in asks.items()

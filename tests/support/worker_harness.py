@@ -116,6 +116,9 @@ def figures_differences(worker: WorkerProcess, expected: dict) -> list[str]:
     got_norms = {loc: (v["norm"], v["over_norm"]) for loc, v in occ["locations"].items() if "norm" in v}
     if got_norms != expected["norms"]:
         diffs.append(f"norms {got_norms} != {expected['norms']}")
+    overall = flow["grant_rates"]["overall"]
+    if overall != expected["grant_rates"] and not _close(overall, expected["grant_rates"]):
+        diffs.append(f"grant rates {overall} != {expected['grant_rates']}")
     if "backlog" in expected and flow["ind_backlog"] != expected["backlog"]:
         diffs.append(f"backlog {flow['ind_backlog']} != {expected['backlog']}")
     if flow["ytd"] != expected["inflow_ytd"] or flow["rolling"] != expected["rolling"]:
@@ -123,3 +126,10 @@ def figures_differences(worker: WorkerProcess, expected: dict) -> list[str]:
     if expected["now"] is not None and (occ["now"] is None or datetime.fromisoformat(occ["now"]) != expected["now"]):
         diffs.append(f"now {occ['now']} != {expected['now'].isoformat()}")
     return diffs
+
+
+def _close(got: dict, want: dict) -> bool:
+    """Equal, ratios to 1e-9 (they are divided in different orders)."""
+    return got.keys() == want.keys() and all(
+        got[k] == want[k] or (isinstance(got[k], float) and want[k] is not None and abs(got[k] - want[k]) < 1e-9)
+        for k in got)

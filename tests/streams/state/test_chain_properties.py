@@ -13,7 +13,7 @@ from streams.events import parse_event
 from streams.state.chain import ChainState
 from streams.state.figures import inflow, occupancy
 from streams.state.people import Person
-from streams.state.readmodel import ind_backlog
+from streams.state.readmodel import derive, ind_backlog
 from streams.state.totals import Totals
 from tests.support.reference import expected_figures
 
@@ -82,6 +82,10 @@ def run(delivered: list[dict]) -> ChainState:
     return state
 
 
+def grant_rates_of(totals: Totals):
+    return derive(totals, ChainState().register, None).grant_rates.overall
+
+
 def check(state: ChainState, expected: dict) -> None:
     occ = occupancy(state.totals, state.register)
     assert occ.national.occupancy == expected["national"]["occupancy"]
@@ -104,6 +108,11 @@ def check(state: ChainState, expected: dict) -> None:
     if "backlog" in expected:
         backlog = ind_backlog(state.totals, state.watermark_us)
         assert {"total": backlog.total, "overdue": backlog.overdue, "by_waiting": backlog.bands} == expected["backlog"]
+    rates = grant_rates_of(state.totals)
+    assert rates.decisions == expected["grant_rates"]["decisions"]
+    for kind in ("without_dublin", "with_dublin"):
+        got, want = getattr(rates, kind), expected["grant_rates"][kind]
+        assert (got is None and want is None) or abs(got - want) < 1e-9
     flow = inflow(state.totals, state.register, state.watermark_us)
     assert flow.now == expected["now"]
     assert flow.ytd == expected["inflow_ytd"]
