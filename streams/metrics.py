@@ -164,6 +164,17 @@ class FiguresCollector(Collector):
             for location_type, area in occ.location_types.items():
                 types.add_metric([location_type], getattr(area, name))
             yield types
+        need = figures.capacity_need
+        if need is not None:
+            needed = GaugeMetricFamily("capmon_capacity_need", "Beds needed on 1 January after the watermark's year "
+                                       "per MPP scenario (no 96 % buffer)", labels=["scenario"])
+            short = GaugeMetricFamily("capmon_capacity_short", "Capacity need minus usable beds now, per scenario",
+                                      labels=["scenario"])
+            for scenario in need.need:
+                needed.add_metric([scenario], need.need[scenario])
+                short.add_metric([scenario], need.short[scenario])
+            yield needed
+            yield short
         norms = GaugeMetricFamily("capmon_location_norm", "Agreed maximum occupancy of locations that have one",
                                   labels=["location_id", "province", "location_type"])
         over = GaugeMetricFamily("capmon_location_over_norm", "Occupancy minus norm (locations with a norm)",

@@ -87,7 +87,8 @@ def render(occupancy: dict[str, Any], alerts: dict[str, Any], inflow: dict[str, 
             else "")
     parts = [_head(), "<body>", _header(occupancy.get("now"), caught_up, generated_at, dashboard_url), "<main>",
              lead, _national(national, level, thresholds), _alerts(alerts), _norms(occupancy["locations"]),
-             _backlog(inflow.get("ind_backlog")), _provinces(occupancy["provinces"]),
+             _backlog(inflow.get("ind_backlog")), _need(occupancy.get("capacity_need")),
+             _provinces(occupancy["provinces"]),
              _locations(occupancy["locations"]), _inflow(inflow, curve), "</main></body></html>"]
     return "\n".join(parts)
 
@@ -131,6 +132,25 @@ def _norms(locations: dict[str, Any]) -> str:
     return ('<section><h2>Against the agreed norm</h2><div class="scroll"><table><tr><th>location</th>'
             '<th>in reception</th><th>norm</th><th>over norm</th><th class="wide">beds</th></tr>'
             f'{"".join(rows)}</table></div></section>')
+
+
+def _need(need: dict[str, Any] | None) -> str:
+    """Beds needed on 1 January per MPP scenario, and how many are missing against the beds there are now."""
+    if need is None:
+        return ""
+    rows = []
+    for scenario, v in need["scenarios"].items():
+        short = _figure(f"capacity-short:{scenario}", round(v["short"]), number(v["short"]),
+                        cls="critical" if v["short"] > 0 else "ok")
+        needed = _figure(f"capacity-need:{scenario}", round(v["need"]), number(v["need"]))
+        rows.append(f'<tr><td>{scenario}</td><td>{needed}</td><td>{short}</td>'
+                    f'<td class="wide">{number(v["need_at_96_percent"])}</td></tr>')
+    share = "–" if need["bed_share"] is None else percent(need["bed_share"])
+    return (f'<section><h2>Beds needed on {html.escape(need["target"])} (MPP {html.escape(need["forecast_id"])})</h2>'
+            '<div class="scroll"><table><tr><th>scenario</th><th>needed</th><th>short now</th>'
+            f'<th class="wide">at 96&nbsp;%</th></tr>{"".join(rows)}</table></div>'
+            f'<p class="muted">{share} of new applicants need a bed; {number(need["checkouts_per_day"], 1)} '
+            'check-outs a day; the register knows no future openings.</p></section>')
 
 
 BAND_WORDS = {"lt_1m": "under 1 month", "1m_3m": "1–3 months", "3m_6m": "3–6 months", "6m_15m": "6–15 months",

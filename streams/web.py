@@ -19,7 +19,7 @@ from .status_page import Thresholds, render
 if TYPE_CHECKING:
     import faust
 
-    from .state.readmodel import Figures
+    from .state.readmodel import CapacityNeed, Figures
     from .web_users import WebUsers
 
 
@@ -32,6 +32,15 @@ def _area(area: Area, net_per_day: float | None = None, until: float | None = No
     return out
 
 
+def _need(need: CapacityNeed | None) -> dict[str, Any] | None:
+    if need is None:
+        return None
+    return {"target": need.target.isoformat(), "days_until_target": need.days_until_target,
+            "forecast_id": need.forecast_id, "bed_share": need.bed_share, "checkouts_per_day": need.checkouts_per_day,
+            "scenarios": {s: {"need": need.need[s], "short": need.short[s], "need_at_96_percent": need.need_at_norm[s]}
+                          for s in need.need}}
+
+
 def occupancy_json(figures: Figures) -> dict[str, Any]:
     occ, now = figures.occupancy, figures.inflow.now
     return {
@@ -40,6 +49,7 @@ def occupancy_json(figures: Figures) -> dict[str, Any]:
         # regular, emergency, crisis-emergency and small-scale beds: where people can move on to
         "transfer": _area(occ.transfer),
         "location_types": {t: _area(a) for t, a in occ.location_types.items()},
+        "capacity_need": _need(figures.capacity_need),
         "provinces": {p: _area(a, figures.net_provinces.get(p, 0.0), figures.days_until_full_provinces.get(p))
                       for p, a in occ.provinces.items()},
         "locations": {

@@ -120,6 +120,11 @@ def capacity() -> dict:
              description="Persons with a residence permit still in a COA location, waiting for a home."),
         series("National occupancy and capacity", target("capmon_national_occupancy", "in reception"),
                target("capmon_national_capacity", "usable beds")),
+        bars("Beds needed on 1 January per MPP scenario", target("capmon_capacity_need", "{{scenario}} needed"),
+             target("capmon_capacity_short", "{{scenario}} short", ref="B"), w=12, h=8,
+             description="Occupancy now + the scenario's remaining inflow x the share of new applicants who need a "
+                         "bed - check-outs per day until 1 January; short = need - usable beds now. No 96 % "
+                         "buffer in it."),
         series("Headroom per location type", target("capmon_location_type_headroom", "{{location_type}}"),
                target("capmon_national_transfer_headroom", "transfer (regular, emergency, crisis, small-scale)")),
         series("Against the agreed norm (Ter Apel: 2,000)",

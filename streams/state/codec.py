@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import date, timedelta
 
 from .people import Person
 from .totals import Totals
 
 PERSON_FORMAT = 2
+# Arrivals (for the capacity need's bed share) are read 90 days back, the daily counts only the net-inflow window:
+# summaries keep arrivals this many days longer.
+ARRIVALS_EXTRA_DAYS = 90
 
 
 def encode_person(p: Person) -> bytes:
@@ -54,11 +58,18 @@ def encode_totals(t: Totals, keep_days_from: str | None = None) -> dict:
     def recent(c: Counter) -> Counter:
         return c if keep_days_from is None else Counter({k: n for k, n in c.items() if k[0] >= keep_days_from})
 
+    def recent_arrivals(c: Counter) -> Counter:  # the bed share reads the last 90 days
+        return c if keep_days_from is None else Counter({k: n for k, n in c.items() if k[0] >= arrivals_from})
+
+    arrivals_from = "" if keep_days_from is None else (
+        date.fromisoformat(keep_days_from) - timedelta(days=ARRIVALS_EXTRA_DAYS)).isoformat()
+
     return {
         "occupancy": _pairs(t.occupancy), "permit_holders": _pairs(t.permit_holders), "inflow": _pairs(t.inflow),
         "decisions": _pairs(t.decisions), "outflow": _pairs(t.outflow),
         "check_ins": _pairs(recent(t.check_ins)), "check_outs": _pairs(recent(t.check_outs)),
         "awaiting": _pairs(t.awaiting), "first_instance": _pairs(t.first_instance),
+        "arrivals": _pairs(recent_arrivals(t.arrivals)),
     }
 
 
@@ -73,4 +84,5 @@ def decode_totals(d: dict) -> Totals:
         inflow=counter(d["inflow"], 3), decisions=counter(d["decisions"], 2), outflow=counter(d["outflow"], 2),
         check_ins=counter(d["check_ins"], 2), check_outs=counter(d["check_outs"], 2),
         awaiting=counter(d.get("awaiting", []), 1), first_instance=counter(d.get("first_instance", []), 2),
+        arrivals=Counter({(r[0], bool(r[1])): r[2] for r in d.get("arrivals", [])}),
     )

@@ -13,6 +13,7 @@ from functools import cached_property
 
 from ..events import MPP_APPLICATION_TYPES
 from .figures import (
+    Area,
     Inflow,
     InflowCurve,
     Occupancy,
@@ -138,6 +139,12 @@ class Figures:
         return half_year(from_micros(self.now_us).date().isoformat()) if self.now_us is not None else None
 
     @cached_property
+    def capacity_need(self) -> CapacityNeed | None:
+        """Beds needed on 1 January after now's year, per MPP scenario (see `capacity_need`)."""
+        return capacity_need(self.totals, self.register, self.now_us, self.occupancy.national,
+                             self.year_to_date.ytd)
+
+    @cached_property
     def backlog(self) -> Backlog:
         """Persons awaiting an IND decision by waiting band, and how many wait past the six-month term."""
         return ind_backlog(self.totals, self.now_us)
@@ -185,6 +192,51 @@ def _grouped(decisions: Counter[tuple[str, str]]) -> dict[tuple[str, str], int]:
     for (outcome, nationality), n in decisions.items():
         counts[(outcome, nationality if nationality in shown else OTHER)] += n
     return dict(sorted(counts.items()))
+
+
+BED_SHARE_DAYS = 90  # new applicants whose first registration fell this many days before now give the bed share
+CHECKOUT_DAYS = 28  # check-outs per day are averaged over this many days
+PLANNING_NORM = 0.96  # COA plans at 96 % occupancy: shown beside the need, not in it
+
+
+@dataclass(frozen=True)
+class CapacityNeed:
+    target: date  # T: 1 January after now's year
+    days_until_target: int
+    bed_share: float | None  # of the persons first registered in the last 90 days, the share with a check-in
+    checkouts_per_day: float
+    forecast_id: str
+    need: dict[str, float]  # scenario -> beds needed on T
+    short: dict[str, float]  # scenario -> need - capacity now (the register knows no future openings)
+    need_at_norm: dict[str, float]  # scenario -> need / 0.96: the beds to have for 96 % occupancy
+
+
+def capacity_need(totals: Totals, register: Register, now_us: int | None, national: Area,
+                  inflow_ytd: int) -> CapacityNeed | None:
+    """need(scenario) = occupancy now + max(0, scenario's annual inflow − MPP inflow year to date) × bed share
+    − check-outs per day (all reasons, last 28 days) × days until T. None without a forecast for now's year."""
+    if now_us is None:
+        return None
+    today = from_micros(now_us).date()
+    entry = register.forecasts.get(today.year)
+    if entry is None:
+        return None
+    forecast = entry[1]
+    target = date(today.year + 1, 1, 1)
+    days = (target - today).days
+    since = (today - timedelta(days=BED_SHARE_DAYS)).isoformat()
+    arrived = [(checked_in, n) for (day, checked_in), n in totals.arrivals.items() if since < day <= today.isoformat()]
+    total = sum(n for _, n in arrived)
+    share = sum(n for checked_in, n in arrived if checked_in) / total if total else None
+    first = (today - timedelta(days=CHECKOUT_DAYS - 1)).isoformat()
+    outs = sum(n for (day, _loc), n in totals.check_outs.items() if first <= day <= today.isoformat()) / CHECKOUT_DAYS
+    need, short, at_norm = {}, {}, {}
+    for scenario in ("min", "medio", "max"):
+        remaining = max(0, getattr(forecast.scenarios, scenario) - inflow_ytd)
+        need[scenario] = national.occupancy + remaining * (share if share is not None else 1.0) - outs * days
+        short[scenario] = need[scenario] - national.capacity
+        at_norm[scenario] = need[scenario] / PLANNING_NORM
+    return CapacityNeed(target, days, share, outs, forecast.forecast_id, need, short, at_norm)
 
 
 # Waiting bands of the IND backlog (CONTRACT.md section 3): name -> first waiting day of the band.

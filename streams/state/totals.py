@@ -27,6 +27,9 @@ class Totals:
     awaiting: Counter[str] = field(default_factory=Counter)
     # (outcome, nationality) of first-instance asylum decisions (the letter's grant rate; people.py)
     first_instance: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # (day of a person's first registration, whether they ever checked in) -> persons: the capacity need's share
+    # of new applicants who need a bed
+    arrivals: Counter[tuple[str, bool]] = field(default_factory=Counter)
     # Indexes derived from the counters above, kept so the read model sums a year or a window in a few steps
     # instead of going through every day (never encoded, not compared).
     inflow_years: Counter[tuple[str, str, bool]] = field(default_factory=Counter, compare=False, repr=False)
@@ -68,6 +71,14 @@ class Totals:
         if before.location != after.location or before.permit_holder_in_reception != after.permit_holder_in_reception:
             self._place(before, -1)
             self._place(after, +1)
+        came, comes = arrival(before), arrival(after)
+        if came != comes:
+            if came is not None:
+                self.arrivals[came] -= 1
+                if not self.arrivals[came]:
+                    del self.arrivals[came]
+            if comes is not None:
+                self.arrivals[comes] += 1
         waited, waits = awaiting_day(before), awaiting_day(after)
         if waited != waits:
             if waited is not None:
@@ -135,7 +146,14 @@ class Totals:
 
 
 SUMMED = ("occupancy", "permit_holders", "inflow", "decisions", "outflow", "check_ins", "check_outs", "awaiting",
-          "first_instance", "inflow_years", "net_days")
+          "first_instance", "arrivals", "inflow_years", "net_days")
+
+
+def arrival(person: Person) -> tuple[str, bool] | None:
+    """The day of the person's first registration and whether they ever checked in (None: no registration)."""
+    if not person.registrations:
+        return None
+    return min(entry[0] for entry in person.registrations.values()), bool(person.check_ins)
 
 
 def awaiting_day(person: Person) -> str | None:

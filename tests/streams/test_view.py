@@ -124,3 +124,35 @@ def test_the_grant_rate_counts_first_instance_asylum_decisions_only_whatever_the
     rates = view.figures().grant_rates
     assert (rates.overall.decisions, rates.overall.without_dublin, rates.overall.with_dublin) == (3, 0.5, 1 / 3)
     assert view.figures().decisions_by_outcome == {"dublin": 1, "granted": 3, "rejected": 1}  # all decisions
+
+
+def test_capacity_need_per_scenario_follows_the_method():
+    proc = PeopleProcessor(T)
+    batch = []
+    # Four new applicants in the last 90 days, three of whom checked in; six check-outs in the last 28 days.
+    for i in range(4):
+        batch.append(Incoming("registrations", 0, i, b"n", json.dumps(
+            {"event_id": f"n{i}", "occurred_at": "2023-06-20T10:00:00+02:00", "person_id": f"n{i}",
+             "application_type": "first", "nationality": "SYR"}).encode()))
+        if i < 3:
+            batch.append(placement(10 + i, f"n{i}", "check_in", "L1", day=1))
+    for i in range(6):
+        batch.append(placement(20 + i, f"o{i}", "check_in", "L1", day=1))
+        batch.append(placement(30 + i, f"o{i}", "check_out", "L1", day=1 + i % 2, reason="housed"))
+    proc.process(batch)
+    view = FiguresView()
+    view.apply(b"site:L1", location(10))
+    forecast = {"event_id": "f", "occurred_at": "2023-01-01T00:00:00+01:00", "forecast_id": "MPP-2023", "year": 2023,
+                "scenarios": {"min": 100, "medio": 200, "max": 300}}
+    view.apply(b"forecast:2023", json.dumps(forecast).encode())
+    view.apply(partition_key(0), proc.partitions[0].summary())
+    need = view.figures().capacity_need
+    assert need is not None and need.target.isoformat() == "2024-01-01"
+    days = (need.target - view.figures().inflow.now.date()).days
+    assert need.bed_share == 0.75 and need.checkouts_per_day == 6 / 28
+    occupied, ytd = 3, 4  # n0-n2 are in; the o's left again
+    for scenario, annual in (("min", 100), ("medio", 200), ("max", 300)):
+        expected = occupied + (annual - ytd) * 0.75 - 6 / 28 * days
+        assert abs(need.need[scenario] - expected) < 1e-9
+        assert abs(need.short[scenario] - (expected - 10)) < 1e-9
+    assert occupancy_json(view.figures())["capacity_need"]["scenarios"]["medio"]["need"] == need.need["medio"]
