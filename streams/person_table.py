@@ -53,17 +53,6 @@ class PersonTable:
             reading.add(key, value)
         return reading.result()
 
-    async def load_in_slices(self, partition: int, size: int = 2_000) -> Loaded:
-        """`load`, giving the event loop back every `size` records: a partition of a long history takes seconds
-        to read, and nothing else (the register, the alerts, the web server) should wait that long. The caller
-        holds the batch lock, so no write to this partition's store happens meanwhile."""
-        reading = _Reading()
-        for n, (key, value) in enumerate(_items(self.table.data._db_for_partition(partition)), 1):
-            reading.add(key, value)
-            if n % size == 0:
-                await asyncio.sleep(0)
-        return reading.result()
-
     def meta(self, partition: int) -> bytes | None:
         """The partition's meta value in the local store (what the changelog last acknowledged for it)."""
         return self.table.data._db_for_partition(partition).get(META_KEY)

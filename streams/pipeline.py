@@ -31,7 +31,7 @@ from faust.types import TP
 from .config import Settings
 from .kafka_io import faust_credentials, figures_topic_name
 from .metrics import WorkerMetrics
-from .person_table import Loaded, PersonTable
+from .person_table import PersonTable
 from .processing import BatchResult, Incoming, PartitionState, PeopleProcessor, RegisterProcessor
 from .pseudonyms import pseudonyms_of
 from .summary import RegisterProgress
@@ -69,7 +69,6 @@ class Pipeline:
         self.batch_lock = asyncio.Lock()  # people batches, partition loads and revocations, one at a time
         self.register_lock = asyncio.Lock()  # register batches and revocations (never behind a partition load)
         self._register_seeded = False
-        self._kept: set[int] = set()  # person partitions whose state was kept over a revocation
         self.app = self._create_app()
 
     # --- wiring -------------------------------------------------------------------------------------
@@ -207,29 +206,33 @@ class Pipeline:
         return [_incoming(e) for e in events if (e.message.topic, e.message.partition) in self.owned]
 
     def _partition(self, partition: int) -> None:
-        """Build a partition's state from the recovered table the first time this worker needs it (a batch
-        touching it before `_load_owned` got to it)."""
-        if self._loaded(partition):
+        """Build a partition's state from the recovered table the first time this worker needs it."""
+        if partition in self.people.partitions:
             return
-        self._install(partition, self.person_table.load(partition))
-
-    def _loaded(self, partition: int) -> bool:
-        """The partition's state is ready. State kept over a rebalance that gave the partition back is used as it
-        is if the recovered table ends where it ended (no other worker wrote to the partition in between: e.g.
-        this one was not dropped from the group)."""
-        if partition in self._kept:
-            self._kept.discard(partition)
-            if self.person_table.meta(partition) == self.people.partitions[partition].meta():
-                return True
-            log.info("partition %d: kept state is behind the changelog; recovering it", partition)
-            self.people.drop(partition)
-        return partition in self.people.partitions
-
-    def _install(self, partition: int, loaded: Loaded) -> None:
-        people, meta, forgotten = loaded
+        people, meta, forgotten = self.person_table.load(partition)
         state = self.people.load(partition, people, meta, forgotten)
+        self._check_not_behind(partition, state)
         log.info("partition %d: %d persons recovered, processed up to %s", partition, len(state.people),
                  ", ".join(f"{t.removeprefix(self.topics.prefix)}@{o}" for t, o in sorted(state.offsets.items())))
+
+    def _check_not_behind(self, partition: int, state: PartitionState) -> None:
+        """The recovered state must cover what the group has committed: offsets are committed only after the
+        changelog has the batch (the producer is flushed first). A state behind the commit would skip the
+        messages in between for good (they are not delivered again), so the process ends instead of processing
+        with it; after a restart the table is recovered again."""
+        consumer = self.app.consumer
+        for topic in self.people_topic.topics:
+            try:
+                committed = consumer._committed_offset.get(TP(topic, partition))  # faust keeps no public view
+            except Exception:
+                continue
+            if committed is not None and state.offsets.get(topic, 0) < committed:
+                log.critical("partition %d: the recovered state covers %s only up to %d but the group committed "
+                             "%d; exiting rather than skipping those messages (a restart recovers the table again)",
+                             partition, topic.removeprefix(self.topics.prefix), state.offsets.get(topic, 0),
+                             committed)
+                logging.shutdown()
+                os._exit(EXIT_BATCH_FAILED)
 
     async def produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None,
                        headers: list[tuple[str, bytes]] | None = None) -> None:
@@ -298,14 +301,12 @@ class Pipeline:
         if not self.app.rebalancing:
             await self._load_owned()
         for partition, state in self.people.partitions.items():
-            if partition in self._kept:  # not (yet) known to be this worker's: say nothing about it
-                continue
             if self._caught_up(partition, state) != self._published_caught_up.get(partition):
                 self.dirty.add(partition)
         dirty, self.dirty = self.dirty, set()
         for partition in sorted(dirty):
             state = self.people.partitions.get(partition)
-            if state is not None and partition not in self._kept:
+            if state is not None:
                 caught_up = self._published_caught_up[partition] = self._caught_up(partition, state)
                 await self.produce(self.figures_name, partition_key(partition), state.summary(caught_up))
 
@@ -329,33 +330,21 @@ class Pipeline:
             owned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == self.topics.registrations}
         except Exception:  # consumer not started yet
             return
-        missing = (owned - set(self.people.partitions)) | (owned & self._kept)
-        for partition in sorted(missing):  # one at a time, reading in slices: the register agent (a capacity
-            async with self.batch_lock:    # change, the alerts) runs in between, people batches wait
+        missing = owned - set(self.people.partitions)
+        for partition in sorted(missing):  # one at a time: a waiting batch goes in between
+            async with self.batch_lock:
                 if self.app.rebalancing or (self.topics.registrations, partition) not in self.owned:
                     return
-                if not self._loaded(partition):
-                    self._install(partition, await self.person_table.load_in_slices(partition))
+                self._partition(partition)
                 self.dirty.add(partition)
             await asyncio.sleep(0)
 
     async def _on_assigned(self, sender: object, assigned: Iterable[TopicPartition], **kwargs: object) -> None:
-        """Keep the state of person partitions given back to this worker (checked against the changelog before
-        use, in `_partition`); drop the others'."""
         self.owned = {(tp.topic, tp.partition) for tp in assigned}
-        mine = {p for t, p in self.owned if t == self.topics.registrations}
-        for partition in list(self.people.partitions):
-            if partition not in mine:
-                self.people.drop(partition)
-                self._kept.discard(partition)
-        if self._kept:
-            log.info("partitions %s assigned again: their state is kept", sorted(self._kept))
 
     async def _on_revoked(self, sender: object, revoked: Iterable[TopicPartition], **kwargs: object) -> None:
         """Faust awaits this during a rebalance: after the batch in flight, publish the last word of each revoked
-        partition and wait until the changelog has everything (see the module docstring). The state is kept
-        until the new assignment is known: most rebalances give a worker most of its partitions back, and
-        reloading them would stall every agent (and the alerts) for seconds."""
+        partition, drop its state, and wait until the changelog has everything (see the module docstring)."""
         async with self.batch_lock, self.register_lock:
             self.owned -= {(tp.topic, tp.partition) for tp in revoked}
             people_topics = set(self.people_topic.topics)
@@ -365,14 +354,13 @@ class Pipeline:
                 if state is not None and partition in self.dirty:  # last word before the new owner takes over
                     caught_up = self._published_caught_up.get(partition, False)
                     await self.produce(self.figures_name, partition_key(partition), state.summary(caught_up))
-                if state is not None:
-                    self._kept.add(partition)
+                self.people.drop(partition)
                 self._published_caught_up.pop(partition, None)
             self.dirty -= partitions
             await self.person_table.settle()
             await self.app.producer.flush()
             if partitions:
-                log.info("partitions %s revoked: changelog settled", sorted(partitions))
+                log.info("partitions %s revoked: state dropped, changelog settled", sorted(partitions))
 
     def partitions_of(self, topic: str) -> int:
         default = 1 if topic == self.figures_name else self.settings.partitions

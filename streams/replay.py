@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from .events import EARLIEST, END
 from .simulator.faults import Record
 from .topics import EVENT_TYPES, event_key
 
@@ -40,10 +41,13 @@ def route(line: bytes, line_no: int, last_t: float) -> Record | Unroutable:
 
 
 def _event_time(event: dict, fallback: float) -> float:
+    """For pacing and progress only: a time outside 2000-2100 (invalid anyway, the worker dead-letters it) must
+    not stall a paced replay or break the progress line."""
     try:
-        return datetime.fromisoformat(str(event["occurred_at"]).replace("Z", "+00:00")).timestamp()
-    except (KeyError, ValueError):
+        t = datetime.fromisoformat(str(event["occurred_at"]).replace("Z", "+00:00")).timestamp()
+    except (KeyError, ValueError, OverflowError, TypeError):
         return fallback
+    return t if EARLIEST.timestamp() <= t < END.timestamp() else fallback
 
 
 def read_lines(path: Path) -> Iterator[Record | Unroutable]:

@@ -71,3 +71,9 @@ def test_replay_reports_unroutable_lines_and_fails_unless_told(tmp_path, setting
     assert again.returncode == 0, again.stderr
     messages = read_topics(settings.kafka_bootstrap, [Topics(settings.topic_prefix).locations], expected=2)
     assert [m.key for m in messages] == [b"x", b"x"]
+
+
+def test_times_outside_2000_to_2100_do_not_pace_or_show_a_replay():
+    for stamp in ("9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"):
+        line = json.dumps({"event_type": "placement", "occurred_at": stamp, "person_id": "p"}).encode()
+        assert route(line, 1, last_t=1_672_531_200.0).t == 1_672_531_200.0  # the previous line's time

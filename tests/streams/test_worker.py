@@ -62,7 +62,10 @@ def wait_exact(worker: WorkerProcess, expected: dict, timeout: float = 180 + 2 *
                                             "capmon_figures_view_caught_up", "capmon_newest_event_timestamp"))]
         except OSError as exc:
             progress = [f"/metrics not answering: {exc}"]
+        story = [line for line in worker.log().splitlines()
+                 if re.search(r"partition|revoked|assigned|kept|Elected|Worker ready|ERROR|CRITICAL|exit", line)]
         print("last differences:", last, "\nprogress:\n", "\n".join(progress),
+              "\nworker log, what happened to the partitions:\n", "\n".join(story[-80:]),
               "\nworker log tail:\n", worker.log()[-3000:])
         raise
 
