@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from .state.readmodel import Figures
     from .view import FiguresView
 
+OUTCOMES = ("granted", "rejected", "dublin", "withdrawn", "other")  # CONTRACT.md section 2
+
 Metric = GaugeMetricFamily | CounterMetricFamily
 
 
@@ -261,8 +263,11 @@ class FiguresCollector(Collector):
         first = CounterMetricFamily("capmon_first_instance_decisions",
                                     "First-instance asylum decisions by outcome and nationality (the grant rate's "
                                     "basis; groups of 10 or more, the rest: other)", labels=["outcome", "nationality"])
-        for (outcome, nationality), n in figures.first_instance_by_nationality.items():
-            first.add_metric([outcome, nationality], n)
+        counts = figures.first_instance_by_nationality
+        groups = sorted({group for _outcome, group in counts} | {"other"})
+        for group in groups:  # every outcome of every group, 0 too: a grant rate query has data from the start
+            for outcome in OUTCOMES:
+                first.add_metric([outcome, group], counts.get((outcome, group), 0))
         yield first
         if figures.current_half_year is not None:
             outflow = GaugeMetricFamily("capmon_outflow_half_year",

@@ -60,7 +60,8 @@ def fed_worker(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory):
     (tmp / "rules.yaml").write_text(RULES)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAPMON_")}
     env.update(CAPMON_KAFKA_BOOTSTRAP=kafka_bootstrap, CAPMON_TOPIC_PREFIX=f"o{uuid.uuid4().hex[:10]}.",
-               CAPMON_ALERT_RULES=str(tmp / "rules.yaml"))
+               CAPMON_ALERT_RULES=str(tmp / "rules.yaml"),
+               CAPMON_TAAKSTELLING='{"2023-H1": 20000, "2023-H2": 27300}')  # the feed is in 2023-H1
     fed = run_capmon("simulate", "--days", "14", "--seed", "8", "--invalid", "0.01", "--duplicates", "0.02", env=env,
                      timeout=300)
     assert fed.returncode == 0, fed.stderr
