@@ -48,14 +48,15 @@ class PersonTable:
     def load(self, partition: int) -> Loaded:
         """Every person of a partition, its meta value and its forgotten histories, from the local store (after
         Faust's recovery)."""
-        reading = _Reading()
+        people, meta, forgotten = [], None, None
         for key, value in _items(self.table.data._db_for_partition(partition)):
-            reading.add(key, value)
-        return reading.result()
-
-    def meta(self, partition: int) -> bytes | None:
-        """The partition's meta value in the local store (what the changelog last acknowledged for it)."""
-        return self.table.data._db_for_partition(partition).get(META_KEY)
+            if key == META_KEY:
+                meta = value
+            elif key == FORGOTTEN_KEY:
+                forgotten = value
+            elif key != FAUST_OFFSET_KEY and value is not None:
+                people.append((key.decode(), decode_person(value)))
+        return people, meta, forgotten
 
     async def write(self, partition: int, persons: dict[str, Person | None], meta: bytes,
                     forgotten: bytes | None = None) -> None:
@@ -105,26 +106,6 @@ class PersonTable:
 
 
 Loaded = tuple[list[tuple[str, Person]], bytes | None, bytes | None]  # people, meta, forgotten histories
-
-
-class _Reading:
-    """A partition's store read record by record."""
-
-    def __init__(self) -> None:
-        self.people: list[tuple[str, Person]] = []
-        self.meta: bytes | None = None
-        self.forgotten: bytes | None = None
-
-    def add(self, key: bytes, value: bytes | None) -> None:
-        if key == META_KEY:
-            self.meta = value
-        elif key == FORGOTTEN_KEY:
-            self.forgotten = value
-        elif key != FAUST_OFFSET_KEY and value is not None:
-            self.people.append((key.decode(), decode_person(value)))
-
-    def result(self) -> Loaded:
-        return self.people, self.meta, self.forgotten
 
 
 def _items(db: object) -> Iterator[tuple[bytes, bytes]]:

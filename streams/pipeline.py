@@ -67,7 +67,7 @@ class Pipeline:
         self.owned: set[tuple[str, int]] = set()  # (topic, partition) of the last assignment
         self._published_caught_up: dict[int, bool] = {}
         self.batch_lock = asyncio.Lock()  # people batches, partition loads and revocations, one at a time
-        self.register_lock = asyncio.Lock()  # register batches and revocations (never behind a partition load)
+        self.register_lock = asyncio.Lock()  # register batches and revocations (never wait for a people batch)
         self._register_seeded = False
         self.app = self._create_app()
 

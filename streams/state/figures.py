@@ -101,21 +101,12 @@ class Occupancy:
 
     def of_type(self, location_type: str) -> Area:
         """All locations of one type added up (unregistered ones are of type "unknown")."""
-        totals, type_of = self._totals, self._register.type_of
-        occupied = sum(n for loc, n in totals.occupancy.items() if type_of.get(loc, UNKNOWN) == location_type)
-        permits = sum(n for loc, n in totals.permit_holders.items() if type_of.get(loc, UNKNOWN) == location_type)
-        return Area(occupied, self._register.beds_by_type.get(location_type, 0), permits)
+        return self.location_types.get(location_type) or Area(0, 0, 0)
 
     @cached_property
     def location_types(self) -> dict[str, Area]:
         """Every contract location type (and "unknown" when unregistered locations have people), summed."""
-        totals, type_of = self._totals, self._register.type_of
-        occupied: Counter[str] = Counter()
-        permits: Counter[str] = Counter()
-        for location_id, n in totals.occupancy.items():
-            occupied[type_of.get(location_id, UNKNOWN)] += n
-        for location_id, n in totals.permit_holders.items():
-            permits[type_of.get(location_id, UNKNOWN)] += n
+        occupied, permits = self._people_by(self._register.type_of)
         beds = self._register.beds_by_type
         names = [*LOCATION_TYPES, *([UNKNOWN] if occupied[UNKNOWN] else [])]
         return {t: Area(occupied[t], beds.get(t, 0), permits[t]) for t in names}
@@ -131,17 +122,20 @@ class Occupancy:
     @cached_property
     def provinces(self) -> dict[str, Area]:
         """Sums over each province's locations, straight from the counters (the same sums as over `locations`)."""
-        totals, register = self._totals, self._register
-        province_of = register.province_of
-        occupied: Counter[str] = Counter()
-        permits: Counter[str] = Counter()
-        for location_id, n in totals.occupancy.items():
-            occupied[province_of.get(location_id, UNKNOWN)] += n
-        for location_id, n in totals.permit_holders.items():
-            permits[province_of.get(location_id, UNKNOWN)] += n
-        beds = register.beds_by_province
+        occupied, permits = self._people_by(self._register.province_of)
+        beds = self._register.beds_by_province
         names = sorted(set(beds) | set(occupied) | set(permits))
         return {p: Area(occupied[p], beds.get(p, 0), permits[p]) for p in names}
+
+    def _people_by(self, group_of: dict[str, str]) -> tuple[Counter[str], Counter[str]]:
+        """Persons and permit holders in reception per group of locations (unregistered ones: "unknown")."""
+        occupied: Counter[str] = Counter()
+        permits: Counter[str] = Counter()
+        for location_id, n in self._totals.occupancy.items():
+            occupied[group_of.get(location_id, UNKNOWN)] += n
+        for location_id, n in self._totals.permit_holders.items():
+            permits[group_of.get(location_id, UNKNOWN)] += n
+        return occupied, permits
 
     @cached_property
     def national(self) -> Area:

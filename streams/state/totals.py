@@ -71,22 +71,8 @@ class Totals:
         if before.location != after.location or before.permit_holder_in_reception != after.permit_holder_in_reception:
             self._place(before, -1)
             self._place(after, +1)
-        came, comes = arrival(before), arrival(after)
-        if came != comes:
-            if came is not None:
-                self.arrivals[came] -= 1
-                if not self.arrivals[came]:
-                    del self.arrivals[came]
-            if comes is not None:
-                self.arrivals[comes] += 1
-        waited, waits = awaiting_day(before), awaiting_day(after)
-        if waited != waits:
-            if waited is not None:
-                self.awaiting[waited] -= 1
-                if not self.awaiting[waited]:
-                    del self.awaiting[waited]
-            if waits is not None:
-                self.awaiting[waits] += 1
+        _move(self.arrivals, arrival(before), arrival(after))
+        _move(self.awaiting, awaiting_day(before), awaiting_day(after))
         if before.registrations is not after.registrations or before.decisions is not after.decisions:
             # a registration arriving late can change which earlier decisions are first-instance ones
             self.first_instance.update(first_instance_decisions(after))
@@ -147,6 +133,18 @@ class Totals:
 
 SUMMED = ("occupancy", "permit_holders", "inflow", "decisions", "outflow", "check_ins", "check_outs", "awaiting",
           "first_instance", "arrivals", "inflow_years", "net_days")
+
+
+def _move(counter: Counter, was: object, now: object) -> None:
+    """One person counted under `now` instead of `was` (None: not counted); no zero entries are left."""
+    if was == now:
+        return
+    if was is not None:
+        counter[was] -= 1
+        if not counter[was]:
+            del counter[was]
+    if now is not None:
+        counter[now] += 1
 
 
 def arrival(person: Person) -> tuple[str, bool] | None:
