@@ -79,8 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--speed", type=_non_negative, default=0.0,
                      help="multiple of real time, e.g. 3600 = an hour per second (default 0: as fast as possible)")
     sim.add_argument("--out", type=Path, help="write JSONL to this file ('-' for stdout) instead of Kafka")
-    sim.add_argument("--initial-occupancy", type=_rate, default=0.95,
-                     help="share of beds taken at the start (default 0.95)")
+    sim.add_argument("--initial-occupancy", type=_rate, default=mix.INITIAL_OCCUPANCY,
+                     help=f"share of beds taken at the start (default {mix.INITIAL_OCCUPANCY})")
     sim.add_argument("--duplicates", type=_rate, default=0.0, help="share of events sent twice (fault injection)")
     sim.add_argument("--disorder", type=_non_negative, default=0.0,
                      help="shuffle events within this many seconds of event time (fault injection)")
@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("replay", help="produce the events of a JSONL file to Kafka")
     rep.add_argument("file", type=Path)
     rep.add_argument("--speed", type=_non_negative, default=0.0, help="multiple of real time (default 0: no pacing)")
+    rep.add_argument("--pace-from", type=_start, metavar="TIME",
+                     help="send events dated before TIME at once, pace from TIME on (a file's opening state)")
     rep.add_argument("--skip-unroutable", action="store_true",
                      help="exit 0 even when some lines could not be routed (they are still reported)")
 
@@ -159,7 +161,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         progress = Progress()
         print(f"capmon simulate: producing to Kafka at {settings.kafka_bootstrap}"
               f"{' (topic prefix ' + settings.topic_prefix + ')' if settings.topic_prefix else ''}", file=sys.stderr)
-    run_feed(simulated_records(args, raw_bytes=args.out is None), sink, args.speed, progress)
+    # the opening state (dated before --start) goes at once; pacing starts at --start
+    run_feed(simulated_records(args, raw_bytes=args.out is None), sink, args.speed, progress,
+             paced_from=args.start.timestamp())
     return 0
 
 
@@ -179,7 +183,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
             else:
                 yield item
 
-    sent = run_feed(routable(), KafkaSink(settings), args.speed, Progress(total=count_lines(args.file)))
+    sent = run_feed(routable(), KafkaSink(settings), args.speed, Progress(total=count_lines(args.file)),
+                    paced_from=args.pace_from.timestamp() if args.pace_from else None)
     print(f"capmon replay: {sent:,} events produced, {len(bad):,} lines could not be routed", file=sys.stderr)
     return 1 if bad and not args.skip_unroutable else 0
 

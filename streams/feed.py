@@ -74,15 +74,17 @@ class KafkaSink:
 
 
 class Pacer:
-    """Sleeps so that event time advances `speed` times faster than the wall clock (0 = no pacing)."""
+    """Sleeps so that event time advances `speed` times faster than the wall clock (0 = no pacing). Events
+    before `paced_from` (a feed's opening state, dated when it happened) go at once."""
 
-    def __init__(self, speed: float) -> None:
+    def __init__(self, speed: float, paced_from: float | None = None) -> None:
         self.speed = speed
+        self.paced_from = paced_from
         self._origin: tuple[float, float] | None = None
         self._latest = float("-inf")
 
     def wait(self, event_time: float) -> None:
-        if self.speed <= 0:
+        if self.speed <= 0 or (self.paced_from is not None and event_time < self.paced_from):
             return
         self._latest = max(self._latest, event_time)
         if self._origin is None:
@@ -130,9 +132,10 @@ class Progress:
         self._show(final=True)
 
 
-def run_feed(records: Iterable[Record], sink: Sink, speed: float = 0.0, progress: Progress | None = None) -> int:
-    """Send every record to the sink in order, paced; returns how many were sent."""
-    pacer = Pacer(speed)
+def run_feed(records: Iterable[Record], sink: Sink, speed: float = 0.0, progress: Progress | None = None,
+             paced_from: float | None = None) -> int:
+    """Send every record to the sink in order, paced from `paced_from` on; returns how many were sent."""
+    pacer = Pacer(speed, paced_from)
     sent = 0
     try:
         for record in records:

@@ -85,8 +85,9 @@ def render(occupancy: dict[str, Any], alerts: dict[str, Any], inflow: dict[str, 
     transfer = occupancy.get("transfer")
     lead = (_transfer(transfer, national, level, transfer_thresholds or Thresholds()) if transfer is not None
             else "")
-    parts = [_head(), "<body>", _header(occupancy.get("now"), caught_up, generated_at, dashboard_url), "<main>",
-             lead, _national(national, level, thresholds), _alerts(alerts), _norms(occupancy["locations"]),
+    parts = [_head(), "<body>", _header(occupancy.get("now"), caught_up, generated_at, dashboard_url),
+             _page_status(alerts), "<main>", lead, _national(national, level, thresholds), _alerts(alerts),
+             _norms(occupancy["locations"]),
              _backlog(inflow.get("ind_backlog")), _need(occupancy.get("capacity_need")),
              _provinces(occupancy["provinces"]),
              _locations(occupancy["locations"]), _inflow(inflow, curve), "</main></body></html>"]
@@ -192,6 +193,8 @@ h2{{font-size:1rem;margin:0 0 .6rem}}
 .ok{{color:var(--ok)}} .warning{{color:var(--warning)}} .critical{{color:var(--critical)}}
 .card-ok{{border-left:8px solid var(--ok)}} .card-warning{{border-left:8px solid var(--warning)}}
 .card-critical{{border-left:8px solid var(--critical)}}
+.page-status{{padding:.5rem 1rem;color:#fff;font-weight:600}} .page-ok{{background:var(--ok)}}
+.page-warning{{background:var(--warning)}} .page-critical{{background:var(--critical)}}
 .muted{{color:var(--muted)}} .stale{{background:var(--critical);color:#fff;padding:.1rem .5rem;border-radius:4px}}
 dl{{display:grid;grid-template-columns:auto 1fr;gap:.2rem 1rem;margin:.8rem 0 0}} dt{{color:var(--muted)}}
 dd{{margin:0;font-variant-numeric:tabular-nums}}
@@ -241,11 +244,34 @@ def _national(national: dict[str, Any], level: str, thresholds: Thresholds) -> s
 </dl></section>"""
 
 
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+PAGE_LEVEL = {"critical": "critical", "warning": "warning"}  # info alerts do not colour the page
+
+
+def page_level(alerts: dict[str, Any]) -> str:
+    """The page's colour: that of the most severe firing alert, so a figure's own colour (against its
+    thresholds) can never show green beside a critical page."""
+    severities = sorted((a["severity"] for a in alerts.get("active", [])), key=lambda s: SEVERITY_ORDER.get(s, 3))
+    return PAGE_LEVEL.get(severities[0], "ok") if severities else "ok"
+
+
+def _page_status(alerts: dict[str, Any]) -> str:
+    level = page_level(alerts)
+    active = alerts.get("active", [])
+    worst = [a for a in active if PAGE_LEVEL.get(a["severity"]) == level]
+    if level == "ok":
+        text = f"ok: no critical or warning alert firing ({len(active)} info)" if active else "ok: no alert firing"
+    else:
+        names = ", ".join(sorted({a["rule"] for a in worst}))
+        text = f"{level}: {len(worst)} {level} alert{'s' if len(worst) != 1 else ''} firing ({names})"
+    return (f'<div class="page-status page-{level}">'
+            f'{_figure("page-status", level, text)}</div>')
+
+
 def _alerts(alerts: dict[str, Any]) -> str:
     active = alerts.get("active", [])
-    order = {"critical": 0, "warning": 1, "info": 2}
     items = []
-    for a in sorted(active, key=lambda a: (order.get(a["severity"], 3), a["rule"], a["scope"])):
+    for a in sorted(active, key=lambda a: (SEVERITY_ORDER.get(a["severity"], 3), a["rule"], a["scope"])):
         if a.get("current") is not None:
             value = f'now {_measure(a["current"])}'
         else:

@@ -1,29 +1,42 @@
-"""Domain figures the simulator draws from (DOMAIN.md): scenarios, seasonality, nationality mix, grant rates.
+"""Domain figures the simulator draws from (DOMAIN.md and the letter in ../shared/reference/).
 
-Shares are rough public orders of magnitude for 2022-2023, good enough for realistic dashboards and tests;
-they are not statistics.
+Numbers from the letter are marked [letter]; numbers from public COA/IND reporting that DOMAIN.md quotes are
+marked [domain]; every other number is the simulator's own assumption, marked [outside the letter]: a round
+order of magnitude chosen so that a simulated 2023 behaves as the letter describes (see the calibration test,
+tests/streams/test_calibration.py). None of them is a statistic.
 """
 
 from __future__ import annotations
 
-# MPP 2023 (spring): annual inflow per scenario, and the simulator's default ("just over 70,000").
+# [letter] MPP 2023 (spring): annual inflow per scenario, and the most likely inflow ("just over 70,000").
 MPP_2023 = {"min": 49_000, "medio": 67_000, "max": 77_000}
 DEFAULT_ANNUAL_INFLOW = 70_500
 
-# Share of the year's inflow per calendar month (January first): inflow peaks in late summer and autumn.
+# [outside the letter] Share of the year's inflow per calendar month (January first): peaks in late summer.
 MONTHLY_PROFILE = (0.070, 0.063, 0.070, 0.073, 0.078, 0.082, 0.089, 0.094, 0.099, 0.101, 0.093, 0.088)
 
-# Application types within MPP inflow; relocation comes on top and is not MPP inflow.
-APPLICATION_TYPES = {"first": 0.70, "family_reunification": 0.22, "repeat": 0.05, "resettlement": 0.03}
+# [outside the letter] Application types within MPP inflow, as shares of the annual scenario less the
+# resettlement quota (below). Relocation comes on top and is not MPP inflow.
+APPLICATION_TYPES = {"first": 0.73, "family_reunification": 0.22, "repeat": 0.05}
 RELOCATION_SHARE = 0.01
 
-# Share of each type that needs a COA bed (family members of a housed permit holder go to the sponsor's home).
-NEEDS_RECEPTION = {"first": 1.0, "repeat": 0.6, "family_reunification": 0.45, "resettlement": 1.0, "relocation": 1.0}
+# [domain] Resettlement is a quota, not a flow that scales with inflow. [outside the letter] 500 a year, arriving
+# in groups (a flight every 30 days).
+RESETTLEMENT_PER_YEAR = 500
+RESETTLEMENT_FLIGHT_DAYS = 30
 
-# Registration centre of first and repeat applications.
-REGISTRATION_CENTRES = {"ter-apel": 0.80, "budel": 0.10, "zevenaar": 0.06, "schiphol": 0.04}
+# [outside the letter] Share of each type that needs a COA bed. Nareis family members need one only while their
+# sponsor still waits in reception for a home [letter: they come to COA if the sponsor is not yet housed].
+NEEDS_RECEPTION = {"first": 1.0, "repeat": 0.6, "resettlement": 1.0, "relocation": 1.0}
 
-# nationality: (share of registrations, first-instance grant rate)
+# [domain] Registration mostly in Ter Apel, at Schiphol for arrivals by air; Budel and Zevenaar only relieve Ter
+# Apel when it is over its norm. [outside the letter] the shares, and the share diverted during overflow.
+REGISTRATION_CENTRES = {"ter-apel": 0.93, "schiphol": 0.07}
+RELIEF_CENTRES = {"budel": 0.7, "zevenaar": 0.3}
+DIVERTED_WHEN_OVER_NORM = 0.5
+
+# nationality: (share of registrations, first-instance grant rate) [outside the letter; the letter names Syria
+# and Yemen as high grant rates, Algeria and Moldova as low ones]
 NATIONALITIES: dict[str, tuple[float, float]] = {
     "SYR": (0.30, 0.95),
     "TUR": (0.09, 0.75),
@@ -50,16 +63,54 @@ NATIONALITIES: dict[str, tuple[float, float]] = {
     "XXX": (0.01, 0.40),
 }
 
-# Safe countries of origin: track 2, fast decisions. IND priority: fast handling of Syria and Yemen.
+# [domain] Safe countries of origin: track 2. [letter] IND priorities 2023: fast handling of Syria and Yemen (high
+# grant rate) and of Algeria and Moldova (low grant rate).
 SAFE_COUNTRIES = frozenset({"DZA", "MAR", "MDA", "GEO", "TUN"})
-PRIORITY = frozenset({"SYR", "YEM"})
-DUBLIN_SHARE = 0.15  # first applications where another EU state is responsible (track 1)
+PRIORITY = frozenset({"SYR", "YEM", "DZA", "MDA"})
+DUBLIN_SHARE = 0.15  # [outside the letter] first applications where another EU state is responsible (track 1)
 
-# Unaccompanied minors among first applications, by nationality group.
+# [letter] The IND cannot keep up: it decides fewer first-instance cases than arrive, so the backlog grows.
+# [outside the letter] its capacity in first-instance asylum decisions per day (Dublin claims apart), the share
+# of it that goes to the priority nationalities first, and the least days a case takes.
+IND_DECISIONS_PER_DAY = 100
+IND_PRIORITY_SHARE = 0.6
+IND_MIN_DAYS = {"priority": 10, "other": 21}
+# [outside the letter] IND decision days: repeat applications, Dublin claims.
+REPEAT_DAYS = (20, 90)
+DUBLIN_DAYS = (30, 100)
+
+# [outside the letter] Nareis: the family of a permit holder arrives 3 to 15 months after the grant (the visa
+# procedure); the sponsor is drawn from the grants of that window, more often for these nationalities.
+NAREIS_LAG_DAYS = (90, 450)
+NAREIS_PROPENSITY = {"SYR": 1.0, "ERI": 1.0, "YEM": 0.8, "SOM": 0.8, "AFG": 0.6, "TUR": 0.4}
+NAREIS_PROPENSITY_OTHER = 0.2
+# [outside the letter] First-instance grants per day before the feed starts (their nareis arrive in the feed).
+GRANTS_PER_DAY_BEFORE = 70
+
+# [outside the letter] Unaccompanied minors among first applications, by nationality group [letter: the Nidos
+# caseload grows by 27 %].
 AMV_SHARE = {"SYR": 0.10, "AFG": 0.18, "ERI": 0.20, "SOM": 0.15}
 AMV_SHARE_OTHER = 0.03
+# [outside the letter] Days a minor keeps an amv bed (turning 18, or a Nidos foster family); then an adult bed.
+AMV_STAY_DAYS = (45, 300)
 
-# Permit holders municipalities must house per half year (taakstelling 2023-II: 27,300).
-TAAKSTELLING_PER_HALF_YEAR = 27_300
-# Municipalities fall short of the target; the simulated pace is this share of it.
-HOUSING_ACHIEVED = 0.6
+# [letter] Permit holders municipalities must house: 27,300 in 2023-II, the highest since 2015. [outside the
+# letter] 2023-I's target, and the share of the target municipalities achieve.
+TAAKSTELLING = {1: 20_900, 2: 27_300}
+HOUSING_ACHIEVED = 0.33
+
+# [outside the letter] The opening state (the people in reception when the feed starts): the share of beds taken,
+# the kinds of residents outside the application centres, and how long before the start pending cases registered.
+INITIAL_OCCUPANCY = 0.96
+OPENING_KINDS = (0.30, 0.10, 0.60)  # permit holders, refused (rejected or Dublin) waiting to leave, pending cases
+OPENING_WAITING_DAYS = (14, 450)  # registered this long before the start (pending cases)
+OPENING_WAIT_MEAN_DAYS = 130
+# [outside the letter] check-outs per day in the 28 days before the start (loaded with the opening state so the
+# rolling net inflow at the start is a real one).
+OPENING_CHECKOUTS_PER_DAY = 80
+
+# [outside the letter] Days an applicant stays in the application centre before a transfer (when a bed is free).
+APPLICATION_CENTRE_DAYS = (2, 14)
+# [outside the letter] Of the rejected and the Dublin claimants in reception: the share that leaves on their own
+# (departed) and the share returned (removed), 1-6 months after the decision; the rest stay.
+LEAVING = {"rejected": (0.35, 0.10), "dublin": (0.2, 0.4)}

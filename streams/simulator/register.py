@@ -73,40 +73,59 @@ crisis-zaandam|Crisisnoodopvang Zaandam|NL-NH|crisis_emergency|900
 crisis-doetinchem|Crisisnoodopvang Doetinchem|NL-GE|crisis_emergency|800
 """
 
-# day offset from the start, id, name, province, type, capacity (0 with closed), status
+# day offset from the start, id, name, province, type, capacity (0 with closed), status. [letter] Up to 19,000
+# extra usable places by 1 July 2023 (day 181), in emergency and crisis emergency locations; crisis locations
+# open for a term and close at its end (the closed events below); regular places follow later in the year.
 _CHANGES = """\
-21|noodopvang-hardenberg|Noodopvang Hardenberg|NL-OV|emergency|1000|open
-35|noodopvang-amersfoort|Noodopvang Amersfoort|NL-UT|emergency|900|open
-49|noodopvang-harderwijk|Noodopvang Harderwijk|NL-GE|emergency|1200|open
-63|crisis-goes|Crisisnoodopvang Goes|NL-ZE|crisis_emergency|600|open
-77|noodopvang-tilburg|Noodopvang Tilburg|NL-NB|emergency|1500|open
-91|noodopvang-heerlen|Noodopvang Heerlen|NL-LI|emergency|1000|open
-105|noodopvang-drachten|Noodopvang Drachten|NL-FR|emergency|900|open
-119|noodopvang-haarlemmermeer|Noodopvang Haarlemmermeer|NL-NH|emergency|1500|open
-120|crisis-zaandam|Crisisnoodopvang Zaandam|NL-NH|crisis_emergency|0|closed
-133|noodopvang-utrecht-west|Noodopvang Utrecht West|NL-UT|emergency|1400|open
-147|noodopvang-zwolle-noord|Noodopvang Zwolle Noord|NL-OV|emergency|1100|open
-161|noodopvang-delft|Noodopvang Delft|NL-ZH|emergency|1300|open
-175|noodopvang-eindhoven|Noodopvang Eindhoven|NL-NB|emergency|1600|open
-182|amv-nijmegen|Amv-opvang Nijmegen|NL-GE|amv|500|open
+7|noodopvang-hardenberg|Noodopvang Hardenberg|NL-OV|emergency|1000|open
+14|crisis-assen|Crisisnoodopvang Assen (TT-hal)|NL-DR|crisis_emergency|800|open
+21|noodopvang-amersfoort|Noodopvang Amersfoort|NL-UT|emergency|900|open
+35|crisis-goes|Crisisnoodopvang Goes|NL-ZE|crisis_emergency|600|open
+42|noodopvang-harderwijk|Noodopvang Harderwijk|NL-GE|emergency|1200|open
+49|noodopvang-tilburg|Noodopvang Tilburg|NL-NB|emergency|1500|open
+63|noodopvang-heerlen|Noodopvang Heerlen|NL-LI|emergency|1000|open
+70|noodopvang-drachten|Noodopvang Drachten|NL-FR|emergency|900|open
+77|crisis-velsen|Crisisnoodopvang Velsen (cruiseschip)|NL-NH|crisis_emergency|1000|open
+91|noodopvang-haarlemmermeer|Noodopvang Haarlemmermeer|NL-NH|emergency|1500|open
+105|noodopvang-utrecht-west|Noodopvang Utrecht West|NL-UT|emergency|1400|open
+112|crisis-zwolle|Crisisnoodopvang Zwolle (IJsselhallen)|NL-OV|crisis_emergency|600|open
+126|noodopvang-zwolle-noord|Noodopvang Zwolle Noord|NL-OV|emergency|1100|open
+140|noodopvang-delft|Noodopvang Delft|NL-ZH|emergency|1300|open
+154|noodopvang-eindhoven|Noodopvang Eindhoven|NL-NB|emergency|1600|open
+161|crisis-almere|Crisisnoodopvang Almere (hal)|NL-FL|crisis_emergency|800|open
+168|noodopvang-leeuwarden|Noodopvang Leeuwarden West|NL-FR|emergency|900|open
+175|noodopvang-groningen|Noodopvang Groningen Zuid|NL-GR|emergency|1000|open
+178|amv-nijmegen|Amv-opvang Nijmegen|NL-GE|amv|500|open
 200|crisis-venray|Crisisnoodopvang Venray|NL-LI|crisis_emergency|0|closed
-214|azc-groningen|AZC Groningen|NL-GR|regular|1500|open
-228|azc-almere|AZC Almere|NL-FL|regular|1500|open
-242|azc-rotterdam|AZC Rotterdam|NL-ZH|regular|1200|open
-256|azc-eindhoven|AZC Eindhoven|NL-NB|regular|1200|open
-270|azc-utrecht|AZC Utrecht|NL-UT|regular|1700|open
-280|crisis-doetinchem|Crisisnoodopvang Doetinchem|NL-GE|crisis_emergency|0|closed
+212|crisis-goes|Crisisnoodopvang Goes|NL-ZE|crisis_emergency|0|closed
+226|crisis-zwolle|Crisisnoodopvang Zwolle (IJsselhallen)|NL-OV|crisis_emergency|0|closed
+235|crisis-doetinchem|Crisisnoodopvang Doetinchem|NL-GE|crisis_emergency|0|closed
+249|azc-groningen|AZC Groningen|NL-GR|regular|1500|open
+256|azc-rotterdam|AZC Rotterdam|NL-ZH|regular|1200|open
+259|noodopvang-zutphen|Noodopvang Zutphen|NL-GE|emergency|1000|open
+263|azc-almere|AZC Almere|NL-FL|regular|1500|open
+270|azc-eindhoven|AZC Eindhoven|NL-NB|regular|1200|open
+273|noodopvang-hengelo|Noodopvang Hengelo|NL-OV|emergency|1200|open
+277|azc-utrecht|AZC Utrecht|NL-UT|regular|1700|open
+277|noodopvang-nijmegen|Noodopvang Nijmegen|NL-GE|emergency|1500|open
+280|noodopvang-roermond|Noodopvang Roermond|NL-LI|emergency|800|open
 284|azc-den-bosch|AZC Den Bosch|NL-NB|regular|1000|open
+291|noodopvang-apeldoorn|Noodopvang Apeldoorn|NL-GE|emergency|1000|open
 298|azc-amsterdam-zuid|AZC Amsterdam Zuid|NL-NH|regular|1400|open
+300|crisis-almere|Crisisnoodopvang Almere (hal)|NL-FL|crisis_emergency|0|closed
+305|azc-breda|AZC Breda|NL-NB|regular|1000|open
 312|azc-enschede|AZC Enschede|NL-OV|regular|1200|open
+319|azc-zoetermeer|AZC Zoetermeer|NL-ZH|regular|1000|open
 326|amv-amersfoort|Amv-opvang Amersfoort|NL-UT|amv|400|open
+333|noodopvang-arnhem|Noodopvang Arnhem|NL-GE|emergency|1000|open
 340|azc-heerenveen|AZC Heerenveen|NL-FR|regular|900|open
+347|azc-venlo|AZC Venlo|NL-LI|regular|1200|open
 """
 
 
-# The tables above are in round numbers; this brings the start to the national scale of early 2023 (~50,000).
-# Changes are scaled down a little so occupancy stays near COA's 96 % norm, as it did in 2023.
-SCALE, CHANGE_SCALE = 1.14, 0.85
+# [outside the letter] The opening table is in round numbers; this brings it to the national scale of early 2023
+# (~50,000 usable beds). Changes are the usable places as listed.
+SCALE, CHANGE_SCALE = 1.14, 1.0
 
 
 def _site(fields: list[str], scale: float = SCALE) -> Site:

@@ -17,9 +17,14 @@ def test_the_shipped_rules_load_and_cover_the_domain():
     rules = {r.name: r for r in load_rules(DEFAULTS)}
     assert rules["national_headroom_critical"].severity == "critical"
     assert rules["national_headroom_low"].for_s == 1800
-    assert rules["application_centre_over_norm"].scope == "location:ter-apel"
+    assert list(rules)[:3] == ["transfer_headroom_low", "transfer_headroom_exhausted", "ter_apel_over_norm"]
+    over_norm = rules["ter_apel_over_norm"]
+    assert (over_norm.scope, over_norm.measure, over_norm.above, over_norm.severity) == (
+        "location:ter-apel", "over_norm", 0, "critical")
+    assert rules["transfer_headroom_exhausted"].severity == "critical"
     assert {r.measure for r in rules.values()} >= {
-        "headroom", "occupancy_ratio", "days_until_full", "mpp_deviation:max", "staleness"}
+        "headroom", "transfer_headroom", "over_norm", "ind_backlog_overdue", "occupancy_ratio", "days_until_full",
+        "mpp_deviation:max", "staleness"}
     assert {r.scope for r in rules.values()} >= {"national", "province", "location", "location_type:amv"}
 
 

@@ -48,6 +48,7 @@ def test_the_page_shows_the_api_figures_and_firing_alerts_and_needs_nothing_from
     assert alerts["active"][0]["current"] == 10  # the measure now; 25 when it fired
     assert "headroom now 10 (threshold 50)" in page
     assert 'class="big critical"' in page  # headroom 10 is below the critical threshold 50
+    assert figures["page-status"][0] == "critical" and 'class="page-status page-critical"' in page
     assert parsed.external == []  # no scripts, style sheets, images or fonts from anywhere
     assert '<a href="http://grafana/d/capmon"' in page  # only a link to follow
     assert "url(" not in page and "@import" not in page
@@ -95,3 +96,23 @@ def test_the_page_leads_with_transfer_headroom_and_shows_norms_and_the_backlog()
     assert figures["backlog-total"][0] == "3" and figures["backlog-overdue"][0] == "1"
     assert [figures[f"backlog:{b}"][0] for b in ("lt_1m", "1m_3m", "3m_6m", "6m_15m", "ge_15m")] == \
         ["1", "0", "1", "1", "0"]
+
+
+def test_the_page_takes_the_colour_of_the_most_severe_firing_alert_whatever_the_figures_say():
+    """A big green figure beside a critical page was the bug: the page's colour is that of its alerts."""
+    view, _ = view_with_people()
+    quiet = Thresholds()  # no headroom rule: every figure's own colour is "ok"
+
+    def page_with(*severities: str) -> tuple[str, str]:
+        active = [{"alert_id": f"r{i}/national", "rule": f"r{i}", "scope": "national", "severity": sev,
+                   "measure": "transfer_headroom", "value": 0, "current": 0, "threshold": 100,
+                   "fired_at": "2023-08-24T10:00"} for i, sev in enumerate(severities)]
+        page = status_html(view.figures(), {"active": active, "pending": []}, quiet)
+        return read_page(page).figures["page-status"][0], page
+
+    assert page_with()[0] == "ok"
+    assert page_with("info")[0] == "ok"
+    assert page_with("info", "warning")[0] == "warning"
+    level, page = page_with("warning", "critical", "warning")
+    assert level == "critical" and "page-critical" in page and 'class="big ok"' in page
+    assert "1 critical alert firing (r1)" in page

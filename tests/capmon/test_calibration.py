@@ -1,0 +1,116 @@
+"""The simulated 2023 behaves as the letter describes, and the default rules fire when it matters.
+
+The whole-year rule table (README, "Default alert rules") is `python -m capmon.calibration`; these tests check
+the same properties cheaply: a short feed through the real rules and read model, and whole years through the
+simulation's own bookkeeping (which `test_simulator.py` shows the events tell exactly).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pytest
+
+from alerts.rules import load_rules
+from alerts.timeline import Timeline
+from capmon.calibration import DEFAULT_RULES, START, firing_days, simulated_events
+from streams.simulator import mix
+from streams.simulator.chain import AMSTERDAM, NORMS, ChainSimulation, SimConfig
+from streams.simulator.register import CHANGES
+from streams.state.readmodel import derive
+from streams.state.stamp import micros
+
+
+def test_the_opening_state_is_not_inflow_and_pages_nobody():
+    """Six weeks of a medio year with the default rules: the residents loaded before the start (dated when they
+    arrived, with the departures of the last 28 days) neither look like inflow nor page anyone."""
+    rules = load_rules(DEFAULT_RULES)
+    timeline = Timeline(rules)
+    transitions = []
+    first_day = None
+    for event in simulated_events(mix.MPP_2023["medio"], 42, seed=1):
+        transitions += timeline.feed(event)
+        if first_day is None and micros(event.occurred_at) >= micros(START + timedelta(days=1)):
+            s = timeline.state
+            first_day = derive(s.totals, s.register, s.watermark_us)
+    transitions += timeline.finish()
+    years = firing_days(transitions, START, START + timedelta(days=42))
+    assert {rule: y.before_start for rule, y in years.items() if y.before_start} == {}
+    fired = {t.rule for t in transitions if t.kind in ("fired", "escalated")}
+    critical = {r.name for r in rules if r.severity == "critical"}
+    assert not fired & critical, fired
+    assert first_day is not None
+    assert first_day.occupancy.national.occupancy > 40_000  # the opening state is there...
+    assert abs(first_day.net_national) < 300, first_day.net_national  # ...and is not a day's inflow
+    assert first_day.days_until_full_national is None or first_day.days_until_full_national > 14
+    assert first_day.backlog.total > 20_000 and first_day.backlog.overdue > 0  # pending cases kept their wait
+
+
+@dataclass
+class Year:
+    days: list[dict]  # per day: national capacity/occupancy, Ter Apel, IND caseload
+    registrations: list[dict]
+
+
+def simulated_year(annual: float) -> Year:
+    sim = ChainSimulation(SimConfig(start=START, days=365, annual_inflow=annual, seed=1))
+    days, registrations = [], []
+    next_day = START.timestamp()
+    for t, event in sim.events():
+        while t >= next_day:
+            capacity = sum(site.capacity for lid, site in sim.sites.items() if sim.open[lid])
+            days.append({"day": datetime.fromtimestamp(next_day, AMSTERDAM).date(), "capacity": capacity,
+                         "occupancy": sum(sim.occupancy.values()), "ter_apel": sim.occupancy.get("ter-apel", 0),
+                         "ind": len(sim.ind)})
+            next_day += 86_400
+        if event["event_type"] == "registration" and t >= START.timestamp():
+            registrations.append(event)
+    return Year(days, registrations)
+
+
+@pytest.fixture(scope="module")
+def medio() -> Year:
+    return simulated_year(mix.MPP_2023["medio"])
+
+
+def test_the_medio_year_fills_ter_apel_in_late_summer_and_the_ind_falls_behind(medio):
+    by_month = {}
+    for d in medio.days:
+        by_month.setdefault(d["day"].month, []).append(d)
+    ter_apel = {m: max(d["ter_apel"] for d in ds) for m, ds in by_month.items()}
+    assert max(ter_apel[m] for m in range(1, 7)) <= NORMS["ter-apel"], ter_apel
+    assert max(ter_apel[8], ter_apel[9]) > NORMS["ter-apel"], ter_apel
+    assert medio.days[-1]["ind"] > medio.days[0]["ind"] + 3_000  # the backlog grows: the IND cannot keep up
+    assert all(d["occupancy"] <= d["capacity"] for d in medio.days)  # medio fits, with the places added
+    assert medio.days[-1]["occupancy"] > medio.days[0]["occupancy"] + 20_000  # towards the 77,100 needed
+
+
+def test_the_register_adds_up_to_19000_emergency_places_by_1_july():
+    added = 0
+    for offset, site, status in CHANGES:
+        if offset <= 181 and status == "open" and site.location_type in ("emergency", "crisis_emergency"):
+            added += site.capacity
+    assert 17_000 <= added <= 19_500
+    assert any(status == "closed" and site.location_type == "crisis_emergency" for _, site, status in CHANGES)
+
+
+def test_registration_at_ter_apel_and_nareis_follow_the_grants(medio):
+    centres = Counter(e.get("registration_centre") for e in medio.registrations
+                      if e["application_type"] in ("first", "repeat"))
+    top = centres.most_common(2)
+    assert top[0][0] == "ter-apel" and top[0][1] > 0.85 * sum(centres.values()) and top[1][0] == "schiphol"
+    first = Counter(e["nationality"] for e in medio.registrations if e["application_type"] == "first")
+    nareis = Counter(e["nationality"] for e in medio.registrations
+                     if e["application_type"] == "family_reunification")
+    high = ("SYR", "ERI")  # granted often, families follow often; Algeria and Moldova almost never granted
+    assert sum(nareis[n] for n in high) / nareis.total() > sum(first[n] for n in high) / first.total()
+    assert sum(nareis[n] for n in ("DZA", "MDA")) < 0.01 * nareis.total()
+
+
+def test_under_max_reception_runs_out_and_under_min_it_does_not():
+    high, low = simulated_year(mix.MPP_2023["max"]), simulated_year(mix.MPP_2023["min"])
+    assert min(d["capacity"] - d["occupancy"] for d in high.days) < 0
+    assert max(d["ter_apel"] for d in low.days) <= NORMS["ter-apel"]
+    assert min(d["capacity"] - d["occupancy"] for d in low.days) > 2_000
