@@ -36,11 +36,18 @@ def expected_figures(events: list[dict]) -> dict:
     sites: dict[str, dict] = {}
     forecasts: dict[int, dict] = {}
     registrations: list[tuple[date, str]] = []
+    first_registered: dict[str, date] = {}  # person -> day of their first registration
+    checked_in: set[str] = set()  # persons with a check-in
+    check_outs: list[date] = []
     now: datetime | None = None
     for e in ordered:
         kind = e["event_type"]
         if kind == "placement":
             where[e["person_id"]] = None if e["action"] == "check_out" else e["location_id"]
+            if e["action"] == "check_in":
+                checked_in.add(e["person_id"])
+            elif e["action"] == "check_out":
+                check_outs.append(_when(e).astimezone(AMS).date())
         elif kind == "decision":
             outcome[e["person_id"]] = e["outcome"]
             decided_at[e["person_id"]] = (_when(e).timestamp(), e["event_id"])
@@ -50,6 +57,8 @@ def expected_figures(events: list[dict]) -> dict:
             forecasts[e["year"]] = e
         elif kind == "registration":
             registrations.append((_when(e).astimezone(AMS).date(), e["application_type"]))
+            day = _when(e).astimezone(AMS).date()
+            first_registered[e["person_id"]] = min(first_registered.get(e["person_id"], day), day)
             regs_of.setdefault(e["person_id"], []).append((_when(e).timestamp(), e["event_id"],
                                                            e["application_type"]))
             if e["application_type"] in ASYLUM_TYPES:
@@ -117,6 +126,16 @@ def expected_figures(events: list[dict]) -> dict:
         if forecast:
             share = _share(now.astimezone(AMS), forecast)
             result["expected"] = {s: forecast["scenarios"][s] * share for s in ("min", "medio", "max")}
+            # Capacity need (issue 11): occupancy now + max(0, annual - MPP inflow ytd) x bed share - check-outs
+            # per day (last 28 days) x days until 1 January; bed share = of the persons first registered in the
+            # 90 days before now, the fraction with a check-in (1 when there are none).
+            recent = [p for p, d in first_registered.items() if today - timedelta(days=90) < d <= today]
+            bed_share = sum(1 for p in recent if p in checked_in) / len(recent) if recent else 1.0
+            outs = sum(1 for d in check_outs if today - timedelta(days=27) <= d <= today) / 28
+            days = (date(today.year + 1, 1, 1) - today).days
+            result["capacity_need"] = {
+                s: national["occupancy"] + max(0, forecast["scenarios"][s] - result["inflow_ytd"]) * bed_share
+                - outs * days for s in ("min", "medio", "max")}
     return result
 
 

@@ -121,6 +121,11 @@ def figures_differences(worker: WorkerProcess, expected: dict) -> list[str]:
         diffs.append(f"grant rates {overall} != {expected['grant_rates']}")
     if "backlog" in expected and flow["ind_backlog"] != expected["backlog"]:
         diffs.append(f"backlog {flow['ind_backlog']} != {expected['backlog']}")
+    need = occ.get("capacity_need")
+    if "capacity_need" in expected and (need is None or any(
+            abs(need["scenarios"][s]["need"] - v) > 1e-6 for s, v in expected["capacity_need"].items())):
+        diffs.append(f"capacity need {need and {s: v['need'] for s, v in need['scenarios'].items()}} != "
+                     f"{expected['capacity_need']}")
     if flow["ytd"] != expected["inflow_ytd"] or flow["rolling"] != expected["rolling"]:
         diffs.append(f"inflow {flow['ytd']} {flow['rolling']} != {expected['inflow_ytd']} {expected['rolling']}")
     if expected["now"] is not None and (occ["now"] is None or datetime.fromisoformat(occ["now"]) != expected["now"]):

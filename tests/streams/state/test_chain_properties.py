@@ -120,6 +120,10 @@ def check(state: ChainState, expected: dict) -> None:
     if "expected" in expected:
         for scenario, value in expected["expected"].items():
             assert abs(flow.expected_ytd[scenario] - value) < 1e-6
+        need = derive(state.totals, state.register, state.watermark_us).capacity_need
+        assert need is not None
+        for scenario, value in expected["capacity_need"].items():
+            assert abs(need.need[scenario] - value) < 1e-6, (scenario, need.need[scenario], value)
     else:
         assert flow.expected_ytd == {}
 
