@@ -13,15 +13,16 @@ from alerts.timeline import Timeline
 from tests.support.helpers import REPO, run_capmon
 
 EXTRA = parse_rules({"rules": [
-    {"name": "loc_busy", "scope": "location", "measure": "occupancy_ratio", "above": 0.97, "clear": 0.95,
+    {"name": "loc_busy", "scope": "location", "measure": "occupancy_ratio", "above": 0.3, "clear": 0.25,
      "for": "0s", "severity": "info"},
     {"name": "loc_permits", "scope": "location", "measure": "permit_holders", "above": 3, "clear": 2,
      "for": "20m", "severity": "info"},
-    {"name": "regular_low", "scope": "location_type:regular", "measure": "headroom", "below": 400, "clear": 450,
+    {"name": "centres_low", "scope": "location_type:application_centre", "measure": "headroom", "below": 3800,
+     "clear": 3900,
      "for": "10m", "severity": "warning"},
-    {"name": "week_inflow", "scope": "national", "measure": "inflow_rolling:7d", "above": 1200, "for": "0s",
+    {"name": "week_inflow", "scope": "national", "measure": "inflow_rolling:7d", "above": 1000, "for": "0s",
      "severity": "info"},
-    {"name": "national_permits", "scope": "national", "measure": "permit_holders", "above": 9000, "clear": 8900,
+    {"name": "national_permits", "scope": "national", "measure": "permit_holders", "above": 4000, "clear": 3900,
      "for": "1h", "severity": "info"},
 ]})
 
@@ -37,7 +38,9 @@ def transitions(rules, events, exhaustive: bool) -> list[tuple]:
 
 def test_the_fast_timeline_gives_exactly_the_transitions_of_evaluating_everything(tmp_path: Path):
     feed = tmp_path / "feed.jsonl"
-    made = run_capmon("simulate", "--days", "21", "--seed", "5", "--duplicates", "0.02", "--out", str(feed))
+    # a small opening state (it spans 16 months of grid points, which the slow reference evaluates one by one)
+    made = run_capmon("simulate", "--days", "21", "--seed", "5", "--duplicates", "0.02", "--initial-occupancy", "0.3",
+                      "--out", str(feed))
     assert made.returncode == 0, made.stderr
     forecast = (REPO / "deploy" / "forecasts" / "mpp-2023.jsonl").read_text()
     feed.write_text(feed.read_text() + "".join(json.dumps({**json.loads(line), "event_type": "forecast"}) + "\n"
@@ -45,5 +48,5 @@ def test_the_fast_timeline_gives_exactly_the_transitions_of_evaluating_everythin
     events, _invalid = read_events(feed)
     rules = load_rules(REPO / "deploy" / "alerts" / "rules.yaml") + EXTRA
     fast = transitions(rules, events, exhaustive=False)
-    assert len({t[0].split("/")[0] for t in fast}) >= 6  # most rules do something in these three weeks
+    assert len({t[0].split("/")[0] for t in fast}) >= 6, {t[0] for t in fast}  # most rules do something
     assert fast == transitions(rules, events, exhaustive=True)
