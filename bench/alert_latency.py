@@ -45,8 +45,8 @@ def main() -> None:
         producer = KafkaProducer(bootstrap_servers=setup.bootstrap, linger_ms=0, acks=1)
         try:
             sim_start, wall_start = datetime(2023, 1, 1, tzinfo=AMSTERDAM), time.monotonic()
-            # Steady state: the simulator opens with tens of thousands of initial residents at once; while the
-            # worker is behind that burst every event waits, whatever alerting does.
+            # Steady state: the simulator sends its opening state (about 100,000 events dated before the start)
+            # at once; while the worker is behind that burst every event waits, whatever alerting does.
             opening_over = datetime(2023, 1, 1, 12, tzinfo=AMSTERDAM).timestamp()
             wait_until(lambda: worker.metric("capmon_watermark_timestamp_seconds") > opening_over
                        and worker.metric("capmon_consumer_lag") < 500, 180, "the worker to catch up")

@@ -53,6 +53,10 @@ class WorkerMetrics:
         self.redelivered = PromCounter(
             "capmon_events_redelivered", "Input messages Kafka delivered again after a restart or rebalance, already "
             "in the state (not counted in capmon_events_total)", ["topic"], registry=self.registry)
+        self.refetched = PromCounter(
+            "capmon_events_refetched", "Input messages the consumer skipped after a rebalance (a faust-streaming "
+            "race), read back from Kafka and processed (also counted in capmon_events_total)", ["topic"],
+            registry=self.registry)
         self.erasures = PromCounter("capmon_erasures", "Tombstones on the person topics: persons erased (or marked, if "
                                     "never seen)", ["topic"], registry=self.registry)
         self.expired = PromCounter("capmon_persons_expired", "Persons forgotten after CAPMON_PERSON_RETENTION_DAYS "
@@ -69,6 +73,10 @@ class WorkerMetrics:
         self.last_processed = Gauge("capmon_last_processed_timestamp_seconds",
                                     "Wall-clock time this worker last processed a batch of input events",
                                     registry=self.registry)
+
+    def refetched_messages(self, messages: list, prefix: str) -> None:
+        for message in messages:
+            self.refetched.labels(message.topic.removeprefix(prefix)).inc()
 
     def observe_batch(self, counts: Counter[tuple[str, str]], seconds: float,
                       oldest_timestamp_s: float | None = None) -> None:

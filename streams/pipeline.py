@@ -29,6 +29,7 @@ from aiokafka import TopicPartition
 from faust.types import TP
 
 from .config import Settings
+from .holes import HoleReader, holes, in_order
 from .kafka_io import faust_credentials, figures_topic_name
 from .metrics import WorkerMetrics
 from .person_table import PersonTable
@@ -60,6 +61,7 @@ class Pipeline:
         self.people = PeopleProcessor(self.topics, settings.max_clock_skew_s, pseudonyms_of(settings),
                                       settings.person_retention_days)
         self.register = RegisterProcessor(self.topics, settings.max_clock_skew_s)
+        self.hole_reader = HoleReader(settings)
         self.view = view
         self.metrics = metrics
         self.view_ready = view_ready
@@ -137,10 +139,11 @@ class Pipeline:
 
     async def _people_batch(self, events: list[faust.EventT]) -> None:
         """Fold a batch into the owned partitions' state; write what changed (dead letters first)."""
-        batch = self._owned(events)
+        batch = in_order(self._owned(events))
         for partition in {m.partition for m in batch}:
             self._partition(partition)
         started = time.perf_counter()
+        batch = await self._fill_holes(batch, lambda t, p: self.people.partitions[p].offsets.get(t))
         result = self.people.process(batch)
         # Dead letters before the meta that marks their offsets processed: a crash in between sends
         # one again (at least once) rather than losing it.
@@ -163,8 +166,10 @@ class Pipeline:
 
     async def _register_batch(self, events: list[faust.EventT]) -> None:
         """Fold register events (capacity, forecasts) and publish them, with their progress, to the figures."""
-        batch = self._owned(events)
+        batch = in_order(self._owned(events))
         started = time.perf_counter()
+        batch = await self._fill_holes(batch, lambda t, p: max(self.register.offsets.get((t, p), 0),
+                                                               self.view.register_processed(t, p)) or None)
         result = self.register.process(batch, self.view.register_processed)
         await self._send_dead_letters(result)
         for event, raw in result.register:
@@ -173,6 +178,20 @@ class Pipeline:
             await self.produce(self.figures_name, register_offsets_key(topic, partition),
                                RegisterProgress(offset).encode())
         self._count(result, events, started)
+
+    async def _fill_holes(self, batch: list[Incoming], expected: Callable[[str, int], int | None]) -> list[Incoming]:
+        """Read back, and fold in first, the messages the consumer skipped between the offset the state expects
+        next and the batch (see streams/holes.py); a real gap reads back empty."""
+        found = holes(batch, expected)
+        if not found:
+            return batch
+        read = await asyncio.to_thread(self.hole_reader.read, found)
+        if read:
+            log.warning("%d input messages skipped by the consumer were read back from Kafka and processed: %s",
+                        len(read), ", ".join(f"{h.topic.removeprefix(self.topics.prefix)}[{h.partition}]@"
+                                             f"{h.start}-{h.end - 1}" for h in found))
+            self.metrics.refetched_messages(read, self.topics.prefix)
+        return in_order([*batch, *read])
 
     @contextlib.asynccontextmanager
     async def _or_exit(self) -> AsyncIterator[None]:
