@@ -7,6 +7,7 @@ topic can evolve their format together (the leading integer is a format version)
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from datetime import date, timedelta
 
@@ -33,19 +34,24 @@ def decode_person(raw: bytes | str | list) -> Person:
     body = json.loads(raw) if isinstance(raw, (bytes, str)) else raw
     placement, decision, regs, decs, ins, outs, transfers = body[1:8]
     last_us, asylum, erased, counted = body[8:12] if body[0] >= 2 else (0, None, False, [])
+    i = _intern  # days, location ids and enums: one object each across all persons (see people.fold)
     return Person(
-        placement=((placement[0], placement[1]), placement[2]) if placement else None,
-        decision=((decision[0], decision[1]), decision[2]) if decision else None,
-        registrations={k: (v[0], v[1], v[2], v[3] if len(v) > 3 else 0) for k, v in regs.items()},
-        decisions={k: (v[0], v[1], v[2], v[3] if len(v) > 3 else 0) for k, v in decs.items()},
-        check_ins={k: (v[0], v[1]) for k, v in ins.items()},
-        check_outs={k: (v[0], v[1], v[2]) for k, v in outs.items()},
+        placement=((placement[0], placement[1]), i(placement[2])) if placement else None,
+        decision=((decision[0], decision[1]), i(decision[2])) if decision else None,
+        registrations={k: (i(v[0]), i(v[1]), v[2], v[3] if len(v) > 3 else 0) for k, v in regs.items()},
+        decisions={k: (i(v[0]), i(v[1]), i(v[2]), v[3] if len(v) > 3 else 0) for k, v in decs.items()},
+        check_ins={k: (i(v[0]), i(v[1])) for k, v in ins.items()},
+        check_outs={k: (i(v[0]), i(v[1]), i(v[2])) for k, v in outs.items()},
         transfers=frozenset(transfers),
         last_us=last_us,
         asylum_registration=(asylum[0], asylum[1]) if asylum else None,
         erased=erased,
         counted=frozenset(counted),
     )
+
+
+def _intern(value: str | None) -> str | None:
+    return None if value is None else sys.intern(value)
 
 
 def _pairs(counter: Counter) -> list:
