@@ -34,8 +34,8 @@ class Hole:
 
 
 def in_order(batch: Iterable[Incoming]) -> list[Incoming]:
-    """A batch in offset order per input partition (Faust's order across partitions is kept otherwise
-    meaningless: folding is commutative per person), each offset once."""
+    """A batch in offset order per input partition, each offset once (the order across partitions does not
+    matter: folding is commutative per person)."""
     seen: dict[tuple[str, int, int], Incoming] = {}
     for message in batch:
         seen.setdefault((message.topic, message.partition, message.offset), message)
@@ -44,10 +44,11 @@ def in_order(batch: Iterable[Incoming]) -> list[Incoming]:
 
 def holes(batch: Iterable[Incoming], expected: Callable[[str, int], int | None]) -> list[Hole]:
     """The offset ranges of each input partition that lie between the next offset the state expects
-    (`expected(topic, partition)`, None when it expects nothing yet) and the batch's messages, undelivered."""
+    (`expected(topic, partition)`, None when it expects nothing yet) and the batch's messages, undelivered.
+    The batch must be `in_order` (the pipeline sorts it once)."""
     out: list[Hole] = []
     nxt: dict[tuple[str, int], int | None] = {}
-    for message in in_order(batch):
+    for message in batch:
         tp = (message.topic, message.partition)
         if tp not in nxt:
             nxt[tp] = expected(*tp)

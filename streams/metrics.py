@@ -30,6 +30,7 @@ from .config import DEFAULT_TAAKSTELLING
 from .state.figures import Inflow
 
 if TYPE_CHECKING:
+    from .processing import Incoming
     from .state.readmodel import Figures
     from .view import FiguresView
 
@@ -74,7 +75,7 @@ class WorkerMetrics:
                                     "Wall-clock time this worker last processed a batch of input events",
                                     registry=self.registry)
 
-    def refetched_messages(self, messages: list, prefix: str) -> None:
+    def refetched_messages(self, messages: list[Incoming], prefix: str) -> None:
         for message in messages:
             self.refetched.labels(message.topic.removeprefix(prefix)).inc()
 

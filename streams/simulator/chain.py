@@ -167,20 +167,19 @@ class ChainSimulation:
         amv = site.location_type == "amv"
         for _ in range(int(site.capacity * share)):
             kind = "pending" if centre else rng.choices(("granted", "refused", "pending"), mix.OPENING_KINDS)[0]
-            if kind == "granted":
-                person = self._new_person(amv, self._draw_nationality(self._granted_cum))
+            if kind != "pending":  # in reception for months, decided before the start
+                cum = self._granted_cum if kind == "granted" else self._refused_cum
+                person = self._new_person(amv, self._draw_nationality(cum))
                 arrived = t0 - rng.uniform(60, 420) * DAY
                 self._at(arrived, self._check_in, person.person_id, site.location_id)
-                when = rng.uniform(arrived + 30 * DAY, t0 - HOUR)
-                self._at(when, self._decide, person.person_id, "granted")
-                person.granted = True
-                granted.append((when, person.person_id))
-            elif kind == "refused":  # rejected or a Dublin claim, waiting to leave
-                person = self._new_person(amv, self._draw_nationality(self._refused_cum))
-                arrived = t0 - rng.uniform(60, 420) * DAY
-                self._at(arrived, self._check_in, person.person_id, site.location_id)
-                outcome = "dublin" if rng.random() < 0.4 else "rejected"
-                self._at(rng.uniform(arrived + 20 * DAY, t0 - HOUR), self._decide, person.person_id, outcome)
+                if kind == "granted":  # waiting for a home
+                    when = rng.uniform(arrived + 30 * DAY, t0 - HOUR)
+                    self._at(when, self._decide, person.person_id, "granted")
+                    person.granted = True
+                    granted.append((when, person.person_id))
+                else:  # rejected or a Dublin claim, waiting to leave
+                    outcome = "dublin" if rng.random() < 0.4 else "rejected"
+                    self._at(rng.uniform(arrived + 20 * DAY, t0 - HOUR), self._decide, person.person_id, outcome)
             elif centre:  # registered in the last days, waiting to move on
                 person = self._new_person(amv)
                 registered = t0 - rng.uniform(0.2, 12) * DAY

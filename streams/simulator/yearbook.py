@@ -20,8 +20,6 @@ from ..state.stamp import micros
 from . import mix
 from .chain import AMSTERDAM, ChainSimulation, SimConfig
 
-DAY_US = 86_400 * 1_000_000
-
 
 @dataclass(frozen=True)
 class Day:
