@@ -8,11 +8,13 @@ KAFKA_DATA ?= .cache/kafka-data
 SPEED ?= 7200
 export KAFKA_PORT KAFKA_DATA
 
-.PHONY: help install run test lint kafka kafka-stop topics schemas dashboards bench clean
+.PHONY: help install run test test-slow soak lint kafka kafka-stop topics schemas dashboards bench clean
 
 help:
 	@echo "make run         local Kafka + a capmon worker + simulated feed (SPEED=$(SPEED) x real time)"
 	@echo "make test        the whole test suite (starts its own Kafka)"
+	@echo "make test-slow   the long fault cases (3-minute broker outage, receiver down 10 minutes, slow receiver)"
+	@echo "make soak        a worker and the simulator at 2,000x for 30 minutes: bench/soak.csv and bench/soak.png"
 	@echo "make kafka       start the local broker on 127.0.0.1:$(KAFKA_PORT); make kafka-stop stops it"
 	@echo "make lint        ruff;  make schemas  regenerate streams/schemas/*.json"
 	@echo "make dashboards  regenerate deploy/grafana/dashboards/*.json from deploy/grafana/build.py"
@@ -43,6 +45,11 @@ test: install
 	@$(PYTHON) deploy/kafka/localkafka.py fetch
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+test-slow: install
+	@deploy/test-deps.sh
+	@$(PYTHON) deploy/kafka/localkafka.py fetch
+	$(BIN)/pytest -m slow
 
 lint: install
 	$(BIN)/ruff check .

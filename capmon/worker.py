@@ -24,10 +24,11 @@ from alerts.readout import AlertsCollector, alerts_json
 from alerts.receivers import build_receivers
 from alerts.rules import Rule
 from alerts.service import AlertService
+from streams.broker_contact import BrokerProbe
 from streams.config import Settings
 from streams.figures_reader import FiguresReader
 from streams.kafka_io import aiokafka_options
-from streams.metrics import FiguresCollector, HealthCollector, WorkerMetrics
+from streams.metrics import ContactCollector, FiguresCollector, HealthCollector, WorkerMetrics
 from streams.pipeline import Pipeline
 from streams.status_page import Thresholds
 from streams.view import FiguresView
@@ -53,6 +54,7 @@ class Worker:
             aiokafka_options(settings),
             {self.pipeline.figures_name: self.view.apply, topics.alerts: self.alert_log.apply},
             self.pipeline.partitions_of, on_batch=self._on_figures)
+        self.probe = BrokerProbe(aiokafka_options(settings))
         self.dispatcher = Dispatcher(build_receivers(settings), self.metrics.registry)
         self.service = AlertService(rules, self.view, self.alert_log, self.dispatcher, self._produce_alert, topics,
                                     settings.partitions, resend_s=settings.alertmanager_resend_s) if rules else None
@@ -64,8 +66,10 @@ class Worker:
         registry.register(AlertsCollector(self.alert_log, self.reports_figures))
         registry.register(HealthCollector(self.view, self.pipeline.consumer_lag, lambda: self.reader.caught_up,
                                           self.reports_figures))
+        registry.register(ContactCollector(self.probe.contact, self.probe.clock))
         app = self.pipeline.app
         app.task(self.reader.run)
+        app.task(self.probe.run)
         app.timer(ALERT_INTERVAL_S)(self._lead)
         add_routes(app, self, users)
 
@@ -104,11 +108,17 @@ class Worker:
                            self.settings.taakstelling, self.settings.dashboard_url, self.transfer_thresholds)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
+        """Healthy while it consumes: Faust's consumer runs, Kafka answers, and the figures view is whole."""
         consuming = self.pipeline.consuming()
-        status = {"consuming": consuming, "figures_view_caught_up": self.reader.caught_up,
-                  "figures_reader_running": self.reader.reading,
+        contact = self.probe.contact
+        status = {"consuming": consuming, "kafka_reachable": contact.reachable,
+                  "kafka_unreachable_for_s": round(contact.down_for(self.probe.clock()), 1),
+                  "figures_view_caught_up": self.reader.caught_up, "figures_reader_running": self.reader.reading,
                   "assigned_partitions": self.pipeline.assigned_partitions()}
-        return consuming and self.reader.caught_up and self.reader.reading, status
+        return consuming and contact.reachable and self.reader.caught_up and self.reader.reading, status
+
+    def whole(self) -> bool:
+        return self.reader.caught_up
 
     def metrics_text(self) -> bytes:
         return generate_latest(self.metrics.registry)

@@ -30,6 +30,7 @@ from .config import DEFAULT_TAAKSTELLING
 from .state.figures import Inflow
 
 if TYPE_CHECKING:
+    from .broker_contact import Contact
     from .processing import Incoming
     from .state.readmodel import Figures
     from .view import FiguresView
@@ -128,6 +129,22 @@ class HealthCollector(Collector):
         yield GaugeMetricFamily("capmon_figures_reporter",
                                 "1 on the one worker that exports the figures (capmon_national_* etc.)",
                                 value=int(self.is_reporter()))
+
+
+class ContactCollector(Collector):
+    """Whether the worker reaches Kafka, and the outages so far (streams/broker_contact.py), at scrape time."""
+
+    def __init__(self, contact: Contact, clock: Callable[[], float] = time.monotonic) -> None:
+        self.contact, self.clock = contact, clock
+
+    def collect(self) -> Iterator[Metric]:
+        now = self.clock()
+        yield GaugeMetricFamily("capmon_kafka_reachable", "1 while the worker's metadata requests reach Kafka",
+                                value=int(self.contact.reachable))
+        yield CounterMetricFamily("capmon_kafka_outages", "Times Kafka stopped answering this worker",
+                                  value=self.contact.outages)
+        yield CounterMetricFamily("capmon_kafka_unreachable_seconds", "Seconds this worker could not reach Kafka",
+                                  value=self.contact.down_seconds(now))
 
 
 class FiguresCollector(Collector):

@@ -80,6 +80,10 @@ def _figure(name: str, value: Any, text: str, tag: str = "span", cls: str = "") 
 def render(occupancy: dict[str, Any], alerts: dict[str, Any], inflow: dict[str, Any], curve: InflowCurve | None,
            thresholds: Thresholds, caught_up: bool = True, generated_at: str = "",
            dashboard_url: str | None = None, transfer_thresholds: Thresholds | None = None) -> str:
+    if not caught_up:  # a half-read view would show wrong figures: none at all until it is whole
+        return "\n".join([_head(), "<body>", _header(None, caught_up, generated_at, dashboard_url),
+                           '<main><section><h2>Reading the figures topic</h2><p>No figures until this worker has '
+                           "read it whole (seconds after a start).</p></section></main></body></html>"])
     national = occupancy["national"]
     level = thresholds.level(national["headroom"])
     transfer = occupancy.get("transfer")
@@ -213,7 +217,7 @@ svg{{width:100%;height:auto}} .legend span{{margin-right:1rem;white-space:nowrap
 
 
 def _header(now: str | None, caught_up: bool, generated_at: str, dashboard_url: str | None) -> str:
-    stale = "" if caught_up else ' <span class="stale">catching up: figures not complete yet</span>'
+    stale = "" if caught_up else ' <span class="stale">catching up: no figures until the view is whole</span>'
     grafana = (f'<span><a href="{html.escape(dashboard_url)}" style="color:#fff">Grafana dashboards</a></span>'
                if dashboard_url else "")
     return (f"<header><h1>capmon · asylum reception capacity</h1>"

@@ -96,6 +96,7 @@ class ReadModel(Protocol):
     def alerts(self) -> dict[str, Any]: ...
     def status_page(self) -> str: ...
     def health(self) -> tuple[bool, dict[str, Any]]: ...
+    def whole(self) -> bool: ...
     def metrics_text(self) -> bytes: ...
 
 
@@ -115,14 +116,16 @@ def add_routes(app: faust.App, read: ReadModel, users: WebUsers | None = None) -
 
         return check
 
-    async def api_occupancy(web: Any, request: Any) -> Any:
-        return web.json(finite(read.occupancy()))
+    def figures(answer: Callable[[], dict[str, Any]]) -> Callable[[Any, Any], Awaitable[Any]]:
+        """A JSON read-out, or 503 while the view is still being read (a half-read view has wrong figures)."""
+        async def handler(web: Any, request: Any) -> Any:
+            if not read.whole():
+                return web.json({"error": "figures view not read whole yet (the worker is starting): retry in a "
+                                          "few seconds", "figures_view_caught_up": False}, status=503,
+                                headers={"Retry-After": "5"})
+            return web.json(finite(answer()))
 
-    async def api_inflow(web: Any, request: Any) -> Any:
-        return web.json(finite(read.inflow()))
-
-    async def api_alerts(web: Any, request: Any) -> Any:
-        return web.json(finite(read.alerts()))
+        return handler
 
     async def status_page(web: Any, request: Any) -> Any:
         return web.html(read.status_page())
@@ -135,8 +138,8 @@ def add_routes(app: faust.App, read: ReadModel, users: WebUsers | None = None) -
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(read.metrics_text(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
-    for path, handler in (("/api/occupancy", api_occupancy), ("/api/inflow", api_inflow),
-                          ("/api/alerts", api_alerts), ("/", status_page)):
+    for path, handler in (("/api/occupancy", figures(read.occupancy)), ("/api/inflow", figures(read.inflow)),
+                          ("/api/alerts", figures(read.alerts)), ("/", status_page)):
         app.page(path, name=path)(guarded(handler))
     app.page("/health", name="/health")(health)
     app.page("/metrics", name="/metrics")(metrics)

@@ -5,13 +5,12 @@ and its figures are exact; a wrong password is one clear line, and the password 
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 
 from streams.config import load_settings
-from tests.conftest import localkafka  # deploy/kafka/localkafka.py, put on the path by conftest
 from tests.streams.test_worker import ground_truth, wait_exact
+from tests.support.brokers import OwnBroker
 from tests.support.helpers import run_capmon
 from tests.support.worker_harness import WorkerProcess
 
@@ -19,26 +18,12 @@ pytestmark = pytest.mark.kafka
 PASSWORD = "s3cret-sasl-password"
 
 
-def free_ports(n: int) -> list[int]:
-    """`n` consecutive free ports (the broker's controller listens on its port + 1)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            first = s.getsockname()[1]
-        if first + n < 65535 and not any(localkafka.port_in_use("127.0.0.1", first + i) for i in range(n)):
-            return [first + i for i in range(n)]
-    raise AssertionError("no free ports")
-
-
 @pytest.fixture(scope="module")
 def sasl_broker(tmp_path_factory):
-    plain, _controller, sasl = free_ports(3)
-    data = tmp_path_factory.mktemp("sasl-kafka")
-    localkafka.start(plain, data, localkafka.DEFAULT_CACHE, sasl_port=sasl, sasl_users={"capmon": PASSWORD})
-    try:
-        yield f"127.0.0.1:{plain}", f"127.0.0.1:{sasl}"
-    finally:
-        localkafka.stop(data)
+    broker = OwnBroker(tmp_path_factory.mktemp("sasl-kafka"), ports=3, sasl_users={"capmon": PASSWORD})
+    broker.options["sasl_port"] = sasl = broker.ports[2]
+    with broker:
+        yield broker.bootstrap, f"127.0.0.1:{sasl}"
 
 
 def sasl_env(sasl: str, tmp_path, password: str) -> dict[str, str]:
