@@ -217,11 +217,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from alerts.rules import load_rules
     from streams.kafka_io import check_pseudonym_key, prepare_worker_topics
     from streams.pseudonyms import fingerprint_of, pseudonyms_of
+    from streams.state_dir import check_writable
     from streams.web_users import WebUsers
 
     from .worker import run_worker
 
     settings = load_settings()
+    check_writable(settings.state_dir)
     rules_path = settings.alert_rules or DEFAULT_RULES
     rules = load_rules(rules_path) if settings.alert_rules or rules_path.exists() else []
     users = WebUsers.load(settings.web_users_file) if settings.web_users_file else None

@@ -21,11 +21,13 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 
 import faust
 
 from .state.codec import decode_person, encode_person
 from .state.people import Person
+from .state_dir import exit_unwritable, is_storage_failure
 
 log = logging.getLogger("capmon.worker")
 META_KEY = b"__capmon_partition_meta__"
@@ -34,10 +36,11 @@ FAUST_OFFSET_KEY = b"__faust\0offset__"
 
 
 class PersonTable:
-    def __init__(self, app: faust.App, partitions: int) -> None:
+    def __init__(self, app: faust.App, partitions: int, state_dir: Path) -> None:
         self.table = app.Table("people", partitions=partitions, key_type=bytes, value_type=bytes,
                                options={"driver": "rocksdict"})
         self.app = app
+        self.state_dir = state_dir
         self._pending: set[asyncio.Future] = set()
         self._crashing: asyncio.Future | None = None
 
@@ -94,15 +97,22 @@ class PersonTable:
             log.error("%s; stopping", error)
             self._crashing = asyncio.ensure_future(self.app.crash(error))
             return
-        db = self.table.data._db_for_partition(partition)
-        for key, value in entries:
-            if value is None:
-                with contextlib.suppress(KeyError):
-                    del db[key]
-            else:
-                db[key] = value
-        metadata = future.result()
-        self.table.data.set_persisted_offset(metadata.topic_partition, metadata.offset)
+        try:
+            db = self.table.data._db_for_partition(partition)
+            for key, value in entries:
+                if value is None:
+                    with contextlib.suppress(KeyError):
+                        del db[key]
+                else:
+                    db[key] = value
+            metadata = future.result()
+            self.table.data.set_persisted_offset(metadata.topic_partition, metadata.offset)
+        except Exception as exc:  # a callback's exception is only logged (with its arguments: person state)
+            if is_storage_failure(exc):
+                exit_unwritable(self.state_dir, exc)
+            log.critical("storing partition %d's acknowledged changelog batch failed: %s; stopping", partition,
+                         type(exc).__name__)
+            self._crashing = asyncio.ensure_future(self.app.crash(exc))
 
 
 Loaded = tuple[list[tuple[str, Person]], bytes | None, bytes | None]  # people, meta, forgotten histories

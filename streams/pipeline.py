@@ -35,6 +35,7 @@ from .metrics import WorkerMetrics
 from .person_table import PersonTable
 from .processing import BatchResult, Incoming, PartitionState, PeopleProcessor, RegisterProcessor
 from .pseudonyms import pseudonyms_of
+from .state_dir import exit_unwritable, is_storage_failure
 from .summary import RegisterProgress
 from .topics import Topics
 from .view import FiguresView, partition_key, register_key, register_offsets_key
@@ -116,7 +117,7 @@ class Pipeline:
         self.register_topic = app.topic(t.locations, t.forecasts, **raw)
         self.dead_name = t.dead_letters
         self.figures_name = figures_topic_name(t)  # created by `capmon worker` before Faust starts
-        self.person_table = PersonTable(app, s.partitions)
+        self.person_table = PersonTable(app, s.partitions, s.state_dir)
 
         app.agent(self.people_topic, name="people")(self._people_agent)
         app.agent(self.register_topic, name="register")(self._register_agent)
@@ -207,6 +208,8 @@ class Pipeline:
             logging.shutdown()
             os._exit(0)
         except Exception as exc:
+            if is_storage_failure(exc):
+                exit_unwritable(self.settings.state_dir, exc)
             log.critical("processing a batch failed: %r; exiting without committing it (a restart processes it "
                          "again)", exc, exc_info=True)
             logging.shutdown()
@@ -310,7 +313,10 @@ class Pipeline:
         return consumer.state == "running" and not self.app.should_stop
 
     def assigned_partitions(self) -> int:
-        return len(self.app.consumer.assignment())
+        try:
+            return len(self.app.consumer.assignment())
+        except Exception:  # consumer not started yet: /health must still answer (503), not fail
+            return 0
 
     # --- publishing and reading the figures ---------------------------------------------------------
 
