@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .errors import ConfigError
@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: str = Field("PLAIN", pattern="^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$")
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
-    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_cafile: FilePath | None = None  # the CA that signed the brokers' certificates (default: the system's)
+    kafka_ssl_certfile: FilePath | None = None  # mutual TLS: this client's certificate (PEM), with its key file
+    kafka_ssl_keyfile: FilePath | None = None
     topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$", max_length=100)
     partitions: int = Field(4, ge=1, le=1024, description="partitions of the topics capmon creates")
     web_host: str = "127.0.0.1"
@@ -60,6 +62,12 @@ class Settings(BaseSettings):
     grafana_token: SecretStr | None = None
     # half year -> permit holders municipalities must house in it, e.g. {"2023-H2": 27300, "2024-H1": 19000}
     taakstelling: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(DEFAULT_TAAKSTELLING))
+
+    @model_validator(mode="after")
+    def _client_certificate(self) -> Settings:
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("mutual TLS needs both CAPMON_KAFKA_SSL_CERTFILE and CAPMON_KAFKA_SSL_KEYFILE")
+        return self
 
     @field_validator("taakstelling", mode="before")
     @classmethod
@@ -114,7 +122,9 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         return Settings.model_validate({**from_env, **file_values, **overrides})
     except ValidationError as exc:
         err = exc.errors()[0]
-        name = str(err["loc"][0]) if err["loc"] else "?"
-        shown = "" if name in SECRET_FIELDS else f"={err.get('input')!r}"
         why = err["msg"].removeprefix("Value error, ")
+        if not err["loc"]:  # a rule across fields: its message names them (the input holds every value)
+            raise ConfigError(f"bad configuration: {why}") from None
+        name = str(err["loc"][0])
+        shown = "" if name in SECRET_FIELDS else f"={err.get('input')!r}"
         raise ConfigError(f"bad configuration: CAPMON_{name.upper()}{shown}: {why}") from None

@@ -3,11 +3,14 @@ topic creation, and broker errors turned into one clear line."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaProducer
@@ -19,6 +22,8 @@ from .errors import ConfigError, KafkaUnavailable
 from .topics import Topics, changelog_configs, topic_configs
 
 log = logging.getLogger(__name__)
+TLS = ("SSL", "SASL_SSL")
+TLS_REFUSAL_WAIT_S = 0.5
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
@@ -27,11 +32,17 @@ def client_options(settings: Settings) -> dict[str, Any]:
         "bootstrap_servers": settings.kafka_bootstrap.split(","),
         "security_protocol": settings.kafka_security_protocol,
         "request_timeout_ms": 15_000,
-        "bootstrap_timeout_ms": 15_000,  # reachability was checked first; a refused login fails sooner
+        # Reachability (and TLS) was checked first, so this only waits for the login: kafka-python retries a
+        # refused login until this deadline before it says so, and a wrong password must end within 15 s.
+        "bootstrap_timeout_ms": 8_000,
     }
     options.update(_sasl_options(settings))
-    if settings.kafka_ssl_cafile is not None:
-        options["ssl_cafile"] = str(settings.kafka_ssl_cafile)
+    if settings.kafka_security_protocol in TLS:
+        options["ssl_check_hostname"] = True
+        for option, path in (("ssl_cafile", settings.kafka_ssl_cafile), ("ssl_certfile", settings.kafka_ssl_certfile),
+                             ("ssl_keyfile", settings.kafka_ssl_keyfile)):
+            if path is not None:
+                options[option] = str(path)
     return options
 
 
@@ -45,18 +56,22 @@ def _sasl_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
-def _ssl_context(settings: Settings) -> Any:
+def _ssl_context(settings: Settings) -> ssl.SSLContext:
+    """TLS with hostname verification; the client certificate too when one is configured (mutual TLS)."""
     from aiokafka.helpers import create_ssl_context
 
-    cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile is not None else None
-    return create_ssl_context(cafile=cafile)
+    def path(p: Path | None) -> str | None:
+        return str(p) if p is not None else None
+
+    return create_ssl_context(cafile=path(settings.kafka_ssl_cafile), certfile=path(settings.kafka_ssl_certfile),
+                              keyfile=path(settings.kafka_ssl_keyfile))
 
 
 def aiokafka_options(settings: Settings) -> dict[str, Any]:
     """The same connection for the worker's own aiokafka consumers (figures reader, live alert evaluator)."""
     protocol = settings.kafka_security_protocol
     options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap, "security_protocol": protocol}
-    if protocol in ("SSL", "SASL_SSL"):
+    if protocol in TLS:
         options["ssl_context"] = _ssl_context(settings)
     return options | _sasl_options(settings)
 
@@ -66,7 +81,7 @@ def faust_credentials(settings: Settings) -> Any:
     import faust
 
     protocol = settings.kafka_security_protocol
-    context = _ssl_context(settings) if protocol in ("SSL", "SASL_SSL") else None
+    context = _ssl_context(settings) if protocol in TLS else None
     if protocol.startswith("SASL"):
         password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
         return faust.SASLCredentials(username=settings.kafka_sasl_username, password=password,
@@ -77,18 +92,48 @@ def faust_credentials(settings: Settings) -> Any:
 
 
 def check_reachable(settings: Settings, timeout: float = 3.0) -> None:
-    """Fail fast, with what to do, when no bootstrap server accepts a connection (kafka-python waits 30 s)."""
+    """Fail fast, with what to do, when no bootstrap server accepts a connection (kafka-python waits 30 s), or
+    when TLS fails: an untrusted certificate, a host name it does not name, a refused client certificate."""
     for server in settings.kafka_bootstrap.split(","):
         host, _, port = server.strip().rpartition(":")
         try:
-            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout) as sock:
+                if settings.kafka_security_protocol in TLS:
+                    _check_tls(sock, host or "127.0.0.1", server.strip(), settings)
                 return
-        except (OSError, ValueError):
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, ssl.SSLError):
+                raise KafkaUnavailable(_tls_failure(server.strip(), exc)) from None
             continue
     raise KafkaUnavailable(
         f"cannot reach Kafka at {settings.kafka_bootstrap}: start the local broker with `make kafka`, "
         "or set CAPMON_KAFKA_BOOTSTRAP to a running cluster"
     )
+
+
+def _check_tls(sock: socket.socket, host: str, server: str, settings: Settings) -> None:
+    """A TLS handshake as the clients will make it; a broker that wants a client certificate refuses a missing
+    or untrusted one right after the handshake (TLS 1.3), so wait a moment for that refusal too."""
+    with _ssl_context(settings).wrap_socket(sock, server_hostname=host) as tls:
+        tls.settimeout(TLS_REFUSAL_WAIT_S)
+        with contextlib.suppress(TimeoutError):
+            if tls.recv(1) == b"":
+                raise KafkaUnavailable(f"Kafka at {server} closed the connection after the TLS handshake: check "
+                                       "CAPMON_KAFKA_SECURITY_PROTOCOL and, for mutual TLS, "
+                                       "CAPMON_KAFKA_SSL_CERTFILE / _KEYFILE")
+
+
+def _tls_failure(server: str, exc: ssl.SSLError) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"the TLS certificate of Kafka at {server} is not accepted ({exc.verify_message}): check "
+                "CAPMON_KAFKA_SSL_CAFILE (the CA that signed the brokers' certificates) and that "
+                "CAPMON_KAFKA_BOOTSTRAP names a host the certificate is for")
+    what = exc.reason or str(exc)
+    if "CERTIFICATE" in what.upper():  # the broker refused this client's certificate (or its absence)
+        return (f"Kafka at {server} refused capmon's TLS client certificate ({what}): check "
+                "CAPMON_KAFKA_SSL_CERTFILE / _KEYFILE (signed by a CA the brokers trust)")
+    return (f"TLS with Kafka at {server} failed ({what}): check CAPMON_KAFKA_SECURITY_PROTOCOL and "
+            "CAPMON_KAFKA_SSL_*")
 
 
 class _AuthFailures(logging.Handler):

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -118,31 +119,55 @@ def ensure_jars(cache: Path) -> Path:
 # --- broker lifecycle ------------------------------------------------------------------------------
 
 
-def server_properties(port: int, controller_port: int, data: Path, sasl_port: int | None = None,
-                      sasl_users: dict[str, str] | None = None) -> str:
-    """The broker's configuration; with `sasl_port`, also a SASL_PLAINTEXT (PLAIN) listener for `sasl_users`."""
-    listeners = f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}"
-    advertised = f"PLAINTEXT://127.0.0.1:{port}"
-    protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
-    sasl = ""
-    if sasl_port is not None:
-        listeners += f",SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
-        advertised += f",SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
-        protocols += ",SASL_PLAINTEXT:SASL_PLAINTEXT"
-        users = " ".join(f'user_{name}="{password}"' for name, password in (sasl_users or {}).items())
-        sasl = ("sasl.enabled.mechanisms=PLAIN\n"
-                "listener.name.sasl_plaintext.plain.sasl.jaas.config="
-                f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};\n")
+@dataclass(frozen=True)
+class Listener:
+    """An extra listener (tests of secured clusters): `properties` are set under `listener.name.<name>.`."""
+
+    name: str  # upper case, unique: e.g. SASL_SSL, or a name of its own mapped to `protocol`
+    protocol: str  # SASL_PLAINTEXT | SASL_SSL | SSL
+    port: int
+    properties: tuple[tuple[str, str], ...] = ()
+
+
+def plain_login(users: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Listener properties for SASL/PLAIN with these users (passwords in the broker's configuration)."""
+    jaas = " ".join(f'user_{name}="{password}"' for name, password in users.items())
+    return (("sasl.enabled.mechanisms", "PLAIN"),
+            ("plain.sasl.jaas.config", f"org.apache.kafka.common.security.plain.PlainLoginModule required {jaas};"))
+
+
+def scram_login(mechanism: str = "SCRAM-SHA-512") -> tuple[tuple[str, str], ...]:
+    """Listener properties for SASL/SCRAM (users are created with the storage tool: `scram_users`)."""
+    return (("sasl.enabled.mechanisms", mechanism),
+            (f"{mechanism.lower()}.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule "
+                                                     "required;"))
+
+
+def tls(keystore: Path, truststore: Path | None = None, client_auth: bool = False) -> tuple[tuple[str, str], ...]:
+    """Listener properties for TLS with PEM files: a keystore (PKCS#8 key, then the chain) and a truststore."""
+    props = [("ssl.keystore.type", "PEM"), ("ssl.keystore.location", str(keystore))]
+    if truststore is not None:
+        props += [("ssl.truststore.type", "PEM"), ("ssl.truststore.location", str(truststore))]
+    if client_auth:
+        props.append(("ssl.client.auth", "required"))
+    return tuple(props)
+
+
+def server_properties(port: int, controller_port: int, data: Path, listeners: tuple[Listener, ...] = ()) -> str:
+    """The broker's configuration; `listeners` come next to PLAINTEXT (which the broker itself uses)."""
+    names = [f"PLAINTEXT://127.0.0.1:{port}", *(f"{x.name}://127.0.0.1:{x.port}" for x in listeners)]
+    protocols = ["PLAINTEXT:PLAINTEXT", "CONTROLLER:PLAINTEXT", *(f"{x.name}:{x.protocol}" for x in listeners)]
+    extra = "".join(f"listener.name.{x.name.lower()}.{key}={value}\n" for x in listeners for key, value in x.properties)
     return f"""\
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{controller_port}
-listeners={listeners}
-advertised.listeners={advertised}
+listeners={",".join([*names, f"CONTROLLER://127.0.0.1:{controller_port}"])}
+advertised.listeners={",".join(names)}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map={protocols}
-{sasl}log.dirs={data / "logs"}
+listener.security.protocol.map={",".join(protocols)}
+{extra}log.dirs={data / "logs"}
 num.partitions=4
 auto.create.topics.enable=false
 offsets.topic.replication.factor=1
@@ -171,8 +196,10 @@ logger.kafka.level = INFO
 """
 
 
-def start(port: int, data: Path, cache: Path, sasl_port: int | None = None,
-          sasl_users: dict[str, str] | None = None) -> None:
+def start(port: int, data: Path, cache: Path, listeners: tuple[Listener, ...] = (),
+          scram_users: dict[str, str] | None = None) -> None:
+    """Start a broker (formatting `data` on first use, with `scram_users` as SCRAM-SHA-512 users) and return
+    once it answers."""
     host = "127.0.0.1"
     if metadata_ok(host, port):
         print(f"localkafka: a Kafka broker already answers on {host}:{port}; leaving it alone")
@@ -196,7 +223,7 @@ def start(port: int, data: Path, cache: Path, sasl_port: int | None = None,
         )
     data.mkdir(parents=True, exist_ok=True)
     props = data / "server.properties"
-    props.write_text(server_properties(port, controller_port, data, sasl_port, sasl_users))
+    props.write_text(server_properties(port, controller_port, data, listeners))
     log4j = data / "log4j2.properties"
     log4j.write_text(LOG4J2.format(log=data / "kafka.log"))
     java = ["java", f"-Xmx{os.environ.get('KAFKA_HEAP', '512m')}", "-XX:+UseG1GC",
@@ -204,7 +231,9 @@ def start(port: int, data: Path, cache: Path, sasl_port: int | None = None,
     if not (data / "logs" / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         fmt = subprocess.run(
-            [*java, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(props)],
+            [*java, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(props),
+             *(arg for name, password in (scram_users or {}).items()
+               for arg in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]"))],
             capture_output=True, text=True,
         )
         if fmt.returncode != 0:

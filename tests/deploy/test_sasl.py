@@ -9,6 +9,7 @@ import os
 import pytest
 
 from streams.config import load_settings
+from tests.conftest import localkafka  # deploy/kafka/localkafka.py, put on the path by conftest
 from tests.streams.test_worker import ground_truth, wait_exact
 from tests.support.brokers import OwnBroker
 from tests.support.helpers import run_capmon
@@ -20,8 +21,10 @@ PASSWORD = "s3cret-sasl-password"
 
 @pytest.fixture(scope="module")
 def sasl_broker(tmp_path_factory):
-    broker = OwnBroker(tmp_path_factory.mktemp("sasl-kafka"), ports=3, sasl_users={"capmon": PASSWORD})
-    broker.options["sasl_port"] = sasl = broker.ports[2]
+    broker = OwnBroker(tmp_path_factory.mktemp("sasl-kafka"), ports=3)
+    sasl = broker.ports[2]
+    broker.options["listeners"] = (localkafka.Listener("SASL_PLAINTEXT", "SASL_PLAINTEXT", sasl,
+                                                       localkafka.plain_login({"capmon": PASSWORD})),)
     with broker:
         yield broker.bootstrap, f"127.0.0.1:{sasl}"
 
