@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 import aiohttp
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from streams.finite import dumps
 
@@ -48,6 +48,8 @@ class DeliveryMetrics:
         self.coalesced = Counter("capmon_alert_deliveries_coalesced", "Queued re-sends spared because a newer "
                                  "state of the same alert was queued (receiver away)", ["receiver"],
                                  registry=registry)
+        self.queued = Gauge("capmon_alert_delivery_queue", "Notifications waiting for a receiver (grows only with "
+                            "the alerts' changes while it is away, not with retries)", ["receiver"], registry=registry)
         self.latency = Histogram("capmon_alert_delivery_latency_seconds",
                                  "From the alert change being queued to the receiver accepting it", ["receiver"],
                                  buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
@@ -99,6 +101,7 @@ class ReceiverQueue:
 
     def __init__(self) -> None:
         self.entries: deque[Entry] = deque()
+        self.in_flight = 0  # the entry taken and not done yet (being sent, or retried)
         self._ready = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -120,10 +123,12 @@ class ReceiverQueue:
         while not self.entries:
             self._ready.clear()
             await self._ready.wait()
+        self.in_flight = 1
         return self.entries.popleft()
 
     def done(self) -> None:
         """The entry last taken is handled; idle once nothing waits."""
+        self.in_flight = 0
         if not self.entries:
             self._idle.set()
 
@@ -133,12 +138,18 @@ class ReceiverQueue:
     def qsize(self) -> int:
         return len(self.entries)
 
+    def undelivered(self) -> int:
+        """Waiting notifications, the one being sent included."""
+        return len(self.entries) + self.in_flight
+
 
 @dataclass
 class Backoff:
     initial_s: float = 0.5
     max_s: float = 30.0
-    timeout_s: float = 10.0
+    # Longer than a slow receiver's answer: a receiver that takes 30 s still gets each notification once,
+    # where a shorter timeout would retry (a duplicate Slack message) for as long as it stays slow.
+    timeout_s: float = 60.0
 
 
 class Dispatcher:
@@ -162,7 +173,8 @@ class Dispatcher:
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.backoff.timeout_s))
         for name in self.receivers:
-            self._queues[name] = ReceiverQueue()
+            queue = self._queues[name] = ReceiverQueue()
+            self.metrics.queued.labels(name).set_function(queue.undelivered)
             self._tasks.append(asyncio.create_task(self._run(name), name=f"deliver-{name}"))
 
     async def stop(self) -> None:

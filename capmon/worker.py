@@ -17,7 +17,7 @@ from typing import Any
 import faust
 from prometheus_client import generate_latest
 
-from alerts.delivery import Dispatcher
+from alerts.delivery import Backoff, Dispatcher
 from alerts.leadership import AlertLeadership
 from alerts.log import AlertLog
 from alerts.readout import AlertsCollector, alerts_json
@@ -55,7 +55,8 @@ class Worker:
             {self.pipeline.figures_name: self.view.apply, topics.alerts: self.alert_log.apply},
             self.pipeline.partitions_of, on_batch=self._on_figures)
         self.probe = BrokerProbe(aiokafka_options(settings))
-        self.dispatcher = Dispatcher(build_receivers(settings), self.metrics.registry)
+        self.dispatcher = Dispatcher(build_receivers(settings), self.metrics.registry,
+                                     Backoff(timeout_s=settings.alert_delivery_timeout_s))
         self.service = AlertService(rules, self.view, self.alert_log, self.dispatcher, self._produce_alert, topics,
                                     settings.partitions, resend_s=settings.alertmanager_resend_s) if rules else None
         self.leadership = AlertLeadership(self.service, self.dispatcher) if self.service else None
@@ -65,7 +66,7 @@ class Worker:
         registry.register(FiguresCollector(self.view, self.reports_figures, settings.taakstelling))
         registry.register(AlertsCollector(self.alert_log, self.reports_figures))
         registry.register(HealthCollector(self.view, self.pipeline.consumer_lag, lambda: self.reader.caught_up,
-                                          self.reports_figures))
+                                          self.reports_figures, persons=self.pipeline.persons_held))
         registry.register(ContactCollector(self.probe.contact, self.probe.clock))
         app = self.pipeline.app
         app.task(self.reader.run)

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     pagerduty_routing_key: SecretStr | None = None
     pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
     alertmanager_url: str | None = None
+    alert_delivery_timeout_s: float = Field(60.0, gt=0, le=600, description="how long a receiver may take to "
+                                            "answer before the notification is retried")
     alertmanager_resend_s: float = Field(60.0, gt=0, description="re-send firing alerts to Alertmanager this often")
     status_url: str | None = None  # where alert texts point duty officers (default: this worker's status page)
     dashboard_url: str | None = None  # a Grafana dashboard link for alert texts

@@ -24,14 +24,15 @@ class FakeReceiver:
         self.incidents: dict[str, str] = {}  # PagerDuty: dedup_key -> "triggered" | "resolved"
         self.incidents_opened = 0
         self.url = ""
+        self.unavailable_until = 0.0  # time.monotonic() until which every request is answered 503
         self._runner: web.AppRunner | None = None
 
-    async def start(self) -> FakeReceiver:
+    async def start(self, port: int = 0) -> FakeReceiver:
         app = web.Application()
         app.router.add_post("/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{port}/" + {"slack": "services/T0/B0/secret", "pagerduty": "v2/enqueue"}.get(
@@ -46,6 +47,8 @@ class FakeReceiver:
         body = json.loads(await request.read())
         self.arrivals.append(time.monotonic())
         self.requests.append(body)
+        if time.monotonic() < self.unavailable_until:
+            return web.Response(status=503, text="unavailable")
         action = self.script.pop(0) if self.script else "ok"
         if isinstance(action, tuple) and action[0] == "slow":
             self._apply(body)  # the receiver acts on it but answers late (a short client timeout retries it)
@@ -87,8 +90,12 @@ class ReceiversThread:
     def __enter__(self) -> ReceiversThread:
         self._thread.start()
         for receiver in self.receivers.values():
-            asyncio.run_coroutine_threadsafe(receiver.start(), self.loop).result(10)
+            if not receiver.url:  # one given with its URL set starts later (`start`): connections refused till then
+                self.start(receiver)
         return self
+
+    def start(self, receiver: FakeReceiver, port: int = 0) -> None:
+        asyncio.run_coroutine_threadsafe(receiver.start(port), self.loop).result(10)
 
     def __exit__(self, *exc: object) -> None:
         for receiver in self.receivers.values():

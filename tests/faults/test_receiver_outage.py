@@ -1,0 +1,127 @@
+"""A receiver that is away or slow, with a real worker on the real broker (`make test-slow`).
+
+PagerDuty is down for ten minutes (connections refused, then 503s, then healthy) or answers every request
+30 s late, while the morning of tests/alerts/test_live.py fires and resolves two alerts: every trigger and
+resolve is delivered afterwards, in order per alert, one incident per alert, no notification twice; the queue
+holds the changes only (memory flat); Slack and stream processing carry on as if nothing happened.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.alerts.test_live import backtest, morning, per_alert, replay_paced, slack_seen
+from tests.streams.test_worker import ground_truth, metric, wait_exact
+from tests.support.helpers import wait_for
+from tests.support.receivers import FakeReceiver, ReceiversThread
+from tests.support.worker_harness import WorkerProcess, free_port
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+RULES = """
+rules:
+  - name: national_low
+    scope: national
+    measure: headroom
+    below: 5
+    clear: 8
+    for: 30m
+    severity: critical
+    notify: [pagerduty, slack]
+  - name: province_low
+    scope: province
+    measure: headroom
+    below: 3
+    clear: 6
+    for: 10m
+    severity: warning
+    notify: [pagerduty, slack]
+"""
+WANT = {"national_low/national": ["fired", "resolved"], "province_low/NL-GR": ["fired", "resolved"]}
+
+
+@pytest.fixture
+def feed(tmp_path):
+    """The morning of tests/alerts/test_live.py, with both rules paging."""
+    (tmp_path / "rules.yaml").write_text(RULES)
+    (tmp_path / "feed.jsonl").write_text("".join(json.dumps(e) + "\n" for e in morning()))
+    return tmp_path / "feed.jsonl", tmp_path / "rules.yaml"
+
+
+def pagerduty_seen(pd: FakeReceiver) -> dict[str, list[str]]:
+    return per_alert([(b["dedup_key"], "fired" if b["event_action"] == "trigger" else "resolved")
+                      for b in pd.accepted])
+
+
+def start(receivers: ReceiversThread, feed, capmon_env, tmp_path) -> WorkerProcess:
+    env = {**capmon_env, "CAPMON_ALERT_RULES": str(feed[1]), "CAPMON_SLACK_WEBHOOK_URL": receivers["slack"].url,
+           "CAPMON_PAGERDUTY_ROUTING_KEY": "test-routing-key", "CAPMON_PAGERDUTY_URL": receivers["pagerduty"].url}
+    return WorkerProcess(env, tmp_path).start()
+
+
+def rss(worker: WorkerProcess) -> float:
+    return metric(worker, "process_resident_memory_bytes")
+
+
+def test_pagerduty_down_for_ten_minutes_gets_every_change_afterwards(feed, settings, capmon_env, tmp_path):
+    assert per_alert([(e["alert_id"], "resolved" if e["kind"] == "resolved" else "fired")
+                      for e in backtest(feed, tmp_path)]) == WANT
+    port = free_port()
+    pd = FakeReceiver("pagerduty")
+    pd.url = f"http://127.0.0.1:{port}/v2/enqueue"  # nothing listens yet: connections are refused
+    with ReceiversThread(slack=FakeReceiver("slack"), pagerduty=pd) as receivers:
+        worker = start(receivers, feed, capmon_env, tmp_path)
+        down_at = time.monotonic()
+        replay = replay_paced(feed, capmon_env, tmp_path)
+        try:
+            # Slack and the figures carry on while PagerDuty refuses connections.
+            wait_for(lambda: len(receivers["slack"].accepted) == 4, timeout=180, what="every Slack notification")
+            assert per_alert(slack_seen(receivers["slack"])) == WANT
+            assert replay.wait(timeout=60) == 0
+            wait_exact(worker, ground_truth(settings)[0], timeout=120)
+            wait_for(lambda: metric(worker, "capmon_alert_delivery_queue", receiver="pagerduty") == 4, timeout=60,
+                     what="four PagerDuty notifications waiting")
+            memory_before = rss(worker)
+
+            wait_for(lambda: time.monotonic() - down_at > 300, timeout=330, interval=5, what="five minutes refused")
+            pd.unavailable_until = down_at + 600  # then up, but answering 503 for the rest of the ten minutes
+            receivers.start(pd, port)
+            wait_for(lambda: len(pd.requests) > 0, timeout=60, what="a retry answered with 503")
+            wait_for(lambda: time.monotonic() > pd.unavailable_until, timeout=330, interval=5, what="ten minutes")
+            assert not pd.accepted
+            assert metric(worker, "capmon_alert_delivery_queue", receiver="pagerduty") == 4  # changes, not retries
+            memory_after = rss(worker)
+            assert metric(worker, "capmon_alert_delivery_retries_total", receiver="pagerduty") > 10
+
+            wait_for(lambda: len(pd.accepted) == 4, timeout=120, what="every PagerDuty change after the outage")
+            assert pagerduty_seen(pd) == WANT  # in order per alert
+            assert pd.incidents_opened == 2 and set(pd.incidents.values()) == {"resolved"}
+            assert metric(worker, "capmon_alert_delivery_queue", receiver="pagerduty") == 0
+            assert memory_after - memory_before < 16 * 2**20, (memory_before, memory_after)
+            assert worker.proc is not None and worker.proc.poll() is None
+        finally:
+            replay.kill()
+            worker.stop()
+
+
+def test_a_receiver_answering_in_30_s_gets_each_change_once_and_holds_up_nothing(feed, settings, capmon_env,
+                                                                                  tmp_path):
+    with ReceiversThread(slack=FakeReceiver("slack"),
+                         pagerduty=FakeReceiver("pagerduty", [("slow", 30)] * 8)) as receivers:
+        worker = start(receivers, feed, capmon_env, tmp_path)
+        replay = replay_paced(feed, capmon_env, tmp_path)
+        pd = receivers["pagerduty"]
+        try:
+            wait_for(lambda: len(receivers["slack"].accepted) == 4, timeout=180, what="every Slack notification")
+            assert replay.wait(timeout=60) == 0
+            wait_exact(worker, ground_truth(settings)[0], timeout=120)
+            assert len(pd.accepted) < 4  # Slack and the figures did not wait for PagerDuty
+            wait_for(lambda: len(pd.accepted) == 4, timeout=240, what="every PagerDuty change, 30 s each")
+            assert len(pd.requests) == 4, "a slow answer was taken for a failure and sent again"
+            assert pagerduty_seen(pd) == WANT and pd.incidents_opened == 2
+            assert receivers["slack"].arrivals[-1] < pd.arrivals[-1] - 30
+        finally:
+            replay.kill()
+            worker.stop()
