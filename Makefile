@@ -63,6 +63,11 @@ dashboards: install
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
 
+soak: install
+	@$(PYTHON) deploy/kafka/localkafka.py fetch
+	@$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/pip install -q -e '.[dev,soak]'
+	$(BIN)/python -m bench.soak
+
 bench: install
 	@$(PYTHON) deploy/kafka/localkafka.py fetch
 	$(BIN)/python -m bench.worker_throughput

@@ -301,6 +301,9 @@ class Pipeline:
             lag[(tp.topic.removeprefix(self.topics.prefix), tp.partition)] = max(0, high - position)
         return lag
 
+    def persons_held(self) -> int:
+        return sum(len(state.people) for state in self.people.partitions.values())
+
     def is_leader(self) -> bool:
         """This worker leads the consumer group (it exports the figures and evaluates the alerts)."""
         try:

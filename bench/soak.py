@@ -1,0 +1,171 @@
+"""Soak: one worker with the default rules and a PagerDuty receiver, fed by the simulator at 2,000x real time
+for 30 minutes of wall clock (about six simulated weeks after the opening state).
+
+    make soak          (or: .venv/bin/python -m bench.soak [--minutes 30] [--speed 2000])
+
+Every 10 s: resident memory and open files of the worker (from /proc), persons in its state, the mean delay
+from an event's Kafka timestamp to its processing over the last 10 s, how long GET /metrics takes, consumer lag
+and pages received; into bench/soak.csv, drawn in bench/soak.png, summarised in BENCHMARKS.md.
+
+Memory is judged after the first simulated week: a least-squares fit of resident memory on persons held and
+wall-clock time separates what the growing state explains (MB per 1,000 persons) from a drift nothing explains
+(MB per hour); a leak shows as drift. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.common import REPO, bench_kafka, replace_section
+from bench.processes import PagerDutyEndpoint, Worker, machine, wait_until
+
+HEADING = "Soak"
+FIELDS = ["wall_s", "simulated_day", "rss_mb", "open_files", "persons", "event_delay_s", "metrics_ms", "lag",
+          "events", "pages"]
+START = datetime(2023, 1, 1, tzinfo=UTC).timestamp() - 3600  # the feed starts on 1 January, Amsterdam time
+
+
+def sample(worker: Worker, pd: PagerDutyEndpoint, started: float, last: dict[str, float]) -> dict[str, float]:
+    """One row: what the worker's /proc and /metrics say now."""
+    assert worker.proc is not None
+    t0 = time.monotonic()
+    text = worker.text("/metrics")
+    metrics_ms = (time.monotonic() - t0) * 1000
+
+    def total(name: str) -> float:
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith((name + "{", name + " ")))
+
+    delay_sum, delay_count = total("capmon_event_delay_seconds_sum"), total("capmon_event_delay_seconds_count")
+    batches = delay_count - last.get("count", 0.0)
+    delay = (delay_sum - last.get("sum", 0.0)) / batches if batches else float("nan")
+    last.update(sum=delay_sum, count=delay_count)
+    watermark = total("capmon_watermark_timestamp_seconds")
+    return {"wall_s": round(time.monotonic() - started, 1),
+            "simulated_day": round((watermark - START) / 86_400, 2) if watermark else float("nan"),
+            "rss_mb": round(worker.rss_mb(), 1), "open_files": len(os.listdir(f"/proc/{worker.proc.pid}/fd")),
+            "persons": int(total("capmon_persons_in_state")), "event_delay_s": round(delay, 3),
+            "metrics_ms": round(metrics_ms, 1), "lag": int(total("capmon_consumer_lag")),
+            "events": int(total("capmon_events_total")), "pages": len(pd.events)}
+
+
+def memory_fit(rows: list[dict[str, float]], from_day: float) -> dict[str, float]:
+    """rss = a + b * persons + c * hours over the rows after `from_day`: b in MB per 1,000 persons, c in MB per
+    hour (what the state does not explain)."""
+    import numpy as np
+
+    kept = [r for r in rows if r["simulated_day"] >= from_day]
+    if len(kept) < 3:  # a short trial run: fit what there is
+        kept = rows
+    rss = np.array([r["rss_mb"] for r in kept])
+    x = np.column_stack([np.ones(len(kept)), [r["persons"] / 1000 for r in kept], [r["wall_s"] / 3600 for r in kept]])
+    (_a, b, c), *_ = np.linalg.lstsq(x, rss, rcond=None)
+    return {"rows": len(kept), "mb_per_1000_persons": float(b), "drift_mb_per_hour": float(c),
+            "rss_first": float(rss[0]), "rss_last": float(rss[-1]), "persons_first": kept[0]["persons"],
+            "persons_last": kept[-1]["persons"], "hours": float(x[-1, 2] - x[0, 2])}
+
+
+def plot(rows: list[dict[str, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    day = [r["simulated_day"] for r in rows]
+    fig, axes = plt.subplots(4, 1, figsize=(9, 11), sharex=True)
+    axes[0].plot(day, [r["rss_mb"] for r in rows], color="tab:blue")
+    axes[0].set_ylabel("resident memory (MB)")
+    persons = axes[0].twinx()
+    persons.plot(day, [r["persons"] for r in rows], color="tab:grey", linestyle="--")
+    persons.set_ylabel("persons in state (dashed)")
+    axes[1].plot(day, [r["open_files"] for r in rows], color="tab:green")
+    axes[1].set_ylabel("open files")
+    axes[2].plot(day, [r["event_delay_s"] for r in rows], color="tab:orange")
+    axes[2].set_ylabel("event delay, mean per 10 s (s)")
+    axes[2].set_yscale("log")
+    axes[3].plot(day, [r["metrics_ms"] for r in rows], color="tab:red")
+    axes[3].set_ylabel("GET /metrics (ms)")
+    axes[3].set_xlabel("simulated day of 2023 (the opening state loads before day 0)")
+    fig.suptitle("capmon soak: one worker, simulator at 2,000x, default rules, PagerDuty receiver")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=30)
+    parser.add_argument("--speed", type=float, default=2000)
+    parser.add_argument("--every", type=float, default=10, help="seconds between samples")
+    parser.add_argument("--csv", type=Path, default=REPO / "bench" / "soak.csv")
+    parser.add_argument("--png", type=Path, default=REPO / "bench" / "soak.png")
+    parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
+    args = parser.parse_args()
+    rows: list[dict[str, float]] = []
+    with bench_kafka("soak") as setup, PagerDutyEndpoint() as pd:
+        env = {**setup.env, "CAPMON_PAGERDUTY_ROUTING_KEY": "soak", "CAPMON_PAGERDUTY_URL": pd.url}
+        subprocess.run([sys.executable, "-m", "capmon", "topics"], env=env, cwd=REPO, check=True,
+                       stdout=subprocess.DEVNULL)
+        worker = Worker(env, setup.tmp, "soak").start()
+        wait_until(worker.healthy, 120, "the worker to be healthy")
+        sim = subprocess.Popen([sys.executable, "-m", "capmon", "simulate", "--speed", str(args.speed)], env=env,
+                               cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started, last = time.monotonic(), {}
+        try:
+            while time.monotonic() - started < args.minutes * 60:
+                rows.append(sample(worker, pd, started, last))
+                print(", ".join(f"{k} {v}" for k, v in rows[-1].items()), flush=True)
+                time.sleep(max(0.0, started + len(rows) * args.every - time.monotonic()))  # the sampling period
+        finally:
+            sim.kill()
+            worker.stop()
+    with open(args.csv, "w", newline="") as out:
+        writer = csv.DictWriter(out, FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    plot(rows, args.png)
+    report(rows, args)
+
+
+def report(rows: list[dict[str, float]], args: argparse.Namespace) -> None:
+    fit = memory_fit(rows, from_day=7)
+    settled = [r for r in rows if r["simulated_day"] >= 7] or rows
+    delays = sorted(r["event_delay_s"] for r in settled if r["event_delay_s"] == r["event_delay_s"])
+    scrape = sorted(r["metrics_ms"] for r in settled)
+    files = [r["open_files"] for r in settled]
+    section = f"""## {HEADING}
+
+Run by `make soak` (`bench/soak.py`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.
+One worker with the default rules (deploy/alerts/rules.yaml) and a PagerDuty receiver on loopback; the simulator
+at {args.speed:,.0f}x real time for {args.minutes:.0f} minutes of wall clock, from its opening state to simulated
+day {rows[-1]["simulated_day"]:.0f} of 2023. Sampled every {args.every:.0f} s: `bench/soak.csv`, drawn in
+`bench/soak.png`.
+
+| after the first simulated week ({len(settled)} samples, {fit["hours"] * 60:.0f} min) | value |
+|---|---|
+| resident memory | {fit["rss_first"]:.0f} MB -> {fit["rss_last"]:.0f} MB |
+| persons in state | {fit["persons_first"]:,} -> {fit["persons_last"]:,} |
+| memory per 1,000 persons (fit) | {fit["mb_per_1000_persons"]:.2f} MB |
+| drift the state does not explain (fit) | {fit["drift_mb_per_hour"]:+.1f} MB per hour |
+| open files | {min(files)} to {max(files)} |
+| event delay, mean per 10 s: median / worst | {delays[len(delays) // 2]:.2f} s / {delays[-1]:.2f} s |
+| GET /metrics: median / worst | {scrape[len(scrape) // 2]:.0f} ms / {scrape[-1]:.0f} ms |
+| pages received | {rows[-1]["pages"]} |
+| events processed | {rows[-1]["events"]:,} |
+
+The fit is resident memory = a + b x persons + c x hours over the samples after day 7: b is what each person
+held costs, c what grows with time alone (a leak would). The worker keeps every person in reception or awaiting
+a decision, so memory follows the persons held, not the events processed.
+"""
+    replace_section(args.out, HEADING, section)
+    print(section)
+
+
+if __name__ == "__main__":
+    main()
