@@ -217,6 +217,9 @@ def health() -> dict:
         stat("Figures reporter", target("sum(capmon_figures_reporter)"), w=4,
              steps=[{"color": "red", "value": None}, {"color": "green", "value": 1}, {"color": "red", "value": 2}],
              description="Exactly one worker (the group leader) exports the figures."),
+        stat("Workers reaching Kafka", target("sum(capmon_kafka_reachable) / count(capmon_kafka_reachable)"),
+             unit="percentunit", w=4, steps=[{"color": "red", "value": None}, {"color": "green", "value": 1}],
+             description="Share of the workers whose metadata requests reach Kafka (below 100 %: figures frozen)."),
         stat("Unread input messages", target("sum(capmon_consumer_lag)"), w=4),
         stat("Newest event age", target("min(capmon_newest_event_age_seconds)"), unit="s", w=4,
              description="Wall clock minus the event time of the newest event (large for a replayed or "
