@@ -87,3 +87,23 @@ def test_the_taakstelling_is_given_per_half_year():
                      ('{"2023-H1": -1}', "whole number")):
         with pytest.raises(ConfigError, match=why):
             load_settings({"CAPMON_TAAKSTELLING": bad})
+
+
+def test_mutual_tls_settings_reach_every_client_and_come_in_pairs(tmp_path):
+    from streams.kafka_io import aiokafka_options, client_options
+    from tests.support.certs import make_certs
+
+    certs = make_certs(tmp_path / "certs")
+    env = {"CAPMON_KAFKA_SECURITY_PROTOCOL": "SSL", "CAPMON_KAFKA_SSL_CAFILE": str(certs.ca),
+           "CAPMON_KAFKA_SSL_CERTFILE": str(certs.client_cert), "CAPMON_KAFKA_SSL_KEYFILE": str(certs.client_key)}
+    s = load_settings(env)
+    sync = client_options(s)
+    assert (sync["ssl_certfile"], sync["ssl_keyfile"], sync["ssl_cafile"]) == (
+        str(certs.client_cert), str(certs.client_key), str(certs.ca))
+    assert sync["ssl_check_hostname"] is True
+    context = aiokafka_options(s)["ssl_context"]
+    assert context.check_hostname  # the broker's certificate must name the host capmon connects to
+    with pytest.raises(ConfigError, match="both CAPMON_KAFKA_SSL_CERTFILE and CAPMON_KAFKA_SSL_KEYFILE"):
+        load_settings({k: v for k, v in env.items() if k != "CAPMON_KAFKA_SSL_KEYFILE"})
+    with pytest.raises(ConfigError, match=r"CAPMON_KAFKA_SSL_CERTFILE=.*does not point to a file"):
+        load_settings({**env, "CAPMON_KAFKA_SSL_CERTFILE": str(tmp_path / "missing.pem")})
