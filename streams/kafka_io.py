@@ -3,7 +3,6 @@ topic creation, and broker errors turned into one clear line."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
 import ssl
@@ -116,7 +115,7 @@ def _check_tls(sock: socket.socket, host: str, server: str, settings: Settings) 
     or untrusted one right after the handshake (TLS 1.3), so wait a moment for that refusal too."""
     with _ssl_context(settings).wrap_socket(sock, server_hostname=host) as tls:
         tls.settimeout(TLS_REFUSAL_WAIT_S)
-        with contextlib.suppress(TimeoutError):
+        with suppress(TimeoutError):
             if tls.recv(1) == b"":
                 raise KafkaUnavailable(f"Kafka at {server} closed the connection after the TLS handshake: check "
                                        "CAPMON_KAFKA_SECURITY_PROTOCOL and, for mutual TLS, "
