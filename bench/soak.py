@@ -78,24 +78,29 @@ def plot(rows: list[dict[str, float]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    day = [r["simulated_day"] for r in rows]
-    fig, axes = plt.subplots(4, 1, figsize=(9, 11), sharex=True)
-    axes[0].plot(day, [r["rss_mb"] for r in rows], color="tab:blue")
-    axes[0].set_ylabel("resident memory (MB)")
-    persons = axes[0].twinx()
-    persons.plot(day, [r["persons"] for r in rows], color="tab:grey", linestyle="--")
-    persons.set_ylabel("persons in state (dashed)")
-    axes[1].plot(day, [r["open_files"] for r in rows], color="tab:green")
-    axes[1].set_ylabel("open files")
-    axes[2].plot(day, [r["event_delay_s"] for r in rows], color="tab:orange")
-    axes[2].set_ylabel("event delay, mean per 10 s (s)")
-    axes[2].set_yscale("log")
-    axes[3].plot(day, [r["metrics_ms"] for r in rows], color="tab:red")
-    axes[3].set_ylabel("GET /metrics (ms)")
-    axes[3].set_xlabel("simulated day of 2023 (the opening state loads before day 0)")
+    minutes = [r["wall_s"] / 60 for r in rows]
+    panels = [("simulated day of 2023", "simulated_day", "tab:purple", False),
+              ("resident memory (MB)", "rss_mb", "tab:blue", False), ("open files", "open_files", "tab:green", False),
+              ("event delay, mean per 10 s (s)", "event_delay_s", "tab:orange", True),
+              ("GET /metrics (ms)", "metrics_ms", "tab:red", False)]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 12), sharex=True)
+    for ax, (label, field, colour, log) in zip(axes, panels, strict=True):
+        ax.plot(minutes, [r[field] for r in rows], color=colour)
+        ax.set_ylabel(label, fontsize=8)
+        if log:
+            ax.set_yscale("log")
+    persons = axes[1].twinx()
+    persons.plot(minutes, [r["persons"] for r in rows], color="tab:grey", linestyle="--")
+    persons.set_ylabel("persons in state (dashed)", fontsize=8)
+    axes[-1].set_xlabel("wall-clock minutes")
     fig.suptitle("capmon soak: one worker, simulator at 2,000x, default rules, PagerDuty receiver")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
+
+
+def read_csv(path: Path) -> list[dict[str, float]]:
+    with open(path, newline="") as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 def main() -> None:
@@ -106,7 +111,13 @@ def main() -> None:
     parser.add_argument("--csv", type=Path, default=REPO / "bench" / "soak.csv")
     parser.add_argument("--png", type=Path, default=REPO / "bench" / "soak.png")
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
+    parser.add_argument("--from-csv", action="store_true", help="draw and report an earlier run's CSV again")
     args = parser.parse_args()
+    if args.from_csv:
+        rows = read_csv(args.csv)
+        plot(rows, args.png)
+        report(rows, args, datetime.fromtimestamp(args.csv.stat().st_mtime, UTC))
+        return
     rows: list[dict[str, float]] = []
     with bench_kafka("soak") as setup, PagerDutyEndpoint() as pd:
         env = {**setup.env, "CAPMON_PAGERDUTY_ROUTING_KEY": "soak", "CAPMON_PAGERDUTY_URL": pd.url}
@@ -130,10 +141,10 @@ def main() -> None:
         writer.writeheader()
         writer.writerows(rows)
     plot(rows, args.png)
-    report(rows, args)
+    report(rows, args, datetime.now(UTC))
 
 
-def report(rows: list[dict[str, float]], args: argparse.Namespace) -> None:
+def report(rows: list[dict[str, float]], args: argparse.Namespace, when: datetime) -> None:
     fit = memory_fit(rows, from_day=7)
     settled = [r for r in rows if r["simulated_day"] >= 7] or rows
     delays = sorted(r["event_delay_s"] for r in settled if r["event_delay_s"] == r["event_delay_s"])
@@ -141,7 +152,7 @@ def report(rows: list[dict[str, float]], args: argparse.Namespace) -> None:
     files = [r["open_files"] for r in settled]
     section = f"""## {HEADING}
 
-Run by `make soak` (`bench/soak.py`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.
+Run by `make soak` (`bench/soak.py`), ended {when:%Y-%m-%d %H:%M} UTC. Machine: {machine()}.
 One worker with the default rules (deploy/alerts/rules.yaml) and a PagerDuty receiver on loopback; the simulator
 at {args.speed:,.0f}x real time for {args.minutes:.0f} minutes of wall clock, from its opening state to simulated
 day {rows[-1]["simulated_day"]:.0f} of 2023. Sampled every {args.every:.0f} s: `bench/soak.csv`, drawn in
@@ -150,14 +161,14 @@ day {rows[-1]["simulated_day"]:.0f} of 2023. Sampled every {args.every:.0f} s: `
 | after the first simulated week ({len(settled)} samples, {fit["hours"] * 60:.0f} min) | value |
 |---|---|
 | resident memory | {fit["rss_first"]:.0f} MB -> {fit["rss_last"]:.0f} MB |
-| persons in state | {fit["persons_first"]:,} -> {fit["persons_last"]:,} |
+| persons in state | {int(fit["persons_first"]):,} -> {int(fit["persons_last"]):,} |
 | memory per 1,000 persons (fit) | {fit["mb_per_1000_persons"]:.2f} MB |
 | drift the state does not explain (fit) | {fit["drift_mb_per_hour"]:+.1f} MB per hour |
-| open files | {min(files)} to {max(files)} |
+| open files | {min(files):.0f} to {max(files):.0f} |
 | event delay, mean per 10 s: median / worst | {delays[len(delays) // 2]:.2f} s / {delays[-1]:.2f} s |
 | GET /metrics: median / worst | {scrape[len(scrape) // 2]:.0f} ms / {scrape[-1]:.0f} ms |
-| pages received | {rows[-1]["pages"]} |
-| events processed | {rows[-1]["events"]:,} |
+| pages received | {rows[-1]["pages"]:.0f} |
+| events processed | {rows[-1]["events"]:,.0f} |
 
 The fit is resident memory = a + b x persons + c x hours over the samples after day 7: b is what each person
 held costs, c what grows with time alone (a leak would). The worker keeps every person in reception or awaiting
