@@ -105,8 +105,12 @@ class Worker:
         return alerts_json(self.alert_log, self.view, self.rules)
 
     def status_page(self) -> str:
+        contact = self.probe.contact
+        warning = None if contact.reachable else (
+            f"Kafka unreachable for {contact.down_for(self.probe.clock()):.0f} s: these figures are frozen and no "
+            "alert can fire until it is back")
         return status_html(self.view.figures(), self.alerts(), self.thresholds, self.reader.caught_up,
-                           self.settings.taakstelling, self.settings.dashboard_url, self.transfer_thresholds)
+                           self.settings.taakstelling, self.settings.dashboard_url, self.transfer_thresholds, warning)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """Healthy while it consumes: Faust's consumer runs, Kafka answers, and the figures view is whole."""

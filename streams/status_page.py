@@ -79,9 +79,11 @@ def _figure(name: str, value: Any, text: str, tag: str = "span", cls: str = "") 
 
 def render(occupancy: dict[str, Any], alerts: dict[str, Any], inflow: dict[str, Any], curve: InflowCurve | None,
            thresholds: Thresholds, caught_up: bool = True, generated_at: str = "",
-           dashboard_url: str | None = None, transfer_thresholds: Thresholds | None = None) -> str:
+           dashboard_url: str | None = None, transfer_thresholds: Thresholds | None = None,
+           warning: str | None = None) -> str:
+    """The page; `warning` is a line the header shows in the stale colour (e.g. Kafka unreachable)."""
     if not caught_up:  # a half-read view would show wrong figures: none at all until it is whole
-        return "\n".join([_head(), "<body>", _header(None, caught_up, generated_at, dashboard_url),
+        return "\n".join([_head(), "<body>", _header(None, caught_up, generated_at, dashboard_url, warning),
                            '<main><section><h2>Reading the figures topic</h2><p>No figures until this worker has '
                            "read it whole (seconds after a start).</p></section></main></body></html>"])
     national = occupancy["national"]
@@ -89,7 +91,7 @@ def render(occupancy: dict[str, Any], alerts: dict[str, Any], inflow: dict[str, 
     transfer = occupancy.get("transfer")
     lead = (_transfer(transfer, national, level, transfer_thresholds or Thresholds()) if transfer is not None
             else "")
-    parts = [_head(), "<body>", _header(occupancy.get("now"), caught_up, generated_at, dashboard_url),
+    parts = [_head(), "<body>", _header(occupancy.get("now"), caught_up, generated_at, dashboard_url, warning),
              _page_status(alerts), "<main>", lead, _national(national, level, thresholds), _alerts(alerts),
              _norms(occupancy["locations"]),
              _backlog(inflow.get("ind_backlog")), _need(occupancy.get("capacity_need")),
@@ -216,8 +218,11 @@ svg{{width:100%;height:auto}} .legend span{{margin-right:1rem;white-space:nowrap
 </style></head>"""
 
 
-def _header(now: str | None, caught_up: bool, generated_at: str, dashboard_url: str | None) -> str:
+def _header(now: str | None, caught_up: bool, generated_at: str, dashboard_url: str | None,
+            warning: str | None = None) -> str:
     stale = "" if caught_up else ' <span class="stale">catching up: no figures until the view is whole</span>'
+    if warning:
+        stale += f' <span class="stale" data-warning>{html.escape(warning)}</span>'
     grafana = (f'<span><a href="{html.escape(dashboard_url)}" style="color:#fff">Grafana dashboards</a></span>'
                if dashboard_url else "")
     return (f"<header><h1>capmon · asylum reception capacity</h1>"

@@ -147,8 +147,8 @@ def add_routes(app: faust.App, read: ReadModel, users: WebUsers | None = None) -
 
 def status_html(figures: Figures, alerts: dict[str, Any], thresholds: Thresholds, caught_up: bool = True,
                 taakstelling: Mapping[str, int] = DEFAULT_TAAKSTELLING, dashboard_url: str | None = None,
-                transfer_thresholds: Thresholds | None = None) -> str:
+                transfer_thresholds: Thresholds | None = None, warning: str | None = None) -> str:
     """The status page (streams/status_page.py) from the same read-outs as the JSON API."""
     return render(occupancy_json(figures), alerts, inflow_json(figures, taakstelling), figures.curve, thresholds,
                   caught_up, datetime.now(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S %Z"), dashboard_url,
-                  transfer_thresholds)
+                  transfer_thresholds, warning)

@@ -113,6 +113,7 @@ def test_workers_ride_out_a_broker_outage(broker, tmp_path, outage_s, n_workers)
             assert unhealthy == {w.port for w in workers}, "/health stayed 200 while Kafka was gone"
             for worker in workers:
                 assert metric(worker, "capmon_kafka_reachable") == 0
+                assert "Kafka unreachable for" in worker.text("/")  # the duty officer's page says it too
                 assert not receivers["pagerduty"].requests, "paged during the outage from events not read yet"
 
             broker.start()
@@ -134,7 +135,7 @@ def test_workers_ride_out_a_broker_outage(broker, tmp_path, outage_s, n_workers)
             assert len(slack) == 2 and "national_crowded" in slack[0], slack
 
             for worker in workers:
-                assert metric(worker, "capmon_kafka_reachable") == 1
+                assert metric(worker, "capmon_kafka_reachable") == 1 and "Kafka unreachable" not in worker.text("/")
                 assert metric(worker, "capmon_kafka_outages_total") >= 1
                 assert metric(worker, "capmon_kafka_unreachable_seconds_total") >= outage_s - 10
                 assert "Kafka unreachable" in worker.log() and "Kafka reachable again" in worker.log()

@@ -116,3 +116,12 @@ def test_the_page_takes_the_colour_of_the_most_severe_firing_alert_whatever_the_
     level, page = page_with("warning", "critical", "warning")
     assert level == "critical" and "page-critical" in page and 'class="big ok"' in page
     assert "1 critical alert firing (r1)" in page
+
+
+def test_a_warning_shows_in_the_header_escaped_and_only_when_given():
+    view, _ = view_with_people()
+    quiet = Thresholds()
+    plain = status_html(view.figures(), {"active": [], "pending": []}, quiet)
+    warned = status_html(view.figures(), {"active": [], "pending": []}, quiet, warning="Kafka <unreachable> for 9 s")
+    assert "data-warning" not in plain
+    assert '<span class="stale" data-warning>Kafka &lt;unreachable&gt; for 9 s</span>' in warned
