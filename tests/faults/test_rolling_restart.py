@@ -101,7 +101,8 @@ def test_a_rolling_restart_loses_nothing_and_pages_once(settings, capmon_env, tm
                 wait_for(lambda other=other: reporter(workers) is other, timeout=60,
                          what="the other worker to take over the figures")
                 handovers.append(time.monotonic())
-                first.start()
+                first.start()  # it joins the group again: a rebalance, another handover
+                handovers.append(time.monotonic())
             assert feed.wait(timeout=300) == 0, (tmp_path / "feed.log").read_text()
             expected, _valid, _invalid = ground_truth(settings)
             for worker in workers:
