@@ -50,11 +50,12 @@ class Worker:
         self.metrics = WorkerMetrics()
         self.pipeline = Pipeline(settings, layout, self.view, self.metrics, lambda: self.reader.caught_up)
         topics = self.pipeline.topics
+        kafka = aiokafka_options(settings)  # one TLS context for the worker's own clients
         self.reader = FiguresReader(
-            aiokafka_options(settings),
+            kafka,
             {self.pipeline.figures_name: self.view.apply, topics.alerts: self.alert_log.apply},
             self.pipeline.partitions_of, on_batch=self._on_figures)
-        self.probe = BrokerProbe(aiokafka_options(settings))
+        self.probe = BrokerProbe(kafka)
         self.dispatcher = Dispatcher(build_receivers(settings), self.metrics.registry,
                                      Backoff(timeout_s=settings.alert_delivery_timeout_s))
         self.service = AlertService(rules, self.view, self.alert_log, self.dispatcher, self._produce_alert, topics,

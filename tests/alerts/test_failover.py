@@ -4,13 +4,12 @@ does not depend on how much history Kafka holds (bench/failover.py measures it w
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime, timedelta
 
 import pytest
 
-from tests.support.helpers import run_capmon, wait_for
+from tests.support.helpers import run_capmon, wait_for, write_jsonl
 from tests.support.receivers import FakeReceiver, ReceiversThread
 from tests.support.worker_harness import WorkerProcess
 
@@ -36,17 +35,12 @@ def check_ins(first: int, count: int, minute: int) -> list[dict]:
             for n in range(first, first + count)]
 
 
-def write(path, events: list[dict]):
-    path.write_text("".join(json.dumps(e) + "\n" for e in events))
-    return path
-
-
 def test_the_next_crossing_after_kill_9_of_the_leader_is_paged_by_the_standby_within_30_s(capmon_env, tmp_path):
     (tmp_path / "rules.yaml").write_text(RULES)
     site = {"event_type": "location", "event_id": "loc-L1", "occurred_at": START.isoformat(), "location_id": "L1",
             "name": "AZC Een", "province": "NL-UT", "location_type": "regular", "capacity": 40, "status": "open"}
-    before = write(tmp_path / "before.jsonl", [site, *check_ins(0, 30, 0)])  # headroom 10
-    crossing = write(tmp_path / "crossing.jsonl", check_ins(30, 8, 60))  # headroom 2
+    before = write_jsonl(tmp_path / "before.jsonl", [site, *check_ins(0, 30, 0)])  # headroom 10
+    crossing = write_jsonl(tmp_path / "crossing.jsonl", check_ins(30, 8, 60))  # headroom 2
     assert run_capmon("replay", str(before), env=capmon_env).returncode == 0
     with ReceiversThread(pagerduty=FakeReceiver("pagerduty")) as receivers:
         env = {**capmon_env, "CAPMON_ALERT_RULES": str(tmp_path / "rules.yaml"),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.helpers import run_capmon, start_capmon, wait_for
+from tests.support.helpers import run_capmon, start_capmon, wait_for, write_jsonl
 from tests.support.receivers import FakeReceiver, ReceiversThread
 from tests.support.worker_harness import WorkerProcess
 
@@ -22,7 +22,11 @@ pytestmark = pytest.mark.kafka
 
 START = datetime.fromisoformat("2023-07-01T06:00:00+02:00")
 PACE = 300  # event time per wall-clock time
-RULES = """
+
+
+def rules_yaml(national: str = "pagerduty, slack, alertmanager", province: str = "slack, alertmanager") -> str:
+    """National headroom (critical) and province headroom (warning) rules, notifying these receivers."""
+    return f"""
 rules:
   - name: national_low
     scope: national
@@ -31,7 +35,7 @@ rules:
     clear: 8
     for: 30m
     severity: critical
-    notify: [pagerduty, slack, alertmanager]
+    notify: [{national}]
   - name: province_low
     scope: province
     measure: headroom
@@ -39,7 +43,7 @@ rules:
     clear: 6
     for: 10m
     severity: warning
-    notify: [slack, alertmanager]
+    notify: [{province}]
 """
 
 
@@ -69,12 +73,15 @@ def morning() -> list[dict]:
     return sorted(events, key=lambda e: e["occurred_at"])
 
 
+def morning_feed(folder: Path, rules: str) -> tuple[Path, Path]:
+    """The morning as a JSONL file, and `rules` as a rules file, in `folder`."""
+    (folder / "rules.yaml").write_text(rules)
+    return write_jsonl(folder / "feed.jsonl", morning()), folder / "rules.yaml"
+
+
 @pytest.fixture(scope="module")
 def feed(tmp_path_factory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("alerts")
-    (folder / "rules.yaml").write_text(RULES)
-    (folder / "feed.jsonl").write_text("".join(json.dumps(e) + "\n" for e in morning()))
-    return folder / "feed.jsonl", folder / "rules.yaml"
+    return morning_feed(tmp_path_factory.mktemp("alerts"), rules_yaml())
 
 
 def backtest(feed: tuple[Path, Path], tmp_path: Path) -> list[dict]:

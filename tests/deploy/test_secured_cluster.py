@@ -8,7 +8,6 @@ unknown user, a certificate for another host and a missing client certificate ea
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from tests.conftest import localkafka  # deploy/kafka/localkafka.py, put on the 
 from tests.streams.test_worker import ground_truth, wait_exact
 from tests.support.brokers import OwnBroker
 from tests.support.certs import Certs, make_certs
-from tests.support.helpers import run_capmon
+from tests.support.helpers import run_capmon, write_jsonl
 from tests.support.worker_harness import WorkerProcess
 
 pytestmark = pytest.mark.kafka
@@ -85,8 +84,7 @@ def feed_and_check(cluster: Cluster, env: dict[str, str], tmp_path: Path) -> Wor
         outputs.append(done.stdout + done.stderr)
     late = {"event_type": "registration", "event_id": "tls-late-1", "person_id": "tls-person-1",
             "occurred_at": "2023-01-03T12:00:00+01:00", "application_type": "first", "nationality": "ERI"}
-    (tmp_path / "late.jsonl").write_text(json.dumps(late) + "\n")
-    replayed = run_capmon("replay", str(tmp_path / "late.jsonl"), env=env)
+    replayed = run_capmon("replay", str(write_jsonl(tmp_path / "late.jsonl", [late])), env=env)
     assert replayed.returncode == 0, replayed.stderr
     outputs.append(replayed.stdout + replayed.stderr)
     expected, _valid, _invalid = ground_truth(load_settings({}, kafka_bootstrap=cluster.plain,

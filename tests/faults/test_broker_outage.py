@@ -10,7 +10,6 @@ after, one PagerDuty incident; the metrics show the outage. 30 s in `make test`,
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -22,7 +21,7 @@ import pytest
 from streams.config import load_settings
 from tests.streams.test_worker import ground_truth, metric, wait_exact
 from tests.support.brokers import OwnBroker
-from tests.support.helpers import run_capmon, wait_for
+from tests.support.helpers import replay, run_capmon, wait_for
 from tests.support.receivers import FakeReceiver, ReceiversThread
 from tests.support.worker_harness import WorkerProcess
 
@@ -45,12 +44,6 @@ def placements(at: datetime, location: str, action: str) -> list[dict]:
                  "action": action, "location_id": location}
         events.append({**event, "reason": "housed"} if action == "check_out" else event)
     return events
-
-
-def replay(events: list[dict], path: Path, env: dict[str, str]) -> None:
-    path.write_text("".join(json.dumps(e) + "\n" for e in events))
-    done = run_capmon("replay", str(path), env=env, timeout=120)
-    assert done.returncode == 0, done.stderr
 
 
 def freeze(workers: list[WorkerProcess], sig: signal.Signals) -> None:

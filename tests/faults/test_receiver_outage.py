@@ -8,46 +8,24 @@ holds the changes only (memory flat); Slack and stream processing carry on as if
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 
-from tests.alerts.test_live import backtest, morning, per_alert, replay_paced, slack_seen
+from tests.alerts.test_live import backtest, morning_feed, per_alert, replay_paced, rules_yaml, slack_seen
 from tests.streams.test_worker import ground_truth, metric, wait_exact
 from tests.support.helpers import wait_for
 from tests.support.receivers import FakeReceiver, ReceiversThread
 from tests.support.worker_harness import WorkerProcess, free_port
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
-RULES = """
-rules:
-  - name: national_low
-    scope: national
-    measure: headroom
-    below: 5
-    clear: 8
-    for: 30m
-    severity: critical
-    notify: [pagerduty, slack]
-  - name: province_low
-    scope: province
-    measure: headroom
-    below: 3
-    clear: 6
-    for: 10m
-    severity: warning
-    notify: [pagerduty, slack]
-"""
 WANT = {"national_low/national": ["fired", "resolved"], "province_low/NL-GR": ["fired", "resolved"]}
 
 
 @pytest.fixture
 def feed(tmp_path):
     """The morning of tests/alerts/test_live.py, with both rules paging."""
-    (tmp_path / "rules.yaml").write_text(RULES)
-    (tmp_path / "feed.jsonl").write_text("".join(json.dumps(e) + "\n" for e in morning()))
-    return tmp_path / "feed.jsonl", tmp_path / "rules.yaml"
+    return morning_feed(tmp_path, rules_yaml(national="pagerduty, slack", province="pagerduty, slack"))
 
 
 def pagerduty_seen(pd: FakeReceiver) -> dict[str, list[str]]:

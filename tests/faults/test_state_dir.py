@@ -6,7 +6,6 @@ ballast file while the worker runs."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import time
@@ -17,7 +16,7 @@ import pytest
 
 from streams.state_dir import EXIT_STATE_UNWRITABLE
 from tests.streams.test_worker import ground_truth, wait_exact
-from tests.support.helpers import run_capmon, wait_for
+from tests.support.helpers import replay, run_capmon, wait_for
 from tests.support.worker_harness import WorkerProcess
 
 pytestmark = pytest.mark.kafka
@@ -85,9 +84,7 @@ def test_a_disk_that_fills_up_under_a_running_worker(small_disk, settings, capmo
         events = [{"event_type": "registration", "event_id": f"disk-reg-{i}", "person_id": f"disk-p{i}",
                    "occurred_at": (last + timedelta(minutes=i)).isoformat(), "application_type": "first",
                    "nationality": "SYR"} for i in range(400)]
-        (tmp_path / "more.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
-        replayed = run_capmon("replay", str(tmp_path / "more.jsonl"), env=capmon_env, timeout=120)
-        assert replayed.returncode == 0, replayed.stderr
+        replay(events, tmp_path / "more.jsonl", capmon_env)
         after, _valid, _invalid = ground_truth(settings)
 
         assert worker.proc is not None

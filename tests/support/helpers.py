@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -19,6 +20,18 @@ def run_capmon(*args: str, env: dict[str, str] | None = None, timeout: float = 1
     return subprocess.run(
         [sys.executable, "-m", "capmon", *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO
     )
+
+
+def write_jsonl(path: Path, events: list[dict]) -> Path:
+    """Events as a JSONL file, one per line (what `capmon replay` and `capmon backtest` read)."""
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    return path
+
+
+def replay(events: list[dict], path: Path, env: dict[str, str]) -> None:
+    """Produce `events` with the real `capmon replay` (through a JSONL file at `path`), unpaced."""
+    done = run_capmon("replay", str(write_jsonl(path, events)), env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
 def start_capmon(*args: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
