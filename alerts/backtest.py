@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -15,31 +15,35 @@ from .evaluate import Transition
 from .rules import Rule
 from .timeline import run
 
+Invalid = Callable[[int, str], None]  # told the line number and the reason of each invalid line
 
-def read_events(path: Path, as_of_us: int | None = None,
-                max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S) -> tuple[list[Event], int]:
+
+def read_events(path: Path, as_of_us: int | None = None, max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S,
+                on_invalid: Invalid = lambda line_no, reason: None) -> tuple[list[Event], int]:
     """The file's valid events in event-time order ((occurred_at, event_id)), and how many were invalid. `as_of_us`
     stands in for the message timestamp a worker would check `occurred_at` against (CONTRACT.md section 2)."""
     if not path.is_file():
         raise ConfigError(f"no such file: {path}")
     events, invalid = [], 0
     with open(path, "rb") as f:
-        for line in f:
+        for line_no, line in enumerate(f, start=1):
             if not line.strip():
                 continue
             try:
                 event = parse_event(line)
                 check_not_in_future(event, as_of_us, max_skew_s)
                 events.append(event)
-            except InvalidEvent:
+            except InvalidEvent as exc:
                 invalid += 1
+                on_invalid(line_no, exc.reason)
     events.sort(key=lambda e: (micros(e.occurred_at), e.event_id))
     return events, invalid
 
 
 def backtest(path: Path, rules: list[Rule], step_s: int, everything: bool = False, as_of_us: int | None = None,
-             max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S) -> Iterator[Transition]:
-    events, _invalid = read_events(path, as_of_us, max_skew_s)
+             max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S,
+             on_invalid: Invalid = lambda line_no, reason: None) -> Iterator[Transition]:
+    events, _invalid = read_events(path, as_of_us, max_skew_s, on_invalid)
     for t in run(rules, events, step_s):
         if everything or t.notifies:
             yield t

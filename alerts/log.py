@@ -60,8 +60,8 @@ class AlertRecord:
             return cls(_transition(body["transition"]), AlertState.from_json(body["state"]), int(body["seq"]),
                        tuple(Undelivered(_transition(u["transition"]), tuple(u["missing"]))
                              for u in body.get("undelivered", [])))
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise BadAlertRecord(f"not an alert record: {exc!r}") from None
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            raise BadAlertRecord(f"not an alert record: {type(exc).__name__}") from None
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,8 @@ class Checkpoint:
     def decode(cls, raw: bytes) -> Checkpoint:
         try:
             return cls(int(json.loads(raw)["evaluated_until_us"]))
-        except (ValueError, TypeError, KeyError) as exc:
-            raise BadAlertRecord(f"not a checkpoint: {exc!r}") from None
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            raise BadAlertRecord(f"not a checkpoint: {type(exc).__name__}") from None
 
 
 class AlertLog:

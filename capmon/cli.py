@@ -233,6 +233,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return run_worker(settings.model_copy(update={"partitions": partitions}), args.loglevel, rules, layout, users)
 
 
+SHOWN_INVALID_LINES = 20  # the first ones, each with its line number; then only the count
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     from alerts.backtest import backtest, format_line, write_json
     from alerts.rules import load_rules, parse_duration
@@ -245,14 +248,22 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     as_of = time.time() if args.as_of is None else _as_of(args.as_of)
     transitions = []
     skew = load_settings().max_clock_skew_s
+    invalid: list[int] = []
+
+    def report(line_no: int, reason: str) -> None:
+        invalid.append(line_no)
+        if len(invalid) <= SHOWN_INVALID_LINES:
+            print(f"capmon backtest: {args.file}:{line_no}: invalid, left out: {reason}", file=sys.stderr)
+
     for t in backtest(args.file, rules, max(step, 1), everything=args.all, as_of_us=int(as_of * 1e6),
-                      max_skew_s=skew):
+                      max_skew_s=skew, on_invalid=report):
         transitions.append(t)
         print(format_line(t), flush=True)
     if args.json:
         write_json(args.json, transitions)
     print(f"capmon backtest: {sum(t.kind in ('fired', 'escalated') for t in transitions)} fired, "
-          f"{sum(t.kind == 'resolved' for t in transitions)} resolved", file=sys.stderr)
+          f"{sum(t.kind == 'resolved' for t in transitions)} resolved; {len(invalid):,} invalid lines left out",
+          file=sys.stderr)
     return 0
 
 

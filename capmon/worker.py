@@ -67,7 +67,8 @@ class Worker:
         registry.register(FiguresCollector(self.view, self.reports_figures, settings.taakstelling))
         registry.register(AlertsCollector(self.alert_log, self.reports_figures))
         registry.register(HealthCollector(self.view, self.pipeline.consumer_lag, lambda: self.reader.caught_up,
-                                          self.reports_figures, persons=self.pipeline.persons_held))
+                                          self.reports_figures, persons=self.pipeline.persons_held,
+                                          skipped=self._skipped_records))
         registry.register(ContactCollector(self.probe.contact, self.probe.clock))
         app = self.pipeline.app
         app.task(self.reader.run)
@@ -86,6 +87,12 @@ class Worker:
     async def _lead(self) -> None:
         if self.leadership is not None:
             await self.leadership.tick(self.pipeline.is_leader(), self.reader.caught_up)
+
+    def _skipped_records(self) -> dict[str, int]:
+        """Per own topic (no prefix): records its reader refused, and records that failed the reader itself."""
+        prefix, figures, alerts = self.pipeline.topics.prefix, self.pipeline.figures_name, self.pipeline.topics.alerts
+        return {figures.removeprefix(prefix): self.view.bad_records + self.reader.skipped[figures],
+                alerts.removeprefix(prefix): self.alert_log.bad_records + self.reader.skipped[alerts]}
 
     def _on_figures(self) -> None:
         if self.service is not None:

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(10.0, ge=6, le=300, description="consumer group session timeout (seconds)")
     max_clock_skew_s: float = Field(86_400.0, ge=0, le=31_536_000,
                                     description="how far after its message's timestamp an event may have occurred")
+    max_event_bytes: int = Field(65_536, ge=1_024, le=524_288,
+                                 description="a larger input message value is a dead letter (\"too large\")")
     input_retention_days: int = Field(30, ge=1, le=3650, description="retention of the person topics capmon creates")
     person_retention_days: int = Field(400, ge=1, le=3650,
                                        description="per-person state is forgotten this long after a person's "

@@ -216,6 +216,8 @@ def _json_object(raw: bytes | str) -> dict[str, Any]:
         data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except UnicodeDecodeError:
         raise InvalidEvent("not UTF-8 text") from None
+    except RecursionError:
+        raise InvalidEvent("not JSON: nested too deeply") from None
     except ValueError as exc:
         raise InvalidEvent(f"not JSON: {exc.msg} at position {exc.pos}") from None  # type: ignore[attr-defined]
     if not isinstance(data, dict):

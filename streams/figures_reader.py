@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,7 @@ class FiguresReader:
         self.applied = 0
         self.failures = 0
         self.reading = False  # the consumer runs (false while it is being started again after a failure)
+        self.skipped: Counter[str] = Counter()  # topic -> records whose reader failed on them (skipped)
 
     async def run(self) -> None:
         """Read the topics from the beginning, then follow them (until cancelled). A failure of the consumer is
@@ -62,7 +64,7 @@ class FiguresReader:
                 for tp, messages in batches.items():
                     apply = self.readers[tp.topic]
                     for message in messages:
-                        apply(message.key, message.value)
+                        self._apply(apply, tp.topic, message.offset, message.key, message.value)
                     self.applied += len(messages)
                 if not self.caught_up and all([await consumer.position(tp) >= end[tp] for tp in tps]):
                     self.caught_up = True
@@ -71,3 +73,12 @@ class FiguresReader:
                     self.on_batch()
         finally:
             await consumer.stop()
+
+    def _apply(self, apply: Apply, topic: str, offset: int, key: bytes | None, value: bytes | None) -> None:
+        """One record in. A record its reader cannot take is skipped and counted: reading again from the
+        beginning would meet it again (a restart loop with the read-out frozen)."""
+        try:
+            apply(key, value)
+        except Exception as exc:  # whatever a record on the topic is, the reader goes on
+            self.skipped[topic] += 1
+            log.warning("figures reader: skipped the record at %s@%d (%s)", topic, offset, type(exc).__name__)

@@ -107,9 +107,11 @@ class HealthCollector(Collector):
 
     def __init__(self, view: FiguresView, lag: Callable[[], dict[tuple[str, int], int]],
                  view_caught_up: Callable[[], bool], is_reporter: Callable[[], bool],
-                 clock: Callable[[], float] = time.time, persons: Callable[[], int] = lambda: 0) -> None:
+                 clock: Callable[[], float] = time.time, persons: Callable[[], int] = lambda: 0,
+                 skipped: Callable[[], Mapping[str, int]] = dict) -> None:
         self.view, self.lag, self.view_caught_up, self.is_reporter, self.clock, self.persons = (
             view, lag, view_caught_up, is_reporter, clock, persons)
+        self.skipped = skipped
 
     def collect(self) -> Iterator[Metric]:
         lag = GaugeMetricFamily("capmon_consumer_lag", "Input messages in Kafka not yet read by this worker",
@@ -126,6 +128,11 @@ class HealthCollector(Collector):
                                     value=self.clock() - now_us / 1e6)
         yield GaugeMetricFamily("capmon_figures_view_caught_up",
                                 "1 once this worker has read the whole figures topic", value=int(self.view_caught_up()))
+        skipped = CounterMetricFamily("capmon_internal_records_skipped", "Records on capmon's own topics (figures, "
+                                      "alerts) that could not be read and were skipped", labels=["topic"])
+        for topic, n in sorted(self.skipped().items()):
+            skipped.add_metric([topic], n)
+        yield skipped
         yield GaugeMetricFamily("capmon_persons_in_state", "Persons whose state this worker holds (a count: what "
                                 "its memory grows with)", value=self.persons())
         yield GaugeMetricFamily("capmon_figures_reporter",

@@ -36,8 +36,8 @@ from .person_table import PersonTable
 from .processing import BatchResult, Incoming, PartitionState, PeopleProcessor, RegisterProcessor
 from .pseudonyms import pseudonyms_of
 from .state_dir import exit_unwritable, is_storage_failure
-from .summary import RegisterProgress
-from .topics import Topics
+from .summary import RegisterProgress, split
+from .topics import PUBLISH_MAX_BYTES, Topics
 from .view import FiguresView, partition_key, register_key, register_offsets_key
 
 log = logging.getLogger("capmon.worker")
@@ -60,8 +60,8 @@ class Pipeline:
         self.layout = layout  # partitions per topic, read by `capmon worker` before Faust starts
         self.topics = Topics(settings.topic_prefix)
         self.people = PeopleProcessor(self.topics, settings.max_clock_skew_s, pseudonyms_of(settings),
-                                      settings.person_retention_days)
-        self.register = RegisterProcessor(self.topics, settings.max_clock_skew_s)
+                                      settings.person_retention_days, settings.max_event_bytes)
+        self.register = RegisterProcessor(self.topics, settings.max_clock_skew_s, settings.max_event_bytes)
         self.hole_reader = HoleReader(settings)
         self.view = view
         self.metrics = metrics
@@ -98,6 +98,7 @@ class Pipeline:
             topic_replication_factor=1,
             consumer_auto_offset_reset="earliest",
             producer_linger_ms=5,
+            producer_max_request_size=PUBLISH_MAX_BYTES,  # what the topics capmon creates accept
             broker_commit_every=10_000,
             # A worker that dies (kill -9) holds its partitions until the session times out: keep that short so
             # a restart or the surviving workers take over within seconds.
@@ -269,7 +270,7 @@ class Pipeline:
 
     async def _send_dead_letters(self, result: BatchResult) -> None:
         for dead in result.dead:
-            await self.produce(self.dead_name, dead.source.key, dead.source.value or b"", headers=dead.headers())
+            await self.produce(self.dead_name, dead.key, dead.value, headers=dead.headers())
         if result.dead:
             first = result.dead[0]
             log.warning("%d invalid events sent to %s; first from %s[%d]@%d: %s", len(result.dead), self.dead_name,
@@ -336,7 +337,11 @@ class Pipeline:
             state = self.people.partitions.get(partition)
             if state is not None:
                 caught_up = self._published_caught_up[partition] = self._caught_up(partition, state)
-                await self.produce(self.figures_name, partition_key(partition), state.summary(caught_up))
+                await self._publish_summary(partition, state, caught_up)
+
+    async def _publish_summary(self, partition: int, state: PartitionState, caught_up: bool) -> None:
+        for key, value in split(partition_key(partition), state.summary(caught_up)):
+            await self.produce(self.figures_name, key, value)
 
     def _caught_up(self, partition: int, state: PartitionState) -> bool:
         """Everything Kafka holds in this partition's input topics is processed (alert evaluation does not wait
@@ -380,8 +385,7 @@ class Pipeline:
             for partition in partitions:
                 state = self.people.partitions.get(partition)
                 if state is not None and partition in self.dirty:  # last word before the new owner takes over
-                    caught_up = self._published_caught_up.get(partition, False)
-                    await self.produce(self.figures_name, partition_key(partition), state.summary(caught_up))
+                    await self._publish_summary(partition, state, self._published_caught_up.get(partition, False))
                 self.people.drop(partition)
                 self._published_caught_up.pop(partition, None)
             self.dirty -= partitions

@@ -27,6 +27,8 @@ from .topics import Topics
 
 DAY_US = 86_400 * 1_000_000
 DEFAULT_RETENTION_DAYS = 400  # CAPMON_PERSON_RETENTION_DAYS
+DEFAULT_MAX_EVENT_BYTES = 65_536  # CAPMON_MAX_EVENT_BYTES
+DEAD_LETTER_HEAD = 1_024  # a too large value (or key) reaches dead-letters cut to this many bytes
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,31 @@ class DeadLetter:
     source: Incoming
     reason: str
 
+    @property
+    def key(self) -> bytes | None:
+        return _head(self.source.key)
+
+    @property
+    def value(self) -> bytes:
+        """The original bytes, cut to their first DEAD_LETTER_HEAD when too large: a dead letter is bounded
+        whatever the input was (a whole oversized value would be refused by the producer and stop the worker)."""
+        return _head(self.source.value) or b""
+
     def headers(self) -> list[tuple[str, bytes]]:
-        return [
+        headers = [
             ("capmon.reason", self.reason.encode()),
             ("capmon.topic", self.source.topic.encode()),
             ("capmon.partition", str(self.source.partition).encode()),
             ("capmon.offset", str(self.source.offset).encode()),
         ]
+        for name, raw in (("capmon.size", self.source.value), ("capmon.key_size", self.source.key)):
+            if raw is not None and len(raw) > DEAD_LETTER_HEAD:
+                headers.append((name, str(len(raw)).encode()))
+        return headers
+
+
+def _head(raw: bytes | None) -> bytes | None:
+    return raw if raw is None or len(raw) <= DEAD_LETTER_HEAD else raw[:DEAD_LETTER_HEAD]
 
 
 @dataclass
@@ -105,9 +125,14 @@ class BatchResult:
     register_offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> next offset
 
 
-def _decode(message: Incoming, event_type: str | None, result: BatchResult, base: str, max_skew_s: float):
+def _decode(message: Incoming, event_type: str | None, result: BatchResult, base: str, max_skew_s: float,
+            max_bytes: int):
     if event_type is None or message.value is None:
         _dead(message, "no value (tombstone)" if message.value is None else "not an input topic", result, base)
+        return None
+    if len(message.value) > max_bytes:
+        _dead(message, f"too large: {len(message.value)} bytes, over CAPMON_MAX_EVENT_BYTES ({max_bytes})",
+              result, base)
         return None
     try:
         event = parse_event(message.value, event_type)
@@ -126,9 +151,11 @@ class PeopleProcessor:
     """
 
     def __init__(self, topics: Topics, max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S,
-                 pseudonyms: Pseudonyms | None = None, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
+                 pseudonyms: Pseudonyms | None = None, retention_days: int = DEFAULT_RETENTION_DAYS,
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self.topics = topics
         self.max_skew_s = max_skew_s
+        self.max_event_bytes = max_event_bytes
         self.pseudonyms = pseudonyms  # when set, person ids are replaced before they reach any state
         self.retention_us = retention_days * DAY_US
         self.hashed = pseudonyms.event_id if pseudonyms is not None else None
@@ -179,7 +206,8 @@ class PeopleProcessor:
                 if self._erase(message, state, result, base):
                     erased_or_expired.add(message.partition)
                 continue
-            event = _decode(message, self.topics.event_type_of(message.topic), result, base, self.max_skew_s)
+            event = _decode(message, self.topics.event_type_of(message.topic), result, base, self.max_skew_s,
+                            self.max_event_bytes)
             if event is None:
                 continue
             occurred = micros(event.occurred_at)
@@ -259,9 +287,11 @@ class RegisterProcessor:
     partition was processed) is its state, so `seed` starts it from the figures view and `process` takes the
     further of its own offsets and those the view has read back (`processed`, published by any worker)."""
 
-    def __init__(self, topics: Topics, max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S) -> None:
+    def __init__(self, topics: Topics, max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S,
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self.topics = topics
         self.max_skew_s = max_skew_s
+        self.max_event_bytes = max_event_bytes
         self.register = Register()
         self.offsets: dict[tuple[str, int], int] = {}
 
@@ -279,7 +309,8 @@ class RegisterProcessor:
                 result.counts[(base, "redelivered")] += 1
                 continue
             self.offsets[tp] = result.register_offsets[tp] = message.offset + 1
-            event = _decode(message, self.topics.event_type_of(message.topic), result, base, self.max_skew_s)
+            event = _decode(message, self.topics.event_type_of(message.topic), result, base, self.max_skew_s,
+                            self.max_event_bytes)
             if event is None:
                 continue
             outcome = self.register.apply(event)  # type: ignore[arg-type]

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from .events import EARLIEST, END
 from .simulator.faults import Record
-from .topics import EVENT_TYPES, event_key
+from .topics import EVENT_TYPES, PUBLISH_MAX_BYTES, event_key
+
+LINE_MAX_BYTES = PUBLISH_MAX_BYTES - 4_096  # room for the key and the record's framing
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,14 @@ class Unroutable:
 
 def route(line: bytes, line_no: int, last_t: float) -> Record | Unroutable:
     """The record for one JSONL line; its time is `occurred_at` when readable (for pacing), else `last_t`."""
+    if len(line) > LINE_MAX_BYTES:
+        return Unroutable(line_no, f"too large for Kafka ({len(line):,} bytes; at most {LINE_MAX_BYTES:,})")
     try:
         event = json.loads(line.decode("utf-8"))
     except UnicodeDecodeError:
         return Unroutable(line_no, "not UTF-8 text")
+    except RecursionError:
+        return Unroutable(line_no, "not JSON (nested too deeply)")
     except ValueError as exc:
         return Unroutable(line_no, f"not JSON ({exc.msg})")  # type: ignore[attr-defined]
     if not isinstance(event, dict):

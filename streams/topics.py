@@ -20,6 +20,10 @@ COMPACTED = frozenset({"locations", "forecasts", "alerts"})
 PERSON_TOPICS = frozenset({"registrations", "decisions", "placements"})
 DAY_MS = 86_400_000
 DEAD_LETTER_RETENTION_DAYS = 14
+# The largest record capmon's producers send and the topics it creates accept (the broker's own default, made
+# explicit so the two agree): what a worker publishes is bounded well below it by design (dead letters cut to
+# 1 KiB, large summaries split into parts of 256 KiB).
+PUBLISH_MAX_BYTES = 1_048_576
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ def topic_configs(base: str, input_retention_days: int) -> dict[str, str]:
     and 3, README "Privacy"). Every topic takes the broker's time (a producer's clock cannot vouch for itself);
     person events are kept only as long as re-delivery and recovery need them (state lives in the changelog);
     dead letters 14 days; the latest-value topics are compacted."""
-    configs = {"message.timestamp.type": "LogAppendTime"}
+    configs = {"message.timestamp.type": "LogAppendTime", "max.message.bytes": str(PUBLISH_MAX_BYTES)}
     if base in PERSON_TOPICS:
         configs |= {"cleanup.policy": "delete", "retention.ms": str(input_retention_days * DAY_MS)}
     elif base == "dead-letters":
@@ -107,5 +111,5 @@ def changelog_configs(input_retention_days: int) -> dict[str, str]:
     old one on disk within a day (the erasure deadline), and tombstones stay as long as the input topics so a
     worker that was down (up to that long) still sees them when it catches up."""
     return {"cleanup.policy": "compact", "max.compaction.lag.ms": str(DAY_MS),
-            "delete.retention.ms": str(input_retention_days * DAY_MS), "min.cleanable.dirty.ratio": "0.1",
-            "segment.ms": str(DAY_MS)}
+            "max.message.bytes": str(PUBLISH_MAX_BYTES), "delete.retention.ms": str(input_retention_days * DAY_MS),
+            "min.cleanable.dirty.ratio": "0.1", "segment.ms": str(DAY_MS)}

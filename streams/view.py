@@ -16,7 +16,7 @@ from .state.readmodel import Figures, derive
 from .state.register import Register
 from .state.stamp import micros
 from .state.totals import Totals
-from .summary import BadRecord, PartitionSummary, RegisterProgress
+from .summary import PART_SEPARATOR, BadRecord, PartitionSummary, RegisterProgress, is_head, join
 
 log = logging.getLogger("capmon.view")
 
@@ -49,6 +49,8 @@ class FiguresView:
         self.messages = 0
         self.bad_records = 0
         self.register_offsets: dict[tuple[str, int], int] = {}  # register (topic, partition) -> next offset
+        self.parts: dict[int, dict[int, bytes]] = {}  # partition -> part number -> bytes (large summaries)
+        self.heads: dict[int, bytes] = {}  # partition -> the latest head whose parts have not all been read
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         """Fold one message of the figures topic in. Unknown keys are ignored; a broken record is logged and
@@ -59,18 +61,22 @@ class FiguresView:
         self._figures = None
         try:
             self._apply(key.decode(), value)
-        except (BadRecord, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
+        except (BadRecord, UnicodeDecodeError, ValueError, TypeError, KeyError, RecursionError) as exc:
             self.bad_records += 1
             log.warning("figures topic: skipped a broken record (key %r): %s", key[:80], exc)
 
     def _apply(self, name: str, value: bytes) -> None:
         if name.startswith(PARTITION_PREFIX):
-            partition = int(name.removeprefix(PARTITION_PREFIX))
-            summary = PartitionSummary.decode(value)
-            current = self.summaries.get(partition)
-            if current is None or summary.version >= current.version:
-                self.summaries[partition] = summary
-                self._totals = None
+            partition, _, part = name.removeprefix(PARTITION_PREFIX).partition(PART_SEPARATOR)
+            if part:
+                self.parts.setdefault(int(partition), {})[int(part)] = value
+                self._join(int(partition))
+            elif is_head(value):
+                self.heads[int(partition)] = value
+                self._join(int(partition))
+            else:
+                self.heads.pop(int(partition), None)
+                self._summary(int(partition), value)
         elif name.startswith(SITE_PREFIX):
             self._fold(value, "location")
         elif name.startswith(FORECAST_PREFIX):
@@ -80,6 +86,23 @@ class FiguresView:
             tp = (topic, int(partition))
             progress = RegisterProgress.decode(value)
             self.register_offsets[tp] = max(self.register_offsets.get(tp, 0), progress.next_offset)
+
+    def _join(self, partition: int) -> None:
+        """A large summary, once its head and all the parts it names are read (streams/summary.py `split`)."""
+        head = self.heads.get(partition)
+        if head is None:
+            return
+        raw = join(head, self.parts.get(partition, {}))
+        if raw is not None:
+            del self.heads[partition]
+            self._summary(partition, raw)
+
+    def _summary(self, partition: int, value: bytes) -> None:
+        summary = PartitionSummary.decode(value)
+        current = self.summaries.get(partition)
+        if current is None or summary.version >= current.version:
+            self.summaries[partition] = summary
+            self._totals = None
 
     def slowest_watermark_us(self, partitions: int) -> int | None:
         """The event time up to which every person partition has spoken: the least watermark of the partitions
@@ -113,8 +136,8 @@ class FiguresView:
     def _fold(self, value: bytes, event_type: str) -> None:
         try:
             event = parse_event(value, event_type)
-        except InvalidEvent:
-            return
+        except InvalidEvent as exc:  # workers publish only valid entries: this one is not a worker's
+            raise BadRecord(f"not a register entry: {exc.reason}") from None
         if isinstance(event, Location):
             self.register.fold_location(event)
         elif isinstance(event, Forecast):

@@ -73,7 +73,8 @@ def test_topic_settings_follow_the_retention_settings():
     from streams.topics import changelog_configs, topic_configs
 
     assert topic_configs("registrations", 7)["retention.ms"] == str(7 * 86_400_000)
-    assert topic_configs("alerts", 7) == {"message.timestamp.type": "LogAppendTime", "cleanup.policy": "compact"}
+    assert topic_configs("alerts", 7) == {"message.timestamp.type": "LogAppendTime", "cleanup.policy": "compact",
+                                          "max.message.bytes": "1048576"}
     assert changelog_configs(7)["delete.retention.ms"] == str(7 * 86_400_000)
 
 
