@@ -65,6 +65,9 @@ class WorkerMetrics:
                                    "(out of reception, not awaiting a decision)", registry=self.registry)
         self.dead_letters = PromCounter("capmon_dead_letters", "Invalid events sent to dead-letters", ["topic"],
                                         registry=self.registry)
+        self.publish_refused = PromCounter("capmon_publish_refused", "Records capmon could not publish because the "
+                                           "producer refused their size (logged; the worker goes on)", ["topic"],
+                                           registry=self.registry)
         self.batch_seconds = Histogram("capmon_batch_processing_seconds", "Time to process one batch of events",
                                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
                                        registry=self.registry)

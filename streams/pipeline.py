@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 
 import faust
 from aiokafka import TopicPartition
+from aiokafka.errors import MessageSizeTooLargeError
 from faust.types import TP
 
 from .config import Settings
@@ -260,8 +261,16 @@ class Pipeline:
     async def produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None,
                        headers: list[tuple[str, bytes]] | None = None) -> None:
         """Hand a message to the producer without waiting for it: Faust flushes the producer before it commits
-        the input offsets, so nothing is committed before what it caused is in Kafka (at-least-once)."""
-        await self.app.producer.send(topic, key, value, partition, None, headers)
+        the input offsets, so nothing is committed before what it caused is in Kafka (at-least-once).
+
+        What capmon publishes is bounded by design (dead letters cut, summaries in parts); should a record still
+        be refused for its size, it is logged and counted, and the worker goes on: one record must not stop it."""
+        try:
+            await self.app.producer.send(topic, key, value, partition, None, headers)
+        except MessageSizeTooLargeError:
+            self.metrics.publish_refused.labels(topic.removeprefix(self.topics.prefix)).inc()
+            log.error("a record for %s was refused for its size (%d bytes) and not published",
+                      topic.removeprefix(self.topics.prefix), len(value) + len(key or b""))
 
     async def _write_people(self, result: BatchResult) -> None:
         for partition, meta in result.meta.items():
