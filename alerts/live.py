@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, MutableMapping
 
 from streams.state.readmodel import Figures
+from streams.summary import UNKNOWN
 
 from .evaluate import Evaluator, Transition, alert_id
 from .machine import AlertState, observe
@@ -26,33 +27,63 @@ from .rules import Rule
 
 
 class LiveEvaluator:
-    """Moves the alert states forward to a new watermark, on the grid and at the watermark itself."""
+    """Moves the alert states forward to a new watermark, on the grid and at the watermark itself.
+
+    A quiet stretch (no event for a while) ends with figures that changed only at its end: the grid points it
+    passed are evaluated on the figures that held during it (`held`, those of the last evaluation), up to the
+    earliest event time of what changed (`changed_from`, from the summaries), as the backtest does."""
 
     def __init__(self, evaluator: Evaluator, step_s: int, evaluated_until_us: int | None) -> None:
         self.evaluator = evaluator
         self.step_us = step_s * 1_000_000
         self.evaluated_until_us = evaluated_until_us
+        self.held: Figures | None = None  # the figures as of evaluated_until_us (None: not known, after a restore)
+        self.ahead_from: int | None = None  # earliest event time of changes not yet reached by evaluation
 
-    def advance(self, snapshot: Figures, watermark_us: int | None) -> list[Transition]:
+    def advance(self, snapshot: Figures, watermark_us: int | None,
+                changed_from_us: int | None = UNKNOWN) -> list[Transition]:
         """Evaluate new figures: at the grid points after the last evaluation and before `watermark_us` (only
         while an alert is pending: otherwise they would all give the same answer), then at `watermark_us`.
-        Figures that changed without the watermark moving (a capacity change, a partition catching up) are
-        evaluated at the same time again. Time never goes back: when the slowest watermark falls behind the
-        last evaluation or is unknown (a partition that was idle has input again), new figures are evaluated at the last
-        evaluation's time, which lets no `for` pass early and keeps a capacity change from waiting for the
-        lagging partition."""
+        Grid points before `changed_from_us` (the earliest event time of what changed since the last call) see
+        the figures of the last evaluation. Figures that changed without the watermark moving (a capacity
+        change, a partition catching up) are evaluated at the same time again. Time never goes back: when the
+        slowest watermark falls behind the last evaluation or is unknown (a partition that was idle has input
+        again), new figures are evaluated at the last evaluation's time, which lets no `for` pass early and
+        keeps a capacity change from waiting for the lagging partition."""
+        if changed_from_us is not None:
+            self.ahead_from = changed_from_us if self.ahead_from is None else min(self.ahead_from, changed_from_us)
         if self.evaluated_until_us is not None:  # (also when a partition that had no events gets its first)
             watermark_us = max(watermark_us or 0, self.evaluated_until_us)
         if watermark_us is None:
             return []
-        out: list[Transition] = []
-        if self.evaluated_until_us is not None:
-            point = (self.evaluated_until_us // self.step_us + 1) * self.step_us
-            while point < watermark_us and self._pending():
-                out += self.evaluator.evaluate(snapshot, at_us=point)
-                point += self.step_us
+        quiet_until = self._quiet_until()
+        if quiet_until is not None and watermark_us < quiet_until:  # all that changed lies ahead: keep it there
+            out = self._grid(self.held, watermark_us)  # type: ignore[arg-type]
+            out += self.evaluator.evaluate(self.held, at_us=watermark_us)  # type: ignore[arg-type]
+            self.evaluated_until_us = watermark_us
+            return out
+        out = self._grid(self.held, quiet_until) if quiet_until is not None else []
+        out += self._grid(snapshot, watermark_us)
         out += self.evaluator.evaluate(snapshot, at_us=watermark_us)
-        self.evaluated_until_us = watermark_us
+        self.evaluated_until_us, self.held, self.ahead_from = watermark_us, snapshot, None
+        return out
+
+    def _quiet_until(self) -> int | None:
+        """Where the quiet stretch after the last evaluation ends (None: there is none to honour)."""
+        if self.held is None or self.ahead_from is None or self.evaluated_until_us is None:
+            return None
+        return self.ahead_from if self.ahead_from > self.evaluated_until_us else None
+
+    def _grid(self, figures: Figures, before_us: int) -> list[Transition]:
+        """The grid points after the last evaluation and before `before_us`, on `figures`, while one is pending."""
+        out: list[Transition] = []
+        if self.evaluated_until_us is None:
+            return out
+        point = (self.evaluated_until_us // self.step_us + 1) * self.step_us
+        while point < before_us and self._pending():
+            out += self.evaluator.evaluate(figures, at_us=point)
+            self.evaluated_until_us = point
+            point += self.step_us
         return out
 
     def _pending(self) -> bool:

@@ -104,7 +104,8 @@ class AlertService:
                 if self.view.messages != seen:
                     seen = self.view.messages
                     staleness.observe_offsets(self._read_per_topic())
-                    changes = live.advance(snapshot(self.view), self.view.slowest_watermark_us(self.partitions))
+                    changes = live.advance(snapshot(self.view), self.view.slowest_watermark_us(self.partitions),
+                                           self.view.take_changed_from())
                     await self._changes(changes)
                     if live.evaluated_until_us is not None:
                         await self._checkpoint(live.evaluated_until_us)  # after the changes it covers

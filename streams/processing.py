@@ -22,7 +22,7 @@ from .state.people import Person
 from .state.register import Register
 from .state.stamp import micros
 from .state.totals import Totals
-from .summary import PartitionSummary
+from .summary import UNKNOWN, PartitionSummary
 from .topics import Topics
 
 DAY_US = 86_400 * 1_000_000
@@ -85,6 +85,9 @@ class PartitionState(ChainState):
     latest: dict[str, int] = field(default_factory=dict)
     daily_from: str | None = field(default=None, compare=False, repr=False)  # daily counts kept from this day
     swept_day: int | None = field(default=None, compare=False, repr=False)  # last expiry sweep (days since epoch)
+    # earliest event time accepted since the last summary (None: none); UNKNOWN after a recovery from the table,
+    # which may hold what the previous owner folded but never published
+    since_us: int | None = field(default=None, compare=False, repr=False)
 
     def meta(self) -> bytes:
         """Watermark, offsets and latest event time per topic, stored beside the people in the table so a
@@ -104,8 +107,13 @@ class PartitionState(ChainState):
         if keep is not None and keep != self.daily_from:  # once a day: nothing reads older daily counts
             self.totals.forget_daily_before(keep)
             self.daily_from = keep
-        summary = PartitionSummary(self.watermark_us, dict(self.offsets), self.totals, caught_up)
+        summary = PartitionSummary(self.watermark_us, dict(self.offsets), self.totals, caught_up, self.since_us)
+        self.since_us = None  # what the next summary adds starts here
         return summary.encode(keep_days_from=keep)
+
+    def accepted(self, occurred_us: int) -> None:
+        if self.since_us != UNKNOWN:
+            self.since_us = occurred_us if self.since_us is None else min(self.since_us, occurred_us)
 
 
 @dataclass
@@ -180,6 +188,7 @@ class PeopleProcessor:
             body = json.loads(meta)
             state.watermark_us, state.offsets = body["watermark_us"], body["offsets"]
             state.latest = body.get("latest", {})
+            state.since_us = UNKNOWN
         self.partitions[partition] = state
         return state
 
@@ -225,6 +234,8 @@ class PeopleProcessor:
                       result, base)
                 continue
             result.counts[(base, kind)] += 1
+            if kind == "accepted":
+                state.accepted(occurred)
             if latest is None or occurred > latest:
                 state.latest[base] = occurred
             if kind == "accepted":

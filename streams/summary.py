@@ -19,6 +19,7 @@ from .state.codec import decode_totals, encode_totals
 from .state.totals import Totals
 
 FORMAT = 2
+UNKNOWN = -1  # since_us when a summary cannot tell what it adds
 # A summary grows with the distinct location ids its partition has seen (producers choose them): one larger than
 # this goes out compressed, in parts of at most this size, so no record capmon publishes nears the producer's and
 # the topic's limit (streams/topics.py PUBLISH_MAX_BYTES) whatever the input was.
@@ -37,6 +38,10 @@ class PartitionSummary:
     offsets: dict[str, int] = field(default_factory=dict)  # input topic -> next offset to process
     totals: Totals = field(default_factory=Totals)
     caught_up: bool = False  # everything in the partition's input topics was processed when it was published
+    # the earliest event time of what this summary adds to the partition's previous one (None: nothing added;
+    # UNKNOWN: a worker that took the partition over cannot tell): live evaluation knows from it that the figures
+    # of before held until then, through a quiet stretch (CONTRACT.md section 7, last paragraph)
+    since_us: int | None = UNKNOWN
 
     @property
     def version(self) -> int:
@@ -45,7 +50,7 @@ class PartitionSummary:
 
     def encode(self, keep_days_from: str | None = None) -> bytes:
         body = {"format": FORMAT, "watermark_us": self.watermark_us, "offsets": self.offsets,
-                "caught_up": self.caught_up,
+                "caught_up": self.caught_up, "since_us": self.since_us,
                 "totals": encode_totals(self.totals, keep_days_from=keep_days_from)}
         return json.dumps(body, separators=(",", ":")).encode()
 
@@ -58,9 +63,11 @@ class PartitionSummary:
                 offsets = {str(t): int(n) for t, n in body["offsets"].items()}
             else:  # format 1 (before offsets per topic): keep its version so newer summaries still win
                 offsets = {"": int(body["version"])}
-            if watermark is not None and not isinstance(watermark, int):
-                raise TypeError("watermark_us is not an integer")
-            return cls(watermark, offsets, decode_totals(body["totals"]), bool(body.get("caught_up", False)))
+            since = body.get("since_us", UNKNOWN)
+            for name, value in (("watermark_us", watermark), ("since_us", since)):
+                if value is not None and type(value) is not int:
+                    raise TypeError(f"{name} is not an integer")
+            return cls(watermark, offsets, decode_totals(body["totals"]), bool(body.get("caught_up", False)), since)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
             raise BadRecord(f"not a partition summary: {type(exc).__name__}") from None
 

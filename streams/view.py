@@ -51,6 +51,7 @@ class FiguresView:
         self.register_offsets: dict[tuple[str, int], int] = {}  # register (topic, partition) -> next offset
         self.parts: dict[int, dict[int, bytes]] = {}  # partition -> part number -> bytes (large summaries)
         self.heads: dict[int, bytes] = {}  # partition -> the latest head whose parts have not all been read
+        self._changed_from: int | None = None  # earliest event time of the changes since `take_changed_from`
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         """Fold one message of the figures topic in. Unknown keys are ignored; a broken record is logged and
@@ -103,6 +104,18 @@ class FiguresView:
         if current is None or summary.version >= current.version:
             self.summaries[partition] = summary
             self._totals = None
+            if current is None or summary.version > current.version:
+                self._changed(summary.since_us)
+
+    def _changed(self, at_us: int | None) -> None:
+        if at_us is not None:
+            self._changed_from = at_us if self._changed_from is None else min(self._changed_from, at_us)
+
+    def take_changed_from(self) -> int | None:
+        """The earliest event time of what changed in the figures since the last call (None: nothing did;
+        UNKNOWN, below any event time, when a change cannot say): before it, the figures of the last call held."""
+        changed, self._changed_from = self._changed_from, None
+        return changed
 
     def slowest_watermark_us(self, partitions: int) -> int | None:
         """The event time up to which every person partition has spoken: the least watermark of the partitions
@@ -139,9 +152,11 @@ class FiguresView:
         except InvalidEvent as exc:  # workers publish only valid entries: this one is not a worker's
             raise BadRecord(f"not a register entry: {exc.reason}") from None
         if isinstance(event, Location):
-            self.register.fold_location(event)
-        elif isinstance(event, Forecast):
-            self.register.fold_forecast(event)
+            changed = self.register.fold_location(event)
+        else:
+            changed = isinstance(event, Forecast) and self.register.fold_forecast(event)
+        if changed:
+            self._changed(micros(event.occurred_at))
 
     @property
     def totals(self) -> Totals:

@@ -194,3 +194,58 @@ def test_a_real_alertmanager_receives_and_routes_capmons_alerts(feed, capmon_env
         finally:
             replay.kill()
             worker.stop()
+
+
+def quiet_stretches() -> list[dict]:
+    """Issue 18's feed: national headroom below 500 for 20 minutes at a time with no event at all in between,
+    twice, each ended by check-outs that bring it past the clear value."""
+    def at(minutes: float) -> str:
+        return (START + timedelta(minutes=minutes)).isoformat()
+
+    events: list[dict] = [{"event_type": "location", "event_id": "loc", "occurred_at": at(-1), "location_id": "L1",
+                           "name": "AZC Een", "province": "NL-UT", "location_type": "regular", "capacity": 1000,
+                           "status": "open"}]
+    for cycle, start in enumerate((0, 60)):
+        events += [{"event_type": "placement", "event_id": f"in-{cycle}-{i}", "occurred_at": at(start),
+                    "person_id": f"p{cycle}-{i}", "action": "check_in", "location_id": "L1"} for i in range(510)]
+        events += [{"event_type": "placement", "event_id": f"out-{cycle}-{i}", "occurred_at": at(start + 20),
+                    "person_id": f"p{cycle}-{i}", "action": "check_out", "location_id": "L1", "reason": "housed"}
+                   for i in range(510)]
+    return events
+
+
+QUIET_RULES = """
+rules:
+  - name: national_quiet
+    scope: national
+    measure: headroom
+    below: 500
+    clear: 600
+    for: 10m
+    severity: critical
+    notify: [pagerduty]
+"""
+
+
+def test_a_quiet_stretch_does_not_swallow_a_page(capmon_env, tmp_path):
+    (tmp_path / "rules.yaml").write_text(QUIET_RULES)
+    feed = (write_jsonl(tmp_path / "quiet.jsonl", quiet_stretches()), tmp_path / "rules.yaml")
+    expected = [(e["kind"], e["at"]) for e in backtest(feed, tmp_path)]
+    assert [kind for kind, _at in expected] == ["fired", "resolved", "fired", "resolved"]
+    with ReceiversThread(slack=FakeReceiver("slack"), pagerduty=FakeReceiver("pagerduty")) as receivers:
+        worker = WorkerProcess(alert_env(capmon_env, receivers, feed[1]), tmp_path).start()
+        replay = replay_paced(feed, capmon_env, tmp_path)
+        try:
+            pd = receivers["pagerduty"]
+            wait_for(lambda: [b["event_action"] for b in pd.accepted] == ["trigger", "resolve"] * 2, timeout=120,
+                     what=f"two pages and their resolves ({worker.log_path}; backtest {expected})")
+            assert replay.wait(timeout=60) == 0
+            def last_change() -> tuple[str, datetime] | None:
+                alerts = worker.get("/api/alerts")["all"]  # read back from the alerts topic: may trail PagerDuty
+                last = alerts[0]["last_change"] if alerts else None
+                return last and last["kind"] == "resolved" and (last["kind"], datetime.fromisoformat(last["at"]))
+            wait_for(last_change, timeout=30, what="the resolve in /api/alerts")
+            assert last_change() == (expected[-1][0], datetime.fromisoformat(expected[-1][1]))
+        finally:
+            replay.kill()
+            worker.stop()

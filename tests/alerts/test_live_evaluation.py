@@ -138,3 +138,39 @@ def test_transfer_headroom_over_norm_and_the_overdue_backlog_are_measures():
     assert values(rules[2], figures) == {"national": 2.0}  # registered 1 Dec 2022: 212 days on 1 Jul 2023
     assert sorted(t.alert_id for t in Evaluator(rules).evaluate(figures, at_us=T0)) == ["n/TA", "o/national",
                                                                                        "t/national"]
+
+
+def test_a_quiet_stretch_is_evaluated_on_the_figures_that_held_during_it_as_the_backtest_does():
+    """Issue 18: headroom below the threshold for an hour with no event in between, then check-outs. Live
+    evaluation used to evaluate the hour's grid points on the figures of after it (no page at all); the
+    summaries now say from when their changes date, so live names the backtest's fire and resolve."""
+    from alerts.timeline import run
+    from streams.events import parse_event
+    from streams.processing import Incoming, PeopleProcessor
+    from streams.topics import Topics
+
+    def at(minutes: int) -> str:
+        return f"2023-07-01T{10 + minutes // 60:02d}:{minutes % 60:02d}:00+02:00"
+
+    def placement(i: int, action: str, minutes: int) -> dict:
+        return {"event_type": "placement", "event_id": f"{action}{i}", "occurred_at": at(minutes),
+                "person_id": f"p{i}", "action": action, "location_id": "L1"}
+
+    feed = [placement(i, "check_in", 0) for i in range(6)] + [placement(i, "check_out", 60) for i in range(6)]
+    location = json.loads(site(10))
+    expected = [(t.kind, t.at_us) for t in run(RULES, [parse_event(site(10), "location"),
+                                                       *(parse_event(json.dumps(e).encode()) for e in feed)])
+                if t.kind in ("fired", "resolved")]
+    assert expected == [("fired", T0 + 30 * MIN), ("resolved", T0 + 60 * MIN)]
+
+    view, processor = FiguresView(), PeopleProcessor(Topics(""))
+    view.apply(b"site:L1", json.dumps(location).encode())
+    live = LiveEvaluator(Evaluator(RULES), 300, None)
+    got = []
+    for offset, batch in ((0, feed[:6]), (6, feed[6:])):  # two summaries: before and after the quiet hour
+        processor.process([Incoming("placements", 0, offset + i, None, json.dumps(e).encode())
+                           for i, e in enumerate(batch)])
+        view.apply(partition_key(0), processor.partitions[0].summary(caught_up=True))
+        got += [(t.kind, t.at_us) for t in live.advance(snapshot(view), view.slowest_watermark_us(1),
+                                                        view.take_changed_from())]
+    assert [g for g in got if g[0] in ("fired", "resolved")] == expected

@@ -5,11 +5,13 @@ behind, "too late" is judged per topic partition, and a recovery from the table 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 from streams.processing import BatchResult, Incoming, PeopleProcessor
 from streams.pseudonyms import Pseudonyms
 from streams.state.codec import decode_person, encode_person
+from streams.summary import PartitionSummary
 from streams.topics import Topics
 
 T = Topics("")
@@ -52,6 +54,11 @@ class Feed:
         return Incoming(topic, 0, offset, person.encode(), value)
 
 
+def published(state) -> PartitionSummary:
+    """What a summary of `state` says about its figures (not from when its changes date: a recovery cannot tell)."""
+    return dataclasses.replace(PartitionSummary.decode(state.summary()), since_us=None)
+
+
 def at(day: int, hour: int = 10) -> str:
     from datetime import UTC, datetime, timedelta
     return (datetime(2023, 1, 1, tzinfo=UTC) + timedelta(days=day, hours=hour)).isoformat()
@@ -88,7 +95,7 @@ def test_an_erasure_minimises_at_once_and_no_figure_changes_until_the_bed_is_fre
     assert "SYR" not in stored and "2023-" not in stored and '"r1"' not in stored and '"d1"' not in stored
     ann = decode_person(table.people["ann"])
     assert ann.erased and ann.location == "L1" and ann.permit_holder_in_reception and not ann.registrations
-    assert table.recovered().partitions[0].summary() == proc.partitions[0].summary()  # counts stay, as aggregates
+    assert published(table.recovered().partitions[0]) == published(proc.partitions[0])  # counts stay, as aggregates
     # Repeats of what was counted before the erasure stay duplicates; her check-out still frees the bed.
     again = table.write(proc.process([place(feed, 1, "ann", 1), dec(feed, 1, "ann", 30),
                                       place(feed, 3, "ann", 40, "check_out")]))
@@ -100,7 +107,7 @@ def test_an_erasure_minimises_at_once_and_no_figure_changes_until_the_bed_is_fre
     assert "housed" not in table.people["ann"].decode()
     later = table.write(proc.process([reg(feed, 9, "ann", 50, "repeat")]))
     assert later.counts == {("registrations", "invalid"): 1} and later.dead[0].reason.startswith("erased")
-    assert table.recovered().partitions[0].summary() == proc.partitions[0].summary()
+    assert published(table.recovered().partitions[0]) == published(proc.partitions[0])
 
 
 def test_persons_expire_after_the_retention_their_counts_stay_and_late_repeats_are_refused():
@@ -118,7 +125,7 @@ def test_persons_expire_after_the_retention_their_counts_stay_and_late_repeats_a
     assert result.counts[("people", "expired")] == 1
     assert sum(proc.partitions[0].totals.inflow.values()) == inflow + 1  # ann's registration still counts
     recovered = table.recovered(retention_days=30)
-    assert recovered.partitions[0].summary() == proc.partitions[0].summary()
+    assert published(recovered.partitions[0]) == published(proc.partitions[0])
     late = recovered.process([place(feed, 1, "ann", 1)])  # a repeat of ann's check-in, 44 days late
     assert late.counts == {("placements", "invalid"): 1} and late.dead[0].reason.startswith("too late")
 
