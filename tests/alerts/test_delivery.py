@@ -149,6 +149,8 @@ def test_alertmanager_payload():
     assert am.request(transition()).url == "http://127.0.0.1:9093/api/v2/alerts"
     assert fired["labels"]["alertname"] == "national_headroom_critical"
     assert fired["labels"]["severity"] == "critical" and fired["labels"]["scope"] == "national"
+    # CONTRACT.md section 7; deploy/alertmanager inhibits on measure and scope
+    assert fired["labels"]["measure"] == "headroom" and fired["labels"]["rule"] == "national_headroom_critical"
     assert fired["startsAt"].startswith("2023-03-14T09:30") and "endsAt" not in fired
     resolved = am.request(transition("resolved")).json[0]
     assert resolved["endsAt"].startswith("2023-03-14T10:30")
