@@ -1,8 +1,11 @@
 """Delivery with retries: every firing and resolve reaches each receiver at least once.
 
-Classification (as Alertmanager does): 2xx delivered; 429 retried after Retry-After (or backoff); 5xx,
-timeouts and connection errors retried with capped exponential backoff, without limit (a receiver that is
-down for an hour still gets the page when it is back); any other 4xx is not retried: counted and logged.
+Classification (as Alertmanager does): 2xx delivered; 429, 5xx, timeouts and connection errors retried with
+exponential backoff (1 s doubling to 60 s), without limit (a receiver that is down for an hour still gets the
+page when it is back); a receiver's Retry-After may lengthen a wait (to at most 300 s), never shorten it, so
+`Retry-After: 0` cannot turn one alert into a flood. Any other 4xx is not retried: counted and logged.
+Redirects are not followed: a 3xx would re-send the body (a PagerDuty routing key) to another address; it is
+counted and logged as refused, like a 4xx.
 Each receiver has its own queue and task, so a slow or failing receiver never holds up another one, and
 none of this runs in the stream-processing path. Webhook URLs and keys are secrets: never logged.
 """
@@ -25,6 +28,7 @@ from streams.finite import dumps
 
 from .evaluate import Transition
 from .receivers import Receiver, Request
+from .text import printable
 
 log = logging.getLogger("capmon.alerts")
 
@@ -63,6 +67,8 @@ def classify(status: int, retry_after: str | None) -> Attempt:
         return Attempt(False, True, status, parse_retry_after(retry_after), "rate limited (429)")
     if status >= 500:
         return Attempt(False, True, status, None, f"server error ({status})")
+    if 300 <= status < 400:
+        return Attempt(False, False, status, None, f"redirected ({status}), not followed: check the receiver's URL")
     return Attempt(False, False, status, None, f"refused ({status})")
 
 
@@ -84,6 +90,12 @@ def parse_retry_after(value: str | None) -> float | None:
     if not math.isfinite(seconds):
         return MAX_RETRY_AFTER_S
     return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
+
+
+def pause_before_retry(backoff_s: float, retry_after_s: float | None) -> float:
+    """The backoff's wait, or the receiver's Retry-After when that is longer: a receiver can ask for more time
+    (up to MAX_RETRY_AFTER_S, parse_retry_after), never for less."""
+    return backoff_s if retry_after_s is None else max(backoff_s, retry_after_s)
 
 
 @dataclass(frozen=True)
@@ -145,8 +157,10 @@ class ReceiverQueue:
 
 @dataclass
 class Backoff:
-    initial_s: float = 0.5
-    max_s: float = 30.0
+    """Waits between attempts: `initial_s` doubling up to `max_s` (CONTRACT.md section 7: 1 s up to 60 s)."""
+
+    initial_s: float = 1.0
+    max_s: float = 60.0
     # Longer than a slow receiver's answer: a receiver that takes 30 s still gets each notification once,
     # where a shorter timeout would retry (a duplicate Slack message) for as long as it stays slow.
     timeout_s: float = 60.0
@@ -194,7 +208,7 @@ class Dispatcher:
                     self.metrics.coalesced.labels(name).inc(spared)
             elif name not in self._unconfigured_warned:
                 self._unconfigured_warned.add(name)
-                log.warning("receiver %s is not configured; alerts for it are only logged", name)
+                log.warning("receiver %s is not configured; alerts for it are only logged", printable(name))
 
     def pending(self) -> int:
         return sum(q.qsize() for q in self._queues.values())
@@ -238,20 +252,20 @@ class Dispatcher:
                 return
             if not attempt.retry:
                 self.metrics.failures.labels(receiver.name).inc()
-                log.error("%s refused alert %s %s: %s; not retried", receiver.name, t.alert_id, t.kind,
+                log.error("%s refused alert %s %s: %s; not retried", receiver.name, printable(t.alert_id), t.kind,
                           attempt.reason)
                 return  # counted as handled: retrying a refused request would only be refused again
             self.metrics.retries.labels(receiver.name).inc()
-            pause = attempt.retry_after_s if attempt.retry_after_s is not None else delay
-            log.warning("%s: %s for alert %s %s; retrying in %.1f s", receiver.name, attempt.reason, t.alert_id,
-                        t.kind, pause)
+            pause = pause_before_retry(delay, attempt.retry_after_s)
+            log.warning("%s: %s for alert %s %s; retrying in %.1f s", receiver.name, attempt.reason,
+                        printable(t.alert_id), t.kind, pause)
             await asyncio.sleep(pause)
             delay = min(delay * 2, self.backoff.max_s)
 
     async def _post(self, request: Request) -> Attempt:
         assert self._session is not None
         try:
-            async with self._session.post(request.url, data=dumps(request.json),
+            async with self._session.post(request.url, data=dumps(request.json), allow_redirects=False,
                                           headers={"Content-Type": "application/json"}) as response:
                 await response.read()
                 return classify(response.status, response.headers.get("Retry-After"))

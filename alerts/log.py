@@ -16,6 +16,7 @@ from streams.finite import dumps
 
 from .evaluate import Transition
 from .machine import AlertState
+from .text import printable
 
 log = logging.getLogger("capmon.alerts")
 CHECKPOINT_KEY = b"__evaluated_until__"
@@ -104,7 +105,7 @@ class AlertLog:
             rec = AlertRecord.decode(value)
         except (BadAlertRecord, UnicodeDecodeError) as exc:
             self.bad_records += 1
-            log.warning("alerts topic: skipped a broken record (key %r): %s", key[:80], exc)
+            log.warning("alerts topic: skipped a broken record (key %r): %s", key[:80], printable(str(exc)))
             return
         current = self.records.get(alert_id)
         if current is None or rec.seq >= current.seq:

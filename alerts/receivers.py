@@ -2,7 +2,7 @@
 
     Slack          incoming-webhook JSON (text, blocks)
     PagerDuty      Events API v2 (routing_key, event_action trigger/resolve, stable dedup_key, payload)
-    Alertmanager   POST /api/v2/alerts (labels alertname/severity/scope, startsAt, endsAt on resolve)
+    Alertmanager   POST /api/v2/alerts (labels alertname/rule/severity/scope/measure, startsAt, endsAt on resolve)
     log            a log line (always available)
 
 A receiver only builds requests; `delivery.py` sends them and decides about retries.
@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from streams.config import Settings
 
 from .evaluate import Transition
-from .text import details, iso, printable, slack_escape, summary
+from .text import details, iso, plain, printable, slack_escape, summary
 
 log = logging.getLogger("capmon.alerts")
 PAGERDUTY_DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -83,13 +83,14 @@ class PagerDuty:
             "event_action": "trigger",
             "dedup_key": t.alert_id,  # stable per alert: a re-sent trigger never opens a second incident
             "payload": {
-                "summary": summary(t)[:1024],
+                # Plain text, one line, within PagerDuty's 1,024 characters: a scope cannot add lines or bulk.
+                "summary": plain(summary(t), 1024),
                 "source": "capmon",
                 "severity": t.severity,
                 "timestamp": iso(t.at_us),
-                "component": t.scope,
-                "group": t.measure,
-                "class": t.rule,
+                "component": plain(t.scope, 255),
+                "group": plain(t.measure, 255),
+                "class": plain(t.rule, 255),
                 "custom_details": {"value": t.value, "threshold": t.threshold, "since": iso(t.since_us),
                                    "escalated_from": t.escalated_from},
             },
@@ -111,8 +112,9 @@ class Alertmanager:
 
     def request(self, t: Transition, now: datetime | None = None) -> Request:
         alert: dict[str, Any] = {
-            "labels": {"alertname": t.rule, "severity": t.severity, "scope": t.scope, "measure": t.measure,
-                       "service": "capmon"},
+            # `measure` with `scope` is what deploy/alertmanager/alertmanager.yml inhibits on (siblings only).
+            "labels": {"alertname": t.rule, "rule": t.rule, "severity": t.severity, "scope": t.scope,
+                       "measure": t.measure, "service": "capmon"},
             "annotations": {"summary": summary(t), "description": " ".join(details(t, None, None))},
             "startsAt": iso(t.since_us or t.at_us),
         }

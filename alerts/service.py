@@ -27,6 +27,7 @@ from .log import CHECKPOINT_KEY, AlertLog, AlertRecord, Checkpoint, Undelivered
 from .machine import AlertState
 from .measures import snapshot
 from .rules import Rule
+from .text import printable
 from .timeline import DEFAULT_STEP_S
 
 log = logging.getLogger("capmon.alerts")
@@ -79,8 +80,8 @@ class AlertService:
             for entry in rec.undelivered:
                 missing = [r for r in entry.missing if r in self.dispatcher.receivers]
                 if missing:
-                    log.info("alert %s: %s not confirmed by %s; delivering again", alert_id, entry.transition.kind,
-                             ", ".join(missing))
+                    log.info("alert %s: %s not confirmed by %s; delivering again", printable(alert_id),
+                             entry.transition.kind, ", ".join(missing))
                     self.dispatcher.submit(entry.transition, only=missing)
         # The previous leader evaluated at least up to its checkpoint and up to its last logged change; evaluating
         # that part again would re-decide the past against states from its future.

@@ -72,5 +72,13 @@ def slack_escape(text: str) -> str:
 
 
 def printable(text: str) -> str:
-    """One log line whatever the ids hold: control characters (a newline in a location id) escaped."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    """One log line whatever the ids hold: control and separator characters (a newline in a location id)
+    escaped as Python does (`\\n`, `\\u2028`), and the backslash too, so an id that spells `\\n` reads apart
+    from one holding a newline. Every log line in alerts/ that shows an id, scope or rule passes it here."""
+    return "".join(c if c.isprintable() and c != "\\" else repr(c)[1:-1] for c in text)
+
+
+def plain(text: str, limit: int) -> str:
+    """Text for a receiver that shows it as plain text (PagerDuty's summary): one line, at most `limit`
+    characters."""
+    return printable(text)[:limit]

@@ -5,11 +5,13 @@ Built once at start-up (`Settings.load()`), then passed down; nothing mutates it
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -57,6 +59,7 @@ class Settings(BaseSettings):
     pagerduty_routing_key: SecretStr | None = None
     pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
     alertmanager_url: str | None = None
+    alert_allow_http: bool = False  # plain http to receivers outside 127.0.0.0/8 (e.g. a compose-internal network)
     alert_delivery_timeout_s: float = Field(60.0, gt=0, le=600, description="how long a receiver may take to "
                                             "answer before the notification is retried")
     alertmanager_resend_s: float = Field(60.0, gt=0, description="re-send firing alerts to Alertmanager this often")
@@ -71,6 +74,16 @@ class Settings(BaseSettings):
     def _client_certificate(self) -> Settings:
         if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
             raise ValueError("mutual TLS needs both CAPMON_KAFKA_SSL_CERTFILE and CAPMON_KAFKA_SSL_KEYFILE")
+        return self
+
+    @model_validator(mode="after")
+    def _receiver_urls(self) -> Settings:
+        for name in ("slack_webhook_url", "pagerduty_url", "alertmanager_url"):
+            url = getattr(self, name)
+            problem = url and receiver_url_problem(url if isinstance(url, str) else url.get_secret_value(),
+                                                   self.alert_allow_http)
+            if problem:
+                raise ValueError(f"CAPMON_{name.upper()}: {problem}")
         return self
 
     @field_validator("taakstelling", mode="before")
@@ -90,6 +103,33 @@ class Settings(BaseSettings):
             if not isinstance(target, int) or isinstance(target, bool) or target < 0:
                 raise ValueError(f"the target for {half} must be a whole number >= 0")
         return value
+
+
+def receiver_url_problem(url: str, allow_http: bool) -> str | None:
+    """Why an alert receiver's URL is refused, or None. Alerts carry secrets (a PagerDuty routing key, a Slack
+    webhook path) and facts about the reception chain, so they travel over https, except to loopback (a
+    sidecar, a test receiver) or where CAPMON_ALERT_ALLOW_HTTP=1 says the network is trusted. The message never
+    repeats the URL: a Slack webhook URL is itself the secret."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "not a URL"
+    if parts.scheme not in ("http", "https") or not host:
+        return "give an https:// URL"
+    if parts.scheme == "http" and not allow_http and not _loopback(host):
+        return ("http is allowed only to 127.0.0.0/8 (or localhost): use https, or set CAPMON_ALERT_ALLOW_HTTP=1 "
+                "for a trusted network")
+    return None
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 SECRET_FIELDS = tuple(name for name, f in Settings.model_fields.items() if f.annotation == SecretStr | None)

@@ -98,3 +98,19 @@ def test_a_new_leader_logs_a_firing_alert_as_firing_in_the_state_it_restored():
     record = AlertRecord.decode(next(value for key, value in produced if key == b"low/national"))
     assert (record.transition.kind, record.state.status) == ("fired", "firing")
     assert dispatcher.sent == [("low/national", "fired", ("pagerduty", "slack"))]
+
+
+def test_a_new_leader_logs_an_unconfirmed_alert_with_its_id_escaped(caplog):
+    import logging
+
+    forged = Transition("low/x\nCRITICAL forged", "low", "x\nCRITICAL forged", "critical", "headroom", "fired", 100,
+                        5.0, 1, 10.0, ("pagerduty",))
+    alert_log = AlertLog()
+    alert_log.apply(forged.alert_id.encode(), AlertRecord(forged, AlertState("firing", 50, 100, 5.0), 1,
+                                                          (Undelivered(forged, ("pagerduty",)),)).encode())
+    service = AlertService(RULES, FiguresView(), alert_log, RecordingDispatcher(), produce=None,  # type: ignore
+                           topics=Topics(""), partitions=1)
+    with caplog.at_level(logging.INFO, logger="capmon.alerts"):
+        service.restore()
+    lines = [r.getMessage() for r in caplog.records if "forged" in r.getMessage()]
+    assert lines == ["alert low/x\\nCRITICAL forged: fired not confirmed by pagerduty; delivering again"]

@@ -1,5 +1,5 @@
 """A real Prometheus Alertmanager (Debian package `prometheus-alertmanager`) on loopback, routing every alert
-to one webhook receiver."""
+to one webhook receiver, or run with a configuration of the test's own (deploy/alertmanager's)."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ receivers:
 class Alertmanager(LoopbackService):
     name, package, binaries = "Alertmanager", "prometheus-alertmanager", ("prometheus-alertmanager", "alertmanager")
 
-    def __init__(self, tmp: Path, webhook_url: str) -> None:
+    def __init__(self, tmp: Path, webhook_url: str = "", config: str | None = None) -> None:
         super().__init__(tmp)
-        (tmp / "alertmanager.yml").write_text(CONFIG.format(url=webhook_url))
+        (tmp / "alertmanager.yml").write_text(CONFIG.format(url=webhook_url) if config is None else config)
 
     def arguments(self) -> list[str]:
         return [f"--config.file={self.tmp / 'alertmanager.yml'}", f"--storage.path={self.tmp / 'am-data'}",

@@ -1,7 +1,8 @@
 """Real HTTP receivers on 127.0.0.1 for tests, speaking Slack's and PagerDuty's formats, failing on demand.
 
 `script` is a list of what to do with the next requests: an int status (500, 429, 400...), ("429", seconds)
-for a Retry-After, ("slow", seconds) to answer late, or "ok". When it runs out, every request is "ok".
+for a Retry-After, ("slow", seconds) to answer late, (307, url) to redirect there, or "ok". When it runs out,
+every request is "ok".
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class FakeReceiver:
             return web.Response(status=202, text="late")
         if isinstance(action, tuple) and action[0] == "429":
             return web.Response(status=429, headers={"Retry-After": str(action[1])}, text="slow down")
+        if isinstance(action, tuple) and isinstance(action[0], int):  # a redirect
+            return web.Response(status=action[0], headers={"Location": action[1]}, text="moved")
         if isinstance(action, int):
             return web.Response(status=action, text="error")
         self._apply(body)
