@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from streams.state.figures import Area
+from streams.state.figures import UNREGISTERED, Area
 from streams.state.readmodel import Figures
 
 if TYPE_CHECKING:
@@ -76,10 +76,10 @@ def values(rule: Rule, snap: Figures, locations: set[str] | None = None) -> dict
     if scope == "province":
         return {p: _area_measure(measure, a, snap.days_until_full_provinces.get(p) if until else None)
                 for p, a in occ.provinces.items() if p != "unknown"}
-    if scope == "location":
+    if scope == "location":  # registered locations only: a producer's id never becomes an alert scope
         if locations is None:
-            return {loc: _area_measure(measure, f) for loc, f in occ.locations.items()}
-        chosen = {loc: occ.location(loc) for loc in locations}
+            return {loc: _area_measure(measure, f) for loc, f in occ.locations.items() if loc != UNREGISTERED}
+        chosen = {loc: occ.location(loc) for loc in locations if loc != UNREGISTERED}
         return {loc: _area_measure(measure, f) for loc, f in chosen.items() if f is not None}
     if scope.startswith("location:"):
         wanted = scope.split(":", 1)[1]

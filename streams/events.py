@@ -59,7 +59,20 @@ def _in_range(value: datetime) -> datetime:
 
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 PersonId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-LocationId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+LOCATION_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+UNREGISTERED = "unregistered"  # where figures of locations the register does not know are shown (reserved)
+
+
+def _location_id(value: str) -> str:
+    """Producers choose location ids, and a registered one becomes a metric label, an alert scope and a key for
+    receivers: only a small alphabet, and never the name the unregistered ones are shown under."""
+    if not LOCATION_ID.fullmatch(value) or value == UNREGISTERED:
+        raise ValueError("location_id not allowed: 1-64 characters of A-Z a-z 0-9 . _ - (and not 'unregistered')")
+    return value
+
+
+LocationId = Annotated[str, AfterValidator(_location_id),
+                       Field(json_schema_extra={"pattern": LOCATION_ID.pattern, "minLength": 1, "maxLength": 64})]
 Nationality = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Timestamp = Annotated[
     datetime,

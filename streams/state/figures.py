@@ -17,6 +17,7 @@ from .stamp import AMSTERDAM, from_micros
 from .totals import Totals
 
 UNKNOWN = "unknown"
+UNREGISTERED = "unregistered"  # streams/events.py refuses it as a location id
 ROLLING_WINDOWS = {"7d": 7, "28d": 28}
 NET_INFLOW_WINDOW_DAYS = 28  # days-until-full uses the net inflow into reception over this many days
 
@@ -71,30 +72,36 @@ class Occupancy:
 
     @cached_property
     def locations(self) -> dict[str, LocationFigures]:
+        """Every registered location, and everyone placed where the register knows no location summed under
+        UNREGISTERED (producers choose location ids: only registered ones become labels, scopes or keys)."""
         totals, register = self._totals, self._register
         locations: dict[str, LocationFigures] = {}
-        for location_id in sorted(set(register.sites) | set(totals.occupancy)):
-            site = register.site(location_id)
-            if site is None:
-                locations[location_id] = LocationFigures(
-                    totals.occupancy.get(location_id, 0), 0, totals.permit_holders.get(location_id, 0),
-                    location_id, UNKNOWN, UNKNOWN)
-            else:
-                locations[location_id] = LocationFigures(
-                    totals.occupancy.get(location_id, 0), site.capacity, totals.permit_holders.get(location_id, 0),
-                    site.name, site.province, site.location_type, site.norm)
+        for location_id, (_stamp, site) in sorted(register.sites.items()):
+            locations[location_id] = LocationFigures(
+                totals.occupancy.get(location_id, 0), site.capacity, totals.permit_holders.get(location_id, 0),
+                site.name, site.province, site.location_type, site.norm)
+        unregistered = self.unregistered
+        if unregistered.occupancy or unregistered.permit_holders:
+            locations[UNREGISTERED] = unregistered
         return locations
 
+    @cached_property
+    def unregistered(self) -> LocationFigures:
+        """Everyone at locations the register does not know, as one location without beds."""
+        totals, sites = self._totals, self._register.sites
+        occupied = sum(n for location_id, n in totals.occupancy.items() if location_id not in sites)
+        permits = sum(n for location_id, n in totals.permit_holders.items() if location_id not in sites)
+        return LocationFigures(occupied, 0, permits, UNREGISTERED, UNKNOWN, UNKNOWN)
+
     def location(self, location_id: str) -> LocationFigures | None:
-        """One location (None when it is neither registered nor occupied), without building all of them."""
+        """One registered location (or UNREGISTERED, all the others together); None for any other id."""
         if "locations" in self.__dict__:
             return self.locations.get(location_id)
+        if location_id == UNREGISTERED:
+            return self.unregistered if self.unregistered.occupancy or self.unregistered.permit_holders else None
         totals, site = self._totals, self._register.site(location_id)
         if site is None:
-            if location_id not in totals.occupancy:
-                return None
-            return LocationFigures(totals.occupancy[location_id], 0, totals.permit_holders.get(location_id, 0),
-                                   location_id, UNKNOWN, UNKNOWN)
+            return None
         return LocationFigures(totals.occupancy.get(location_id, 0), site.capacity,
                                totals.permit_holders.get(location_id, 0), site.name, site.province, site.location_type,
                                site.norm)

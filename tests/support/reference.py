@@ -106,7 +106,12 @@ def expected_figures(events: list[dict]) -> dict:
                                                                                           "headroom")}
     norms = {loc: (s["norm"], occupancy.get(loc, 0) - s["norm"]) for loc, s in sites.items()
              if s.get("norm") is not None}
-    result = {"locations": locations, "provinces": provinces, "national": national,
+    # Only registered locations are shown by their id; everyone elsewhere is one location, "unregistered".
+    shown = {loc: figures for loc, figures in locations.items() if loc in sites}
+    elsewhere = sum(figures["occupancy"] for loc, figures in locations.items() if loc not in sites)
+    if elsewhere:
+        shown["unregistered"] = {"occupancy": elsewhere, "capacity": 0, "headroom": -elsewhere, "province": "unknown"}
+    result = {"locations": shown, "provinces": provinces, "national": national,
               "permit_holders": permit_holders, "now": now, "transfer": transfer, "location_types": types,
               "norms": norms, "grant_rates": grant_rates}
     if now is not None:
