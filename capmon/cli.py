@@ -215,6 +215,7 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from alerts.rules import load_rules
+    from streams.hash_key import deployment_key
     from streams.kafka_io import check_pseudonym_key, prepare_worker_topics
     from streams.pseudonyms import fingerprint_of, pseudonyms_of
     from streams.state_dir import check_writable
@@ -229,8 +230,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     users = WebUsers.load(settings.web_users_file) if settings.web_users_file else None
     layout = prepare_worker_topics(settings)
     check_pseudonym_key(settings, fingerprint_of(pseudonyms_of(settings)))
+    event_key = deployment_key(settings) if settings.pseudonym_key is None else None  # else that key hashes
     partitions = layout[Topics(settings.topic_prefix).registrations]
-    return run_worker(settings.model_copy(update={"partitions": partitions}), args.loglevel, rules, layout, users)
+    return run_worker(settings.model_copy(update={"partitions": partitions}), args.loglevel, rules, layout, users,
+                      event_key)
 
 
 SHOWN_INVALID_LINES = 20  # the first ones, each with its line number; then only the count

@@ -28,7 +28,7 @@ from streams.broker_contact import BrokerProbe
 from streams.config import Settings
 from streams.figures_reader import FiguresReader
 from streams.kafka_io import aiokafka_options
-from streams.metrics import ContactCollector, FiguresCollector, HealthCollector, WorkerMetrics
+from streams.metrics import ContactCollector, FiguresCollector, HealthCollector, RetentionCollector, WorkerMetrics
 from streams.pipeline import Pipeline
 from streams.status_page import Thresholds
 from streams.view import FiguresView
@@ -42,13 +42,14 @@ class Worker:
     """A capmon worker: the pipeline, its read models, alert leadership, and what the web server shows."""
 
     def __init__(self, settings: Settings, rules: list[Rule], layout: dict[str, int],
-                 users: WebUsers | None = None) -> None:
+                 users: WebUsers | None = None, event_key: bytes | None = None) -> None:
         self.settings = settings
         self.rules = rules
         self.view = FiguresView()
         self.alert_log = AlertLog()
         self.metrics = WorkerMetrics()
-        self.pipeline = Pipeline(settings, layout, self.view, self.metrics, lambda: self.reader.caught_up)
+        self.pipeline = Pipeline(settings, layout, self.view, self.metrics, lambda: self.reader.caught_up,
+                                 event_key)
         topics = self.pipeline.topics
         kafka = aiokafka_options(settings)  # one TLS context for the worker's own clients
         self.reader = FiguresReader(
@@ -70,6 +71,7 @@ class Worker:
                                           self.reports_figures, persons=self.pipeline.persons_held,
                                           skipped=self._skipped_records))
         registry.register(ContactCollector(self.probe.contact, self.probe.clock))
+        registry.register(RetentionCollector(self.pipeline.oldest_person_age_s))
         app = self.pipeline.app
         app.task(self.reader.run)
         app.task(self.probe.run)
@@ -138,10 +140,10 @@ class Worker:
 
 
 def run_worker(settings: Settings, loglevel: str, rules: list[Rule], layout: dict[str, int],
-               users: WebUsers | None = None) -> int:
+               users: WebUsers | None = None, event_key: bytes | None = None) -> int:
     from streams.runner import run
 
-    worker = Worker(settings, rules, layout, users)
+    worker = Worker(settings, rules, layout, users, event_key)
     print(f"capmon worker: web on http://{settings.web_host}:{settings.web_port}/ "
           f"(/metrics, /health, /api/occupancy, /api/inflow, /api/alerts); Kafka {settings.kafka_bootstrap}, "
           f"{settings.partitions} partitions", file=sys.stderr, flush=True)

@@ -59,8 +59,8 @@ class WorkerMetrics:
             "capmon_events_refetched", "Input messages the consumer skipped after a rebalance (a faust-streaming "
             "race), read back from Kafka and processed (also counted in capmon_events_total)", ["topic"],
             registry=self.registry)
-        self.erasures = PromCounter("capmon_erasures", "Tombstones on the person topics: persons erased (or marked, if "
-                                    "never seen)", ["topic"], registry=self.registry)
+        self.erasures = PromCounter("capmon_erasures", "Tombstones on the person topics (one for a person not held "
+                                    "erases nothing)", ["topic"], registry=self.registry)
         self.expired = PromCounter("capmon_persons_expired", "Persons forgotten after CAPMON_PERSON_RETENTION_DAYS "
                                    "(out of reception, not awaiting a decision)", registry=self.registry)
         self.dead_letters = PromCounter("capmon_dead_letters", "Invalid events sent to dead-letters", ["topic"],
@@ -141,6 +141,23 @@ class HealthCollector(Collector):
         yield GaugeMetricFamily("capmon_figures_reporter",
                                 "1 on the one worker that exports the figures (capmon_national_* etc.)",
                                 value=int(self.is_reporter()))
+
+
+class RetentionCollector(Collector):
+    """How long the longest-held person the retention applies to has been held, in event time: above the retention
+    (plus the day between expiry sweeps) expiry is held back, e.g. by a topic that went quiet (streams/state/
+    retention.py). A duration, never an id; absent while no such person is held."""
+
+    def __init__(self, oldest_age_s: Callable[[], float | None]) -> None:
+        self.oldest_age_s = oldest_age_s
+
+    def collect(self) -> Iterator[Metric]:
+        age = self.oldest_age_s()
+        if age is not None:
+            yield GaugeMetricFamily(
+                "capmon_person_oldest_event_age_seconds", "Event time from the last event of the longest-held person "
+                "out of reception and not awaiting a decision to the newest event of their partition (greatest over "
+                "this worker's partitions)", value=age)
 
 
 class ContactCollector(Collector):

@@ -56,12 +56,12 @@ class Pipeline:
     when that view has caught up with the figures topic."""
 
     def __init__(self, settings: Settings, layout: dict[str, int], view: FiguresView, metrics: WorkerMetrics,
-                 view_ready: Callable[[], bool]) -> None:
+                 view_ready: Callable[[], bool], event_key: bytes | None = None) -> None:
         self.settings = settings
         self.layout = layout  # partitions per topic, read by `capmon worker` before Faust starts
         self.topics = Topics(settings.topic_prefix)
         self.people = PeopleProcessor(self.topics, settings.max_clock_skew_s, pseudonyms_of(settings),
-                                      settings.person_retention_days, settings.max_event_bytes)
+                                      settings.person_retention_days, settings.max_event_bytes, event_key)
         self.register = RegisterProcessor(self.topics, settings.max_clock_skew_s, settings.max_event_bytes)
         self.hole_reader = HoleReader(settings)
         self.view = view
@@ -313,6 +313,11 @@ class Pipeline:
 
     def persons_held(self) -> int:
         return sum(len(state.people) for state in self.people.partitions.values())
+
+    def oldest_person_age_s(self) -> float | None:
+        """capmon_person_oldest_event_age_seconds: the greatest over the owned partitions (streams/metrics.py)."""
+        ages = [age for state in list(self.people.partitions.values()) if (age := state.oldest_age_us()) is not None]
+        return max(ages) / 1e6 if ages else None
 
     def is_leader(self) -> bool:
         """This worker leads the consumer group (it exports the figures and evaluates the alerts)."""

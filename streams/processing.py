@@ -11,15 +11,17 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 from .errors import InvalidEvent
-from .events import DEFAULT_MAX_CLOCK_SKEW_S, Forecast, Location, check_not_in_future, parse_event
-from .pseudonyms import Pseudonyms
+from .events import DEFAULT_MAX_CLOCK_SKEW_S, Event, Forecast, Location, check_not_in_future, parse_event
+from .pseudonyms import Pseudonyms, keyed_event_id
 from .state.chain import ChainState
 from .state.codec import decode_totals, encode_totals
 from .state.figures import daily_kept_from
 from .state.people import Person
 from .state.register import Register
+from .state.retention import expiry_horizon, oldest_expirable_us
 from .state.stamp import micros
 from .state.totals import Totals
 from .summary import UNKNOWN, PartitionSummary
@@ -43,20 +45,22 @@ class Incoming:
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """An input that broke the contract: produced to `dead-letters` as-is, with the why in its headers."""
+    """An input that broke the contract: produced to `dead-letters` as-is, with the why in its headers. An
+    erased person's event goes there `redacted` instead: no key (their id) and only what is not personal."""
 
     source: Incoming
     reason: str
+    redacted: bytes | None = None
 
     @property
     def key(self) -> bytes | None:
-        return _head(self.source.key)
+        return None if self.redacted is not None else _head(self.source.key)
 
     @property
     def value(self) -> bytes:
         """The original bytes, cut to their first DEAD_LETTER_HEAD when too large: a dead letter is bounded
         whatever the input was (a whole oversized value would be refused by the producer and stop the worker)."""
-        return _head(self.source.value) or b""
+        return self.redacted if self.redacted is not None else _head(self.source.value) or b""
 
     def headers(self) -> list[tuple[str, bytes]]:
         headers = [
@@ -81,24 +85,45 @@ class PartitionState(ChainState):
     its persons, and how far its topics have been processed."""
 
     offsets: dict[str, int] = field(default_factory=dict)  # topic -> next offset (processed up to)
-    # topic -> greatest occurred_at accepted on this partition of it: "too late" is judged per topic partition
+    # topic -> greatest occurred_at accepted on this partition of it: "too late" is judged per topic partition;
+    # raised to the expiry horizon while the topic is silent (its older events could be forgotten persons')
     latest: dict[str, int] = field(default_factory=dict)
+    # topic -> greatest broker timestamp of its valid messages: which topics are silent (state/retention.py)
+    heard: dict[str, int] = field(default_factory=dict)
+    event_key: bytes | None = field(default=None, compare=False, repr=False)  # keys `hashed`; None: unkeyed
     daily_from: str | None = field(default=None, compare=False, repr=False)  # daily counts kept from this day
-    swept_day: int | None = field(default=None, compare=False, repr=False)  # last expiry sweep (days since epoch)
     # earliest event time accepted since the last summary (None: none); UNKNOWN after a recovery from the table,
     # which may hold what the previous owner folded but never published
     since_us: int | None = field(default=None, compare=False, repr=False)
+    # last expiry sweep: (horizon day, watermark day), days since the epoch
+    swept: tuple[int, int] | None = field(default=None, compare=False, repr=False)
+    # last event time of the longest-held person the retention applies to (as of the last sweep, or older)
+    oldest_us: int | None = field(default=None, compare=False, repr=False)
 
     def meta(self) -> bytes:
-        """Watermark, offsets and latest event time per topic, stored beside the people in the table so a
-        recovery restores them."""
-        return json.dumps({"watermark_us": self.watermark_us, "offsets": self.offsets,
-                           "latest": self.latest}).encode()
+        """Watermark, offsets, latest event and message times per topic and the event-id hash key, stored beside
+        the people in the table so a recovery restores them."""
+        body = {"watermark_us": self.watermark_us, "offsets": self.offsets, "latest": self.latest,
+                "heard": self.heard}
+        if self.event_key is not None:
+            body["event_id_key"] = self.event_key.hex()
+        return json.dumps(body).encode()
 
-    def horizon_us(self) -> int | None:
-        """The least of the topics' latest event times: a person whose last event is more than the retention
-        before it can be forgotten, because any repeat of their events is then "too late" on every topic."""
-        return min(self.latest.values()) if self.latest else None
+    def hear(self, topic: str, timestamp_us: int | None) -> None:
+        """A valid message of `topic` was appended at `timestamp_us` (broker time)."""
+        if timestamp_us is None:
+            return
+        if len(self.heard) < len(self.latest):  # state from before `heard`: their silence counts from now
+            for other in self.latest:
+                self.heard.setdefault(other, timestamp_us)
+        if timestamp_us > self.heard.get(topic, -1):
+            self.heard[topic] = timestamp_us
+
+    def oldest_age_us(self) -> int | None:
+        """Event time from the longest-held expirable person's last event to the partition's newest event."""
+        if self.oldest_us is None or self.watermark_us is None:
+            return None
+        return max(0, self.watermark_us - self.oldest_us)
 
     def summary(self, caught_up: bool = False) -> bytes:
         """What the figures topic gets for this partition (daily check-ins and -outs only as far back as the
@@ -160,35 +185,49 @@ class PeopleProcessor:
 
     def __init__(self, topics: Topics, max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S,
                  pseudonyms: Pseudonyms | None = None, retention_days: int = DEFAULT_RETENTION_DAYS,
-                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES, event_key: bytes | None = None) -> None:
         self.topics = topics
         self.max_skew_s = max_skew_s
         self.max_event_bytes = max_event_bytes
         self.pseudonyms = pseudonyms  # when set, person ids are replaced before they reach any state
         self.retention_us = retention_days * DAY_US
-        self.hashed = pseudonyms.event_id if pseudonyms is not None else None
+        self.event_key = event_key  # the deployment's event-id hash key (streams/hash_key.py), without pseudonyms
         self.partitions: dict[int, PartitionState] = {}
 
-    def _new_state(self, people: dict[str, Person] | None = None) -> PartitionState:
+    def _new_state(self, people: dict[str, Person] | None = None, event_key: bytes | None = None) -> PartitionState:
+        """A partition's state; its event-id hashes are keyed by the pseudonym key, else by `event_key` (the
+        one its stored state was built with, else the deployment's)."""
         state = PartitionState(people=people or {})
-        if self.hashed is not None:
-            state.hashed = self.hashed
+        if self.pseudonyms is not None:
+            state.hashed = self.pseudonyms.event_id
+        elif event_key is not None:
+            state.event_key = event_key
+            state.hashed = partial(keyed_event_id, event_key)
         return state
 
     def load(self, partition: int, people: Iterable[tuple[str, Person]], meta: bytes | None,
              forgotten: bytes | None = None) -> PartitionState:
         """Install a partition recovered from the person table (`meta` is what `PartitionState.meta` wrote,
         `forgotten` the histories of erased and expired persons)."""
-        state = self._new_state(dict(people))
+        held = dict(people)
+        body = json.loads(meta) if meta else None
+        if body is not None and "event_id_key" in body:
+            key: bytes | None = bytes.fromhex(body["event_id_key"])
+        elif body is not None and any(person.counted for person in held.values()):
+            key = None  # erased persons' hashes from before keyed hashes: keep recognising them (unkeyed)
+        else:
+            key = self.event_key
+        state = self._new_state(held, key)
         state.totals = Totals.of(state.people.values())
+        state.oldest_us = oldest_expirable_us(state.people.values())
         if forgotten:
             state.forgotten = decode_totals(json.loads(forgotten))
             state.totals.add(state.forgotten)
-        if meta:
-            body = json.loads(meta)
+        if body is not None:
             state.watermark_us, state.offsets = body["watermark_us"], body["offsets"]
             state.latest = body.get("latest", {})
             state.since_us = UNKNOWN
+            state.heard = body.get("heard", {})
         self.partitions[partition] = state
         return state
 
@@ -204,7 +243,7 @@ class PeopleProcessor:
         for message in batch:
             state = self.partitions.get(message.partition)
             if state is None:
-                state = self.partitions[message.partition] = self._new_state()
+                state = self.partitions[message.partition] = self._new_state(event_key=self.event_key)
             base = message.topic.removeprefix(self.topics.prefix)
             if message.offset < state.offsets.get(message.topic, 0):
                 result.counts[(base, "redelivered")] += 1
@@ -230,12 +269,12 @@ class PeopleProcessor:
                 event = event.model_copy(update={"person_id": self.pseudonyms.person_id(event.person_id)})
             kind = state.apply(event)
             if kind == "erased":
-                _dead(message, "erased: this person was erased (a tombstone) within the retention period",
-                      result, base)
+                _dead(message, ERASED, result, base, redacted(event, state.hashed))
                 continue
             result.counts[(base, kind)] += 1
             if kind == "accepted":
                 state.accepted(occurred)
+            state.hear(base, message.timestamp_us)
             if latest is None or occurred > latest:
                 state.latest[base] = occurred
             if kind == "accepted":
@@ -244,6 +283,8 @@ class PeopleProcessor:
                 result.changed.setdefault(message.partition, {})[person_id] = person
                 if person.erased:
                     erased_or_expired.add(message.partition)
+                if not person.active and (state.oldest_us is None or person.last_us < state.oldest_us):
+                    state.oldest_us = person.last_us
         for partition in result.meta:
             state = self.partitions[partition]
             if self._expire(state, result.changed.setdefault(partition, {}), result):
@@ -273,12 +314,19 @@ class PeopleProcessor:
         return True
 
     def _expire(self, state: PartitionState, changed: dict[str, Person | None], result: BatchResult) -> bool:
-        """Once per day of event time: forget persons past the retention (their history stays counted)."""
-        horizon = state.horizon_us()
-        if horizon is None or horizon // DAY_US == state.swept_day:
+        """Once per day of event time: forget persons past the retention (their history stays counted), and
+        find the longest-held one left (a gauge: expiry held back shows there)."""
+        horizon, silent = expiry_horizon(state.latest, state.heard, self.retention_us)
+        if horizon is None:
             return False
-        state.swept_day = horizon // DAY_US
+        mark = (horizon // DAY_US, (state.watermark_us or horizon) // DAY_US)
+        if mark == state.swept:
+            return False
+        state.swept = mark
+        for topic in silent:  # its older events could be repeats of persons forgotten now: "too late" from here
+            state.latest[topic] = max(state.latest[topic], horizon)
         gone = state.expire(horizon, self.retention_us)
+        state.oldest_us = oldest_expirable_us(state.people.values())
         for person_id in gone:
             changed[person_id] = None
         if gone:
@@ -286,8 +334,19 @@ class PeopleProcessor:
         return bool(gone)
 
 
-def _dead(message: Incoming, reason: str, result: BatchResult, base: str) -> None:
-    result.dead.append(DeadLetter(message, reason))
+ERASED = "erased: this person was erased (a tombstone) within the retention period"
+
+
+def redacted(event: Event, hashed: Callable[[str], str]) -> bytes:
+    """An erased person's later event as its dead letter carries it: nothing that identifies them or says
+    anything about them (no person id, nationality, location or outcome), and the event id only as its keyed
+    hash, so the producer who knows the id can still find it."""
+    return json.dumps({"event_type": type(event).__name__.lower(), "event_id_hash": hashed(event.event_id),
+                       "occurred_at": event.occurred_at.isoformat(), "reason": ERASED}).encode()
+
+
+def _dead(message: Incoming, reason: str, result: BatchResult, base: str, redacted: bytes | None = None) -> None:
+    result.dead.append(DeadLetter(message, reason, redacted))
     result.counts[(base, "invalid")] += 1
 
 

@@ -35,12 +35,19 @@ class Pseudonyms:
 
     def event_id(self, event_id: str) -> str:
         """The keyed hash an erased person's counted event ids are kept as."""
-        return hmac.new(self._key, b"event:" + event_id.encode(), hashlib.sha256).hexdigest()[:32]
+        return keyed_event_id(self._key, event_id)
 
     @property
     def fingerprint(self) -> str:
         """Says which key is in use without saying anything about it."""
         return hmac.new(self._key, b"capmon pseudonym key fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
+def keyed_event_id(key: bytes, event_id: str) -> str:
+    """HMAC-SHA256 of an event id: an erased person's counted ids, and the id in their later events' dead
+    letters. Keyed by the pseudonym key when one is set, else by the deployment's own (streams/hash_key.py), so
+    nobody without the key can test a guessed id against it."""
+    return hmac.new(key, b"event:" + event_id.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def pseudonyms_of(settings: Settings) -> Pseudonyms | None:

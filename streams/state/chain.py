@@ -66,14 +66,14 @@ class ChainState:
 
     def erase(self, person_id: str, at_us: int) -> bool:
         """A tombstone for `person_id` (CONTRACT.md section 3): keep only what the figures need now, so no figure
-        changes; a person never seen gets the marker too (their later events are refused). False when there
-        was nothing left to erase."""
+        changes. A person this state does not hold (never seen, or already forgotten) gets nothing: a marker
+        for every tombstone would let anyone fill the state with "persons" and refuse those ids' later events.
+        False when there was nothing to erase."""
         before = self.people.get(person_id)
-        if before is not None and before.fully_erased:
+        if before is None or before.fully_erased:
             return False
-        base = before if before is not None else Person()
-        self.forgotten.add(Totals.history_of(base))
-        self.people[person_id] = replace(minimize(base, self.hashed), last_us=max(base.last_us, at_us))
+        self.forgotten.add(Totals.history_of(before))
+        self.people[person_id] = replace(minimize(before, self.hashed), last_us=max(before.last_us, at_us))
         return True
 
     def expire(self, horizon_us: int, retention_us: int) -> list[str]:

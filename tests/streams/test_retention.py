@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import json
 
 from streams.processing import BatchResult, Incoming, PeopleProcessor
-from streams.pseudonyms import Pseudonyms
+from streams.pseudonyms import Pseudonyms, keyed_event_id
 from streams.state.codec import decode_person, encode_person
 from streams.summary import PartitionSummary
 from streams.topics import Topics
@@ -44,14 +45,18 @@ class Table:
 
 
 class Feed:
+    """Messages of partition 0; `appended` (broker time, seconds) applies to the messages made after it is set."""
+
     def __init__(self) -> None:
         self.offsets: dict[str, int] = {}
+        self.appended: float | None = None
 
     def __call__(self, topic: str, person: str, body: dict | None) -> Incoming:
         offset = self.offsets.get(topic, 0)
         self.offsets[topic] = offset + 1
         value = None if body is None else json.dumps({"person_id": person, **body}).encode()
-        return Incoming(topic, 0, offset, person.encode(), value)
+        stamp = None if self.appended is None else int(self.appended * 1_000_000)
+        return Incoming(topic, 0, offset, person.encode(), value, stamp)
 
 
 def published(state) -> PartitionSummary:
@@ -59,22 +64,22 @@ def published(state) -> PartitionSummary:
     return dataclasses.replace(PartitionSummary.decode(state.summary()), since_us=None)
 
 
-def at(day: int, hour: int = 10) -> str:
+def at(day: float, hour: int = 10) -> str:
     from datetime import UTC, datetime, timedelta
     return (datetime(2023, 1, 1, tzinfo=UTC) + timedelta(days=day, hours=hour)).isoformat()
 
 
-def reg(feed: Feed, i: int, person: str, day: int, kind: str = "first", nat: str = "SYR") -> Incoming:
+def reg(feed: Feed, i: int, person: str, day: float, kind: str = "first", nat: str = "SYR") -> Incoming:
     return feed("registrations", person, {"event_id": f"r{i}", "occurred_at": at(day), "application_type": kind,
                                           "nationality": nat})
 
 
-def dec(feed: Feed, i: int, person: str, day: int, outcome: str = "granted") -> Incoming:
+def dec(feed: Feed, i: int, person: str, day: float, outcome: str = "granted") -> Incoming:
     return feed("decisions", person, {"event_id": f"d{i}", "occurred_at": at(day), "outcome": outcome,
                                       "nationality": "SYR"})
 
 
-def place(feed: Feed, i: int, person: str, day: int, action: str = "check_in", where: str = "L1") -> Incoming:
+def place(feed: Feed, i: int, person: str, day: float, action: str = "check_in", where: str = "L1") -> Incoming:
     body = {"event_id": f"p{i}", "occurred_at": at(day), "action": action, "location_id": where}
     if action == "check_out":
         body["reason"] = "housed"
@@ -153,3 +158,92 @@ def test_a_tombstone_keyed_by_the_raw_id_erases_the_pseudonymised_person():
 def test_a_tombstone_without_a_usable_key_is_a_dead_letter():
     result = PeopleProcessor(T).process([Incoming("decisions", 0, 0, None, None)])
     assert result.counts == {("decisions", "invalid"): 1} and "tombstone" in result.dead[0].reason
+
+
+def quiet_decisions(feed: Feed, appended_apart_days: float) -> list[Incoming]:
+    """A partition whose decisions stop on day 1 while registrations and placements go on to day 45, their last
+    messages appended `appended_apart_days` (broker time) after the decision's. ann and dora are done by day 2."""
+    feed.appended = 1_700_000_000.0
+    early = [reg(feed, 1, "ann", 1, "family_reunification"), place(feed, 1, "ann", 1),
+             place(feed, 2, "ann", 2, "check_out"), dec(feed, 1, "dora", 1, "rejected")]
+    feed.appended += appended_apart_days * DAY
+    return [*early, reg(feed, 3, "carl", 45, "family_reunification"), place(feed, 3, "carl", 45)]
+
+
+def test_a_topic_quiet_for_longer_than_the_retention_no_longer_holds_persons():
+    feed, table = Feed(), Table()
+    proc = PeopleProcessor(T, retention_days=30)
+    result = table.write(proc.process(quiet_decisions(feed, appended_apart_days=31)))
+    assert result.counts[("people", "expired")] == 2 and {"ann", "dora"}.isdisjoint(table.people)
+    # A repeat of dora's decision on the quiet topic could no longer be recognised: "too late", not counted again.
+    late = table.write(proc.process([dec(feed, 1, "dora", 1, "rejected")]))
+    assert late.counts == {("decisions", "invalid"): 1} and late.dead[0].reason.startswith("too late")
+    recovered = table.recovered(retention_days=30)  # the broker times are kept with the partition
+    assert recovered.partitions[0].heard == proc.partitions[0].heard
+    assert recovered.partitions[0].latest == proc.partitions[0].latest
+
+
+def test_a_replay_of_old_events_appended_at_once_expires_nothing_a_quiet_topic_holds():
+    feed = Feed()
+    proc = PeopleProcessor(T, retention_days=30)
+    result = proc.process(quiet_decisions(feed, appended_apart_days=0.01))  # a replay: all appended now
+    assert ("people", "expired") not in result.counts and {"ann", "dora"} <= set(proc.partitions[0].people)
+
+
+def test_the_longest_held_expirable_person_shows_how_far_expiry_is_held_back():
+    feed = Feed()
+    held = PeopleProcessor(T, retention_days=30)
+    held.process(quiet_decisions(feed, appended_apart_days=0.01))
+    # dora's decision (day 1) to carl's events (day 45): 44 days, beyond the 30 days' retention
+    assert held.partitions[0].oldest_age_us() == 44 * DAY * 1_000_000
+    moving = PeopleProcessor(T, retention_days=30)
+    moving.process(quiet_decisions(Feed(), appended_apart_days=31))
+    assert moving.partitions[0].oldest_age_us() is None  # everybody expirable has expired
+    later = moving.process([reg(feed, 4, "eve", 44, "family_reunification")])
+    assert not later.dead and moving.partitions[0].oldest_age_us() == DAY * 1_000_000
+
+
+def test_a_tombstone_for_an_unknown_person_creates_nothing_and_their_events_are_accepted():
+    feed, table = Feed(), Table()
+    proc = PeopleProcessor(T)
+    tombstones = table.write(proc.process([feed("registrations", f"u{i}", None) for i in range(50)]))
+    assert tombstones.counts == {("registrations", "erasure"): 50} and not tombstones.dead
+    assert table.people == {} and not proc.partitions[0].people
+    later = table.write(proc.process([reg(feed, i, f"u{i}", 3) for i in range(50)]))
+    assert later.counts == {("registrations", "accepted"): 50} and not later.dead
+    assert sum(proc.partitions[0].totals.inflow.values()) == 50
+
+
+def test_an_erased_persons_later_event_is_a_dead_letter_without_their_id_or_anything_about_them():
+    feed = Feed()
+    key = b"d" * 32
+    proc = PeopleProcessor(T, event_key=key)
+    proc.process([reg(feed, 1, "ann-4711", 1, "family_reunification"), place(feed, 1, "ann-4711", 1, where="TerApel"),
+                  place(feed, 2, "ann-4711", 2, "check_out", where="TerApel")])
+    proc.process([feed("placements", "ann-4711", None)])
+    later = proc.process([place(feed, 7, "ann-4711", 3, where="Budel")])
+    (dead,) = later.dead
+    assert dead.reason.startswith("erased") and dead.key is None
+    body = json.loads(dead.value)
+    assert body == {"event_type": "placement", "event_id_hash": keyed_event_id(key, "p7"),
+                    "occurred_at": "2023-01-04T10:00:00+00:00", "reason": dead.reason}
+    assert b"ann-4711" not in dead.value and b"Budel" not in dead.value and b"check_in" not in dead.value
+    assert dead.headers()[0] == ("capmon.reason", dead.reason.encode())
+
+
+def test_event_id_hashes_are_keyed_without_a_pseudonym_key_and_a_recovery_keeps_the_partitions_key():
+    feed, table = Feed(), Table()
+    key = b"e" * 32
+    proc = PeopleProcessor(T, event_key=key)
+    table.write(proc.process([reg(feed, 1, "ann", 1), place(feed, 1, "ann", 1)]))
+    table.write(proc.process([feed("registrations", "ann", None)]))
+    counted = decode_person(table.people["ann"]).counted
+    assert counted == {keyed_event_id(key, "r1"), keyed_event_id(key, "p1")}
+    assert hashlib.sha256(b"r1").hexdigest()[:32] not in counted  # not the plain hash of a guessable id
+    # Another worker (another deployment key, e.g. before both agreed) recovering this partition keeps its key.
+    recovered = Table()
+    recovered.people, recovered.meta = dict(table.people), dict(table.meta)
+    other = PeopleProcessor(T, event_key=b"o" * 32)
+    other.load(0, [(k, decode_person(v)) for k, v in recovered.people.items()], recovered.meta[0])
+    again = other.process([place(feed, 1, "ann", 1)])
+    assert again.counts == {("placements", "duplicate"): 1}
