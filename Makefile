@@ -8,7 +8,7 @@ KAFKA_DATA ?= .cache/kafka-data
 SPEED ?= 7200
 export KAFKA_PORT KAFKA_DATA
 
-.PHONY: help install run test test-slow soak lint kafka kafka-stop topics schemas dashboards bench clean
+.PHONY: help install lock run test test-slow soak lint kafka kafka-stop topics schemas dashboards bench clean
 
 help:
 	@echo "make run         local Kafka + a capmon worker + simulated feed (SPEED=$(SPEED) x real time)"
@@ -18,15 +18,28 @@ help:
 	@echo "make kafka       start the local broker on 127.0.0.1:$(KAFKA_PORT); make kafka-stop stops it"
 	@echo "make lint        ruff;  make schemas  regenerate streams/schemas/*.json"
 	@echo "make dashboards  regenerate deploy/grafana/dashboards/*.json from deploy/grafana/build.py"
+	@echo "make lock        re-resolve requirements/*.txt after a change to pyproject.toml (LOCK_ARGS=--upgrade: newest)"
 
-$(VENV)/.installed: pyproject.toml
+# Dependencies from the lock (exact versions, every file's hash; `make lock` writes it), then capmon itself.
+$(VENV)/.installed: pyproject.toml requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "capmon needs Python 3.11 or newer; set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install -q --no-deps -e .
 	@touch $@
 
 install: $(VENV)/.installed
+
+# The locks (uv, from PyPI, in a venv of its own): worker.txt for the image (no extras), dev.txt for `make
+# install` and CI (the dev extra, at the worker's versions), build.txt for the image's build of capmon itself.
+LOCK_TOOLS := .cache/lock-tools
+UV_COMPILE = $(LOCK_TOOLS)/bin/uv pip compile -q --generate-hashes --universal --python-version 3.11 \
+	--custom-compile-command 'make lock' $(LOCK_ARGS)
+lock:
+	@test -x $(LOCK_TOOLS)/bin/uv || { $(PYTHON) -m venv $(LOCK_TOOLS) && $(LOCK_TOOLS)/bin/pip install -q uv==0.13.9; }
+	$(UV_COMPILE) pyproject.toml -o requirements/worker.txt
+	$(UV_COMPILE) pyproject.toml --extra dev -c requirements/worker.txt -o requirements/dev.txt
+	$(UV_COMPILE) requirements/build.in -o requirements/build.txt
 
 kafka:
 	@$(PYTHON) deploy/kafka/localkafka.py start

@@ -191,10 +191,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_topics(args: argparse.Namespace) -> int:
     from streams.kafka_io import ensure_topics
+    from streams.topic_settings import check_topic_settings
 
     settings = load_settings(**({"partitions": args.partitions} if args.partitions else {}))
     created = ensure_topics(settings)
-    print(f"capmon topics: created {', '.join(created)}" if created else "capmon topics: all topics exist")
+    print(f"capmon topics: created {', '.join(created)}" if created else "capmon topics: all topics exist",
+          flush=True)
+    check_topic_settings(settings, worker=False)  # a WARNING line per existing topic with other settings
     return 0
 
 
@@ -219,6 +222,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from streams.kafka_io import check_pseudonym_key, prepare_worker_topics
     from streams.pseudonyms import fingerprint_of, pseudonyms_of
     from streams.state_dir import check_writable
+    from streams.topic_settings import check_topic_settings
     from streams.web_users import WebUsers
 
     from .worker import run_worker
@@ -229,11 +233,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     rules = load_rules(rules_path) if settings.alert_rules or rules_path.exists() else []
     users = WebUsers.load(settings.web_users_file) if settings.web_users_file else None
     layout = prepare_worker_topics(settings)
+    checked = check_topic_settings(settings)  # a WARNING line per existing topic with other settings
     check_pseudonym_key(settings, fingerprint_of(pseudonyms_of(settings)))
     event_key = deployment_key(settings) if settings.pseudonym_key is None else None  # else that key hashes
     partitions = layout[Topics(settings.topic_prefix).registrations]
     return run_worker(settings.model_copy(update={"partitions": partitions}), args.loglevel, rules, layout, users,
-                      event_key)
+                      event_key, checked)
 
 
 SHOWN_INVALID_LINES = 20  # the first ones, each with its line number; then only the count

@@ -12,6 +12,7 @@ Start-up order (what `build` sets up; Faust starts it):
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import faust
@@ -42,12 +43,14 @@ class Worker:
     """A capmon worker: the pipeline, its read models, alert leadership, and what the web server shows."""
 
     def __init__(self, settings: Settings, rules: list[Rule], layout: dict[str, int],
-                 users: WebUsers | None = None, event_key: bytes | None = None) -> None:
+                 users: WebUsers | None = None, event_key: bytes | None = None,
+                 topics_checked: Mapping[str, bool] | None = None) -> None:
         self.settings = settings
         self.rules = rules
         self.view = FiguresView()
         self.alert_log = AlertLog()
         self.metrics = WorkerMetrics()
+        self.metrics.topics_checked(topics_checked or {})
         self.pipeline = Pipeline(settings, layout, self.view, self.metrics, lambda: self.reader.caught_up,
                                  event_key)
         topics = self.pipeline.topics
@@ -140,10 +143,11 @@ class Worker:
 
 
 def run_worker(settings: Settings, loglevel: str, rules: list[Rule], layout: dict[str, int],
-               users: WebUsers | None = None, event_key: bytes | None = None) -> int:
+               users: WebUsers | None = None, event_key: bytes | None = None,
+               topics_checked: Mapping[str, bool] | None = None) -> int:
     from streams.runner import run
 
-    worker = Worker(settings, rules, layout, users, event_key)
+    worker = Worker(settings, rules, layout, users, event_key, topics_checked)
     print(f"capmon worker: web on http://{settings.web_host}:{settings.web_port}/ "
           f"(/metrics, /health, /api/occupancy, /api/inflow, /api/alerts); Kafka {settings.kafka_bootstrap}, "
           f"{settings.partitions} partitions", file=sys.stderr, flush=True)

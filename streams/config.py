@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: str = Field("PLAIN", pattern="^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$")
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
+    kafka_allow_plaintext_password: bool = False  # SASL PLAIN without TLS sends the password in clear: opt in
     kafka_ssl_cafile: FilePath | None = None  # the CA that signed the brokers' certificates (default: the system's)
     kafka_ssl_certfile: FilePath | None = None  # mutual TLS: this client's certificate (PEM), with its key file
     kafka_ssl_keyfile: FilePath | None = None
@@ -84,6 +85,15 @@ class Settings(BaseSettings):
                                                    self.alert_allow_http)
             if problem:
                 raise ValueError(f"CAPMON_{name.upper()}: {problem}")
+        return self
+
+    @model_validator(mode="after")
+    def _no_password_in_clear(self) -> Settings:
+        """SASL PLAIN over a plaintext listener puts the password on the wire as is: refuse unless asked for."""
+        if (self.kafka_security_protocol == "SASL_PLAINTEXT" and self.kafka_sasl_mechanism == "PLAIN"
+                and not self.kafka_allow_plaintext_password):
+            raise ValueError("SASL PLAIN over SASL_PLAINTEXT sends the Kafka password unencrypted: use SASL_SSL "
+                             "(or SCRAM), or set CAPMON_KAFKA_ALLOW_PLAINTEXT_PASSWORD=1 on a trusted network")
         return self
 
     @field_validator("taakstelling", mode="before")

@@ -47,8 +47,13 @@ def load_dashboards(directory: Path) -> list[dict]:
 def publish(url: str, token: str, dashboards: list[dict], folder_title: str = "capmon",
             timeout_s: float = 10.0) -> list[Published]:
     """Create the folder when missing, then create or overwrite every dashboard in it."""
-    from grafana_client import GrafanaApi
-    from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaUnauthorizedError
+    try:
+        from grafana_client import GrafanaApi
+        from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaUnauthorizedError
+    except ImportError:  # the worker image leaves the extra out: publishing is a tool, not the service
+        raise ConfigError("publishing dashboards needs the `dashboards` extra (grafana-client), which the worker "
+                          "image does not install: run it from a checkout after `make install`, or "
+                          "`pip install 'capmon[dashboards]'`") from None
 
     api = GrafanaApi.from_url(url, credential=token, timeout=timeout_s)
     try:

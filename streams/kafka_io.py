@@ -18,7 +18,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from .config import Settings
 from .errors import ConfigError, KafkaUnavailable
-from .topics import PUBLISH_MAX_BYTES, Topics, changelog_configs, topic_configs
+from .topics import Topics, changelog_configs, figures_configs, topic_configs
 
 log = logging.getLogger(__name__)
 TLS = ("SSL", "SASL_SSL")
@@ -239,10 +239,7 @@ def prepare_worker_topics(settings: Settings) -> dict[str, int]:
             existing = set(admin.list_topics())
             own = []
             if figures not in existing:
-                own.append(NewTopic(figures, num_partitions=1, replication_factor=-1,
-                                    topic_configs={"cleanup.policy": "compact",
-                                                   "message.timestamp.type": "LogAppendTime",
-                                                   "max.message.bytes": str(PUBLISH_MAX_BYTES)}))
+                own.append(NewTopic(figures, num_partitions=1, replication_factor=-1, topic_configs=figures_configs()))
             if changelog not in existing:  # before Faust would create it, without the erasure settings
                 partitions = (settings.partitions if topics.registrations in created  # (not described yet)
                               else len(admin.describe_topics([topics.registrations])[0]["partitions"]))

@@ -78,6 +78,15 @@ class WorkerMetrics:
         self.last_processed = Gauge("capmon_last_processed_timestamp_seconds",
                                     "Wall-clock time this worker last processed a batch of input events",
                                     registry=self.registry)
+        self.topic_config_mismatch = Gauge(
+            "capmon_topic_config_mismatch", "1 when an existing topic's settings (timestamp type, retention, "
+            "compaction) differ from those capmon creates it with, checked at start (streams/topic_settings.py)",
+            ["topic"], registry=self.registry)
+
+    def topics_checked(self, checked: Mapping[str, bool]) -> None:
+        """The start-up comparison of each existing topic (name without prefix) with capmon's settings."""
+        for topic, differs in checked.items():
+            self.topic_config_mismatch.labels(topic).set(1 if differs else 0)
 
     def refetched_messages(self, messages: list[Incoming], prefix: str) -> None:
         for message in messages:

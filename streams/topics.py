@@ -106,6 +106,12 @@ def topic_configs(base: str, input_retention_days: int) -> dict[str, str]:
     return configs
 
 
+def figures_configs() -> dict[str, str]:
+    """The worker's figures topic (summaries, the register, the pseudonym key's fingerprint): latest per key."""
+    return {"cleanup.policy": "compact", "message.timestamp.type": "LogAppendTime",
+            "max.message.bytes": str(PUBLISH_MAX_BYTES)}
+
+
 def changelog_configs(input_retention_days: int) -> dict[str, str]:
     """The person table's changelog: compacted, an erased value (a tombstone or a smaller record) replaces the
     old one on disk within a day (the erasure deadline), and tombstones stay as long as the input topics so a

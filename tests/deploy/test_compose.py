@@ -17,6 +17,7 @@ from streams.config import SECRET_FIELDS, Settings
 from tests.support.helpers import REPO
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+DOCKERFILE = (REPO / "Dockerfile").read_text()
 SERVICES = COMPOSE["services"]
 CAPMON = [name for name, s in SERVICES.items() if s.get("image") == "capmon:latest"]
 
@@ -60,7 +61,8 @@ def test_every_mounted_file_and_build_input_exists():
 
 
 def test_the_package_the_image_installs_has_the_schemas_and_all_three_packages(tmp_path):
-    """The Dockerfile runs `pip install '.[dashboards]'` (not editable): its wheel must carry everything."""
+    """The Dockerfile installs capmon itself with `pip install --no-deps .` (not editable): its wheel must carry
+    everything."""
     import sys
     import zipfile
 
@@ -73,7 +75,7 @@ def test_the_package_the_image_installs_has_the_schemas_and_all_three_packages(t
             "streams/schemas/placement.json"} <= names
     assert not any(n.startswith(("tests/", "bench/", "deploy/")) for n in names)
     metadata = next(n for n in names if n.endswith("METADATA"))
-    assert "grafana-client" in zipfile.ZipFile(wheel).read(metadata).decode()  # the [dashboards] extra
+    assert "grafana-client" in zipfile.ZipFile(wheel).read(metadata).decode()  # the [dashboards] extra (a tool)
 
 
 def test_every_capmon_setting_passed_exists_and_every_command_parses():
@@ -143,7 +145,90 @@ def test_only_the_status_pages_and_grafana_are_published_on_loopback_and_capmon_
         for port in ports:
             assert port.startswith("${CAPMON_PUBLISH_HOST:-127.0.0.1}:"), (name, port)
     assert not any("lifecycle" in arg for arg in SERVICES["prometheus"]["command"])
-    for name in CAPMON:
-        service = SERVICES[name]
-        assert service["read_only"] is True and service["cap_drop"] == ["ALL"], name
+    for name, service in SERVICES.items():
+        assert service["cap_drop"] == ["ALL"], name
         assert "no-new-privileges:true" in service["security_opt"], name
+    # Read-only everywhere but Kafka, whose image writes its configuration into its own tree at start.
+    assert {name for name, service in SERVICES.items() if service.get("read_only") is not True} == {"kafka"}
+    assert SERVICES["kafka"]["read_only"] is False  # said, not forgotten
+    # Non-root: capmon's image (USER capmon) and Kafka's (USER appuser) say so themselves; the rest here.
+    assert {name for name, service in SERVICES.items() if "user" not in service} == {*CAPMON, "kafka"}
+    assert all(str(s["user"]).split(":")[0] not in ("0", "root") for s in SERVICES.values() if "user" in s)
+    assert re.search(r"^USER capmon$", DOCKERFILE, re.M)
+
+
+DIGEST = re.compile(r"^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+@sha256:(?P<hex>[0-9a-f]{64})$")
+
+
+def test_every_image_is_pinned_by_tag_and_digest():
+    """A tag names the version for people, the digest fixes the bytes (a tag can be moved). Placeholders such as
+    sha256:000... are refused: only digests that were published for that tag belong here (README "Production")."""
+    images = {name: service["image"] for name, service in SERVICES.items() if name not in CAPMON}
+    images |= {f"Dockerfile {n}": line.split()[1] for n, line in enumerate(DOCKERFILE.splitlines())
+               if line.startswith("FROM ")}
+    assert any(name.startswith("Dockerfile") for name in images)
+    for name, image in images.items():
+        pinned = DIGEST.match(image)
+        assert pinned, f"{name}: {image} is not pinned as name:tag@sha256:<digest>"
+        assert len(set(pinned["hex"])) > 4, f"{name}: {image} has a placeholder digest"
+        assert ":latest@" not in image, name
+    assert all("build" in SERVICES[name] and SERVICES[name]["image"] == "capmon:latest" for name in CAPMON)
+
+
+def test_grafana_sends_nothing_home_and_its_entrypoint_is_the_password_check():
+    grafana = SERVICES["grafana"]
+    env = grafana["environment"]
+    for setting in ("GF_ANALYTICS_REPORTING_ENABLED", "GF_ANALYTICS_CHECK_FOR_UPDATES",
+                    "GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES", "GF_ANALYTICS_FEEDBACK_LINKS_ENABLED",
+                    "GF_NEWS_NEWS_FEED_ENABLED", "GF_SNAPSHOTS_EXTERNAL_ENABLED", "GF_PUBLIC_DASHBOARDS_ENABLED",
+                    "GF_PLUGINS_PLUGIN_ADMIN_ENABLED", "GF_AUTH_ANONYMOUS_ENABLED", "GF_USERS_ALLOW_SIGN_UP"):
+        assert env[setting] == "false", setting
+    assert env["GF_SECURITY_DISABLE_GRAVATAR"] == env["GF_PLUGINS_PUBLIC_KEY_RETRIEVAL_DISABLED"] == "true"
+    mounts = dict(volume.rsplit(":", 2)[:2] for volume in grafana["volumes"] if volume.startswith("./"))
+    script = grafana["entrypoint"][-1]
+    assert grafana["entrypoint"][0] == "/bin/sh" and mounts["./deploy/grafana/start.sh"] == script
+    assert mounts["./deploy/secrets.example/grafana_admin_password"] == env["CAPMON_EXAMPLE_PASSWORD_FILE"]
+
+
+@pytest.mark.parametrize("password, started", [
+    ((REPO / "deploy/secrets.example/grafana_admin_password").read_text(), False),  # the example, as copied
+    ("", False), ("short-pw", False), ("a-long-random-password-from-openssl", True)])
+def test_grafana_refuses_the_example_password(tmp_path, password, started):
+    """deploy/grafana/start.sh, run by a real shell as Grafana's entrypoint, with the image's /run.sh stood in
+    for by a script that says it ran."""
+    secret = tmp_path / "grafana_admin_password"
+    secret.write_text(password)
+    run_sh = tmp_path / "run.sh"
+    run_sh.write_text('#!/bin/sh\necho "grafana started with $#"\n')
+    run_sh.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "GF_SECURITY_ADMIN_PASSWORD__FILE": str(secret), "GRAFANA_START": str(run_sh),
+           "CAPMON_EXAMPLE_PASSWORD_FILE": str(REPO / "deploy/secrets.example/grafana_admin_password")}
+    done = subprocess.run(["/bin/sh", str(REPO / "deploy/grafana/start.sh"), "arg"], env=env, capture_output=True,
+                          text=True, timeout=30)
+    if started:
+        assert (done.returncode, done.stdout, done.stderr) == (0, "grafana started with 1\n", "")
+    else:
+        assert done.returncode == 78 and done.stdout == ""
+        assert done.stderr.startswith("grafana: refusing to start: ") and len(done.stderr.splitlines()) == 1
+        assert password.strip() == "" or password.strip() not in done.stderr
+    missing = subprocess.run(["/bin/sh", str(REPO / "deploy/grafana/start.sh")], capture_output=True, text=True,
+                             env={**env, "CAPMON_EXAMPLE_PASSWORD_FILE": str(tmp_path / "absent")}, timeout=30)
+    assert missing.returncode == 78  # cannot compare: refuse rather than guess
+
+
+def test_pseudonymisation_is_on_in_compose_with_a_key_from_a_secret_and_the_example_key_is_refused(tmp_path):
+    from streams.config import load_settings
+    from streams.errors import ConfigError
+    from streams.pseudonyms import pseudonyms_of
+
+    workers = [name for name in CAPMON if SERVICES[name].get("command") == ["worker"]]
+    assert workers == ["worker-1", "worker-2"]
+    for name in workers:
+        key_file = SERVICES[name]["environment"]["CAPMON_PSEUDONYM_KEY_FILE"]
+        assert key_file == "/run/secrets/pseudonym_key" and "pseudonym_key" in SERVICES[name]["secrets"]
+    example = REPO / "deploy" / "secrets.example" / "pseudonym_key"
+    with pytest.raises(ConfigError, match="at least 16 bytes"):
+        pseudonyms_of(load_settings({"CAPMON_PSEUDONYM_KEY_FILE": str(example)}))
+    real = tmp_path / "pseudonym_key"
+    real.write_text("9f" * 32 + "\n")  # as `openssl rand -hex 32` writes it
+    assert pseudonyms_of(load_settings({"CAPMON_PSEUDONYM_KEY_FILE": str(real)})) is not None

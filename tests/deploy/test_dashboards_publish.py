@@ -109,3 +109,19 @@ def test_a_refused_token_or_no_token_is_one_clear_line(grafana):
     assert missing.returncode == 2 and "CAPMON_GRAFANA_TOKEN" in missing.stderr
     unreachable = run_capmon("dashboards", "publish", "--url", "http://127.0.0.1:9", env={"CAPMON_GRAFANA_TOKEN": "x"})
     assert unreachable.returncode == 4 and "cannot reach Grafana at http://127.0.0.1:9" in unreachable.stderr
+
+
+def test_without_the_dashboards_extra_publishing_is_one_clear_line():
+    """The worker image leaves grafana-client out: `capmon dashboards publish` there says what to do."""
+    import subprocess
+    import sys
+
+    absent = "import sys; sys.modules['grafana_client'] = None; from capmon.cli import main; sys.exit(main())"
+    done = subprocess.run([sys.executable, "-c", absent, "dashboards", "publish"], capture_output=True, text=True,
+                          env={"CAPMON_GRAFANA_URL": "http://127.0.0.1:9", "CAPMON_GRAFANA_TOKEN": TOKEN}, cwd=REPO,
+                          timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "capmon dashboards: publishing dashboards needs the `dashboards` extra (grafana-client), which the worker "
+        "image does not install: run it from a checkout after `make install`, or `pip install 'capmon[dashboards]'`"]
+    assert TOKEN not in done.stderr

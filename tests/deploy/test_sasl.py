@@ -35,7 +35,8 @@ def sasl_env(sasl: str, tmp_path, password: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAPMON_")}
     env.update(CAPMON_KAFKA_BOOTSTRAP=sasl, CAPMON_TOPIC_PREFIX="sasl.",
                CAPMON_KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT", CAPMON_KAFKA_SASL_MECHANISM="PLAIN",
-               CAPMON_KAFKA_SASL_USERNAME="capmon", CAPMON_KAFKA_SASL_PASSWORD_FILE=str(secret))
+               CAPMON_KAFKA_SASL_USERNAME="capmon", CAPMON_KAFKA_SASL_PASSWORD_FILE=str(secret),
+               CAPMON_KAFKA_ALLOW_PLAINTEXT_PASSWORD="1")  # a loopback test broker: PLAIN in clear is allowed
     return env
 
 
@@ -64,3 +65,14 @@ def test_a_wrong_password_is_one_clear_line(sasl_broker, tmp_path, command):
     # before it reported the refusal): either way one line naming the settings to check.
     assert len(lines) == 1 and "capmon's login" in lines[0] and "CAPMON_KAFKA_SASL_PASSWORD" in lines[0], lines
     assert "wrong-password" not in refused.stderr
+
+
+@pytest.mark.parametrize("command", ["topics", "worker", "simulate"])
+def test_a_password_in_clear_is_refused_before_any_connection(tmp_path, command):
+    env = sasl_env("127.0.0.1:1", tmp_path, PASSWORD)  # nothing listens there: the refusal comes first
+    del env["CAPMON_KAFKA_ALLOW_PLAINTEXT_PASSWORD"]
+    refused = run_capmon(command, env=env, timeout=60)
+    assert refused.returncode == 2  # a configuration error, like any other
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "CAPMON_KAFKA_ALLOW_PLAINTEXT_PASSWORD=1" in lines[0], lines
+    assert PASSWORD not in refused.stderr

@@ -69,6 +69,21 @@ def test_sasl_and_tls_settings_reach_every_kafka_client_of_the_worker(tmp_path):
     assert faust_credentials(load_settings({"CAPMON_KAFKA_SECURITY_PROTOCOL": "SSL"})).protocol.value == "SSL"
 
 
+def test_sasl_plain_without_tls_is_refused_unless_explicitly_allowed():
+    clear = {"CAPMON_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "CAPMON_KAFKA_SASL_USERNAME": "capmon",
+             "CAPMON_KAFKA_SASL_PASSWORD": "hunter2"}
+    for env in (clear, {**clear, "CAPMON_KAFKA_SASL_MECHANISM": "PLAIN"}):
+        with pytest.raises(ConfigError) as info:
+            load_settings(env)
+        message = str(info.value)
+        assert message.startswith("bad configuration: SASL PLAIN") and "\n" not in message
+        assert "CAPMON_KAFKA_ALLOW_PLAINTEXT_PASSWORD=1" in message and "hunter2" not in message
+    assert load_settings({**clear, "CAPMON_KAFKA_ALLOW_PLAINTEXT_PASSWORD": "1"}).kafka_allow_plaintext_password
+    # A password that never crosses the wire in clear needs no opt-in: SCRAM, or PLAIN inside TLS.
+    load_settings({**clear, "CAPMON_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512"})
+    load_settings({**clear, "CAPMON_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"})
+
+
 def test_topic_settings_follow_the_retention_settings():
     from streams.topics import changelog_configs, topic_configs
 
