@@ -35,10 +35,19 @@ class Transition:
     threshold: float
     notify: tuple[str, ...]
     escalated_from: str | None = None
+    place: str | None = None  # a location scope's name in the register: what texts for people show
+
 
     @property
     def notifies(self) -> bool:
         return self.kind in ("fired", "escalated", "resolved")
+
+
+def _place(rule: Rule, snap: Figures, scope_value: str) -> str | None:
+    if rule.scope != "location" and not rule.scope.startswith("location:"):
+        return None
+    figures = snap.occupancy.location(scope_value)
+    return figures.name if figures is not None else None
 
 
 def alert_id(rule: Rule, scope_value: str) -> str:
@@ -80,7 +89,7 @@ class Evaluator:
                 if change is not None:
                     out.append(Transition(key, rule.name, scope_value, rule.severity, rule.measure, change.kind,
                                           change.at_us, change.value, after.since_us or before.since_us,
-                                          rule.threshold, rule.notify))
+                                          rule.threshold, rule.notify, place=_place(rule, snap, scope_value)))
         return self._escalations(out)
 
     def _escalations(self, changes: list[Transition]) -> list[Transition]:

@@ -48,14 +48,15 @@ def threshold_text(t: Transition) -> str:
 def summary(t: Transition) -> str:
     """One line: '[CRITICAL] headroom (free usable beds) nationally: 412 (threshold 500) since 14 Mar 2023 09:15'."""
     what = MEASURE_WORDS.get(t.measure, t.measure.replace("_", " "))
-    where = SCOPE_WORDS.get(t.scope, f"in {t.scope}")
+    where = SCOPE_WORDS.get(t.scope, f"in {t.place or t.scope}")
     state = {"resolved": "RESOLVED", "escalated": f"ESCALATED {t.severity.upper()}"}.get(t.kind, t.severity.upper())
     return (f"[{state}] {what} {where}: {value_text(t)} (threshold {threshold_text(t)}) "
             f"since {when(t.since_us)} — rule {t.rule}")
 
 
 def details(t: Transition, status_url: str | None, dashboard_url: str | None) -> list[str]:
-    lines = [f"Rule `{t.rule}` ({t.severity}), scope {t.scope}, measure {t.measure}.",
+    scope = f"{t.place} ({t.scope})" if t.place else t.scope
+    lines = [f"Rule `{t.rule}` ({t.severity}), scope {scope}, measure {t.measure}.",
              f"Condition since {when(t.since_us)}; this change at {when(t.at_us)} (event time)."]
     if t.escalated_from:
         lines.append(f"Escalated from `{t.escalated_from}`.")

@@ -1,7 +1,8 @@
 """A worker against a real broker survives what a producer can write (issue 18, point 1): a 1,010,000-byte
 value (the broker accepts it), records nested too deeply on capmon's own figures and alerts topics, and
-thousands of location ids on one partition (a summary that outgrows one record). Before the fix the first
-stopped every worker for good (the dead letter was refused by the producer: exit 70 on every restart)."""
+thousands of location ids on one partition (a summary that outgrows one record; none of them a label). Before
+the fix the first stopped every worker for good (the dead letter was refused by the producer: exit 70 on every
+restart)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,11 @@ def test_an_oversized_value_nested_records_and_a_huge_summary_stop_no_worker(set
                  and metric(worker, "capmon_internal_records_skipped_total", topic="alerts") == 1,
                  timeout=30, what="the two unreadable records counted")
         assert "Traceback" not in worker.log()
+        metrics = worker.text("/metrics").splitlines()
+        series = [line for line in metrics if line.startswith("capmon_location_occupancy{")]
+        assert series == ['capmon_location_occupancy{location_id="unregistered",location_type="unknown",'
+                          f'province="unknown"}} {PLACED:.1f}']  # 10,000 producer-chosen ids, not one a label
+        assert "L000123" not in worker.text("/api/occupancy") and "L000123" not in worker.text("/")
 
         # and again after a restart: the oversized message and the unreadable records are read again, and skipped
         worker.kill9()
