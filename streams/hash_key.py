@@ -14,12 +14,11 @@ offsets: the lower one is every worker's key, now and after any restart. Each pa
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Iterable
 
 from .config import Settings
 from .errors import KafkaUnavailable
-from .kafka_io import client_options, figures_topic_name, kafka_errors
+from .kafka_io import client_options, figures_topic_name, kafka_errors, read_figures_topic
 from .topics import Topics
 
 KEY_PREFIX = b"event-id-key:"
@@ -56,23 +55,7 @@ def deployment_key(settings: Settings, timeout_s: float = 30.0) -> bytes:
 
 
 def _read(settings: Settings, timeout_s: float) -> bytes | None:
-    from kafka import KafkaConsumer, TopicPartition
-
-    records: list[tuple[int, bytes | None, bytes | None]] = []
-    with kafka_errors("reading the figures topic", settings):
-        consumer = KafkaConsumer(**client_options(settings), enable_auto_commit=False, group_id=None)
-        try:
-            tp = TopicPartition(figures_topic_name(Topics(settings.topic_prefix)), 0)
-            consumer.assign([tp])
-            consumer.seek_to_beginning(tp)
-            end = consumer.end_offsets([tp])[tp]
-            deadline = time.monotonic() + timeout_s
-            while consumer.position(tp) < end and time.monotonic() < deadline:
-                for message in consumer.poll(timeout_ms=500).get(tp, []):
-                    if message.key is not None and message.key.startswith(KEY_PREFIX):
-                        records.append((message.offset, message.key, message.value))
-            if consumer.position(tp) < end:  # a partial read could miss the first key and write a second one
-                raise KafkaUnavailable(f"could not read the figures topic to its end in {timeout_s:.0f} s")
-        finally:
-            consumer.close()
+    records, whole = read_figures_topic(settings, timeout_s, lambda key: key.startswith(KEY_PREFIX))
+    if not whole:  # a partial read could miss the first key and write a second one
+        raise KafkaUnavailable(f"could not read the figures topic to its end in {timeout_s:.0f} s")
     return chosen(records)

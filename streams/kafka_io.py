@@ -7,7 +7,7 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -266,32 +266,49 @@ def prepare_worker_topics(settings: Settings) -> dict[str, int]:
     return counts
 
 
-def check_pseudonym_key(settings: Settings, fingerprint: str, timeout_s: float = 30.0) -> None:
-    """Refuse to start with another pseudonym key than the state was built with (streams/pseudonyms.py): read
-    the (small, compacted) figures topic for the recorded fingerprint and for any partition summary (state
-    exists); record the fingerprint when there is none yet."""
+FigureRecord = tuple[int, bytes, bytes | None]  # offset, key, value
+
+
+def read_figures_topic(settings: Settings, timeout_s: float,
+                       wanted: Callable[[bytes], bool]) -> tuple[list[FigureRecord], bool]:
+    """The figures topic's records whose key is `wanted`, read from the beginning before a worker starts, and
+    whether the topic was read to its end within `timeout_s`."""
     from kafka import KafkaConsumer, TopicPartition
 
-    from .pseudonyms import FINGERPRINT_KEY, check_key
-
-    topic = figures_topic_name(Topics(settings.topic_prefix))
-    recorded, state_exists = None, False
+    records: list[FigureRecord] = []
     with kafka_errors("reading the figures topic", settings):
         consumer = KafkaConsumer(**client_options(settings), enable_auto_commit=False, group_id=None)
         try:
-            tp = TopicPartition(topic, 0)
+            tp = TopicPartition(figures_topic_name(Topics(settings.topic_prefix)), 0)
             consumer.assign([tp])
             consumer.seek_to_beginning(tp)
             end = consumer.end_offsets([tp])[tp]
             deadline = time.monotonic() + timeout_s
             while consumer.position(tp) < end and time.monotonic() < deadline:
                 for message in consumer.poll(timeout_ms=500).get(tp, []):
-                    if message.key == FINGERPRINT_KEY and message.value:
-                        recorded = message.value.decode(errors="replace")
-                    elif message.key and message.key.startswith(b"partition:"):
-                        state_exists = True
+                    if message.key is not None and wanted(message.key):
+                        records.append((message.offset, message.key, message.value))
+            return records, consumer.position(tp) >= end
         finally:
             consumer.close()
+
+
+def check_pseudonym_key(settings: Settings, fingerprint: str, timeout_s: float = 30.0) -> None:
+    """Refuse to start with another pseudonym key than the state was built with (streams/pseudonyms.py): read
+    the (small, compacted) figures topic for the recorded fingerprint and for any partition summary (state
+    exists); record the fingerprint when there is none yet."""
+
+    from .pseudonyms import FINGERPRINT_KEY, check_key
+
+    topic = figures_topic_name(Topics(settings.topic_prefix))
+    recorded, state_exists = None, False
+    records, _whole = read_figures_topic(settings, timeout_s, lambda key: key == FINGERPRINT_KEY
+                                         or key.startswith(b"partition:"))
+    for _offset, key, value in records:
+        if key == FINGERPRINT_KEY and value:
+            recorded = value.decode(errors="replace")
+        elif key.startswith(b"partition:"):
+            state_exists = True
     check_key(recorded, state_exists, fingerprint)
     if recorded is None:
         with kafka_errors("recording the pseudonym key's fingerprint", settings):
