@@ -53,42 +53,41 @@ def release(decisions: Table, first_instance: Table, min_cell: int = MIN_CELL,
     """The publishable cells of the decisions and the first-instance decisions by nationality (module doc)."""
     later = Counter({key: max(0, n - first_instance.get(key, 0)) for key, n in decisions.items()})
     parts = (Counter(first_instance), later)
-    shown = _shown(parts, Counter(decisions), min_cell, max_groups)
+    shown = _shown(parts, (*parts, Counter(decisions)), min_cell, max_groups)
     return Release((*shown, OTHER), _publish(decisions, shown, min_cell),
                    _publish(first_instance, shown, min_cell))
 
 
-def _shown(parts: Sequence[Counter[tuple[str, str]]], decisions: Counter[tuple[str, str]], min_cell: int,
+def _shown(parts: Sequence[Counter[tuple[str, str]]], tables: Sequence[Counter[tuple[str, str]]], min_cell: int,
            max_groups: int) -> list[str]:
-    """The nationalities shown on their own, largest first: primary suppression (a small cell folds its whole
-    row), then secondary (fold rows until no part's `other` column is small, unless none can make it so)."""
+    """The nationalities shown on their own, largest first: primary suppression (a small cell in any of the
+    disjoint `parts` folds its whole row), then secondary (fold rows until no `other` column of any of the
+    `tables` that can be worked out, the parts and their sum, is small, unless no shown row has any in it)."""
     sizes: Counter[str] = Counter()
-    for (_outcome, nationality), n in decisions.items():
-        sizes[nationality] += n
-    for part in parts:
-        for _outcome, nationality in part:
-            sizes[nationality] += 0  # a nationality only in the first-instance counts is a row too
+    for table in tables:
+        for (_outcome, nationality), n in table.items():
+            sizes[nationality] += n
     small = {nat for part in parts for (_outcome, nat), n in part.items() if 0 < n < min_cell}
     ranked = sorted(sizes, key=lambda nat: (-sizes[nat], nat))
     shown = [nat for nat in ranked if nat not in small and nat != OTHER][:max_groups]
     while True:
-        fold = _to_fold(parts, set(shown), sizes, min_cell)
+        fold = _to_fold(tables, set(shown), sizes, min_cell)
         if fold is None:
             return shown
         shown.remove(fold)
 
 
-def _to_fold(parts: Sequence[Counter[tuple[str, str]]], shown: set[str], sizes: Counter[str],
+def _to_fold(tables: Sequence[Counter[tuple[str, str]]], shown: set[str], sizes: Counter[str],
              min_cell: int) -> str | None:
     """A shown nationality whose folding helps a small `other` column: the one with the least in it."""
-    for part in parts:
+    for table in tables:
         remainder: Counter[str] = Counter()
-        for (outcome, nationality), n in part.items():
+        for (outcome, nationality), n in table.items():
             if nationality not in shown:
                 remainder[outcome] += n
         for outcome in sorted(remainder):
             if 0 < remainder[outcome] < min_cell:
-                holders = [(part[(outcome, nat)], sizes[nat], nat) for nat in shown if part.get((outcome, nat), 0)]
+                holders = [(table[(outcome, nat)], sizes[nat], nat) for nat in shown if table.get((outcome, nat), 0)]
                 if holders:
                     return min(holders)[2]
     return None
