@@ -3,8 +3,8 @@
 The figures collector never copies state into gauges per event; it computes the figures from the view when
 Prometheus scrapes. Health that only exists at scrape time (consumer lag, age of the newest event) is read
 the same way. Label values are bounded: topics, partitions, provinces, locations, the contract's enums and
-a fixed list of nationalities (`other` for the rest). No person id is ever a label. Each registry is passed
-in, so tests use a fresh `CollectorRegistry()`.
+at most 40 nationalities (`other` for the rest; small cells withheld: streams/state/cells.py). No person id
+is ever a label. Each registry is passed in, so tests use a fresh `CollectorRegistry()`.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from .processing import Incoming
     from .state.readmodel import Figures
     from .view import FiguresView
-
-OUTCOMES = ("granted", "rejected", "dublin", "withdrawn", "other")  # CONTRACT.md section 2
 
 Metric = GaugeMetricFamily | CounterMetricFamily
 
@@ -318,21 +316,28 @@ class FiguresCollector(Collector):
         for outcome, n in figures.decisions_by_outcome.items():
             decisions.add_metric([outcome], n)
         yield decisions
-        per_nat = CounterMetricFamily("capmon_decisions_by_nationality",
-                                      "IND decisions by outcome and nationality (groups of 10 or more decisions; "
-                                      "the rest: other)", labels=["outcome", "nationality"])
+        # By nationality: gauges, not counters: a nationality that reaches the small-cell threshold leaves
+        # `other`, which then goes down (a counter that went down would read as a reset to rate()).
+        per_nat = GaugeMetricFamily("capmon_decisions_by_nationality",
+                                    "IND decisions by outcome and nationality (published cells only: each 0 or at "
+                                    "least 10; small ones folded into other)", labels=["outcome", "nationality"])
         for (outcome, nationality), n in figures.decisions_by_nationality.items():
             per_nat.add_metric([outcome, nationality], n)
         yield per_nat
-        first = CounterMetricFamily("capmon_first_instance_decisions",
-                                    "First-instance asylum decisions by outcome and nationality (the grant rate's "
-                                    "basis; groups of 10 or more, the rest: other)", labels=["outcome", "nationality"])
-        counts = figures.first_instance_by_nationality
-        groups = sorted({group for _outcome, group in counts} | {"other"})
-        for group in groups:  # every outcome of every group, 0 too: a grant rate query has data from the start
-            for outcome in OUTCOMES:
-                first.add_metric([outcome, group], counts.get((outcome, group), 0))
+        first = GaugeMetricFamily("capmon_first_instance_decisions",
+                                  "First-instance asylum decisions by outcome and nationality (the grant rate's "
+                                  "basis; published cells only, as capmon_decisions_by_nationality)",
+                                  labels=["outcome", "nationality"])
+        for (outcome, nationality), n in figures.first_instance_by_nationality.items():
+            first.add_metric([outcome, nationality], n)
         yield first
+        national = GaugeMetricFamily("capmon_first_instance_decisions_national",
+                                     "First-instance asylum decisions by outcome, nationally (the national grant "
+                                     "rate's basis; a gauge: a late registration can change what is first-instance)",
+                                     labels=["outcome"])
+        for outcome, n in figures.first_instance_by_outcome.items():
+            national.add_metric([outcome], n)
+        yield national
         if figures.current_half_year is not None:
             outflow = GaugeMetricFamily("capmon_outflow_half_year",
                                         "Check-outs from reception this half year (taakstelling period) by reason",

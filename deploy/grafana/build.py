@@ -177,9 +177,10 @@ def inflow() -> dict:
 
 
 def chain() -> dict:
-    granted = 'capmon_first_instance_decisions_total{outcome="granted"}'
-    decided = 'capmon_first_instance_decisions_total{outcome=~"granted|rejected"}'
-    with_dublin = 'capmon_first_instance_decisions_total{outcome=~"granted|rejected|dublin"}'
+    national = "capmon_first_instance_decisions_national"  # exact; the cells by nationality withhold small ones
+    granted, decided = f'{national}{{outcome="granted"}}', f'{national}{{outcome=~"granted|rejected"}}'
+    with_dublin = f'{national}{{outcome=~"granted|rejected|dublin"}}'
+    by_nat = "capmon_first_instance_decisions"  # published cells only: groups of at least 10 per cell, and other
     panels = [
         bars("IND decisions by outcome", target("capmon_decisions_total", "{{outcome}}"), w=8, h=8),
         stat("Grant rate, first-instance asylum decisions",
@@ -188,8 +189,9 @@ def chain() -> dict:
              unit="percentunit", decimals=1, w=4, h=8,
              description="Granted / (granted + rejected), and with Dublin claims counted as decisions, of decisions "
                          "whose latest earlier registration asked for asylum (not nareis or resettlement)."),
-        bars("Grant rate by nationality", target(f"sum by (nationality) ({granted}) / sum by (nationality) ({decided})",
-                                                 "{{nationality}}"),
+        bars("Grant rate by nationality",
+             target(f'sum by (nationality) ({by_nat}{{outcome="granted"}}) / '
+                    f'sum by (nationality) ({by_nat}{{outcome=~"granted|rejected"}})', "{{nationality}}"),
              unit="percentunit", decimals=0, min=0, max=1, w=12, h=8),
         series("Permit holders in reception", target("capmon_permit_holders_in_reception", "permit holders"), w=12),
         bars("Awaiting an IND decision, by waiting time", target("capmon_ind_backlog", "{{waiting}}"), w=8, h=8,

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from functools import cached_property
 
 from ..events import MPP_APPLICATION_TYPES
+from .cells import Release, release
 from .figures import (
     Area,
     Inflow,
@@ -33,9 +34,6 @@ from .stamp import from_micros
 from .totals import Totals, half_year
 
 DAILY_DAYS = 28  # MPP inflow per day is shown for this many days ending on now's day
-MIN_GROUP = 10  # decisions a nationality needs to be shown on its own (CONTRACT.md section 4)
-MAX_GROUPS = 40  # at most this many nationalities have their own series; the rest are `other`
-OTHER = "other"
 
 
 class Figures:
@@ -99,26 +97,41 @@ class Figures:
         return dict(sorted(counts.items()))
 
     @cached_property
+    def cells(self) -> Release:
+        """The publishable cells by nationality and outcome (small cells withheld: streams/state/cells.py)."""
+        return release(self.totals.decisions, self.totals.first_instance)
+
+    @cached_property
     def decisions_by_nationality(self) -> dict[tuple[str, str], int]:
-        """(outcome, nationality group) -> all decisions; small groups summed under `other`."""
-        return _grouped(self.totals.decisions)
+        """(outcome, nationality group) -> all decisions, published cells only (small ones folded into `other`)."""
+        return self.cells.decisions
 
     @cached_property
     def first_instance_by_nationality(self) -> dict[tuple[str, str], int]:
         """(outcome, nationality group) -> first-instance asylum decisions (the letter's grant rate counts only
-        these: not nareis or resettlement); small groups summed under `other`."""
-        return _grouped(self.totals.first_instance)
+        these: not nareis or resettlement), published cells only."""
+        return self.cells.first_instance
+
+    @cached_property
+    def first_instance_by_outcome(self) -> dict[str, int]:
+        """National first-instance decisions per outcome (a national figure: no nationality, nothing withheld)."""
+        counts: Counter[str] = Counter()
+        for (outcome, _nationality), n in self.totals.first_instance.items():
+            counts[outcome] += n
+        return dict(sorted(counts.items()))
 
     @cached_property
     def grant_rates(self) -> GrantRates:
         """Of first-instance asylum decisions: granted / (granted + rejected), and with Dublin claims counted
-        as decisions too: granted / (granted + rejected + dublin); overall and per nationality group."""
-        overall: Counter[str] = Counter()
-        by_group: dict[str, Counter[str]] = {}
-        for (outcome, group), n in self.first_instance_by_nationality.items():
-            overall[outcome] += n
-            by_group.setdefault(group, Counter())[outcome] += n
-        return GrantRates(_rates(overall), {group: _rates(c) for group, c in sorted(by_group.items())})
+        as decisions too: granted / (granted + rejected + dublin); overall (national, exact) and per nationality
+        group whose cells are all published (a rate of withheld cells would give them away)."""
+        cells = self.cells
+        by_group = {}
+        for group in sorted(cells.groups):
+            rate = _rates(Counter({o: n for (o, g), n in cells.first_instance.items() if g == group}))
+            if cells.complete(group) and rate.decisions:
+                by_group[group] = rate
+        return GrantRates(_rates(Counter(self.first_instance_by_outcome)), by_group)
 
     @cached_property
     def grant_rate(self) -> dict[str, float]:
@@ -178,20 +191,6 @@ def _rates(outcomes: Counter[str]) -> Rate:
     return Rate(sum(outcomes.values()),
                 granted / (granted + rejected) if granted + rejected else None,
                 granted / (granted + rejected + dublin) if granted + rejected + dublin else None)
-
-
-def _grouped(decisions: Counter[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """(outcome, nationality) counts with every nationality of fewer than MIN_GROUP decisions (or beyond the
-    MAX_GROUPS largest, which bounds the series) summed under `other` (small cells, CONTRACT.md section 4: a rate
-    of three persons says something about those persons)."""
-    sizes: Counter[str] = Counter()
-    for (_outcome, nationality), n in decisions.items():
-        sizes[nationality] += n
-    shown = {nat for nat, n in sizes.most_common(MAX_GROUPS) if n >= MIN_GROUP}
-    counts: Counter[tuple[str, str]] = Counter()
-    for (outcome, nationality), n in decisions.items():
-        counts[(outcome, nationality if nationality in shown else OTHER)] += n
-    return dict(sorted(counts.items()))
 
 
 BED_SHARE_DAYS = 90  # new applicants whose first registration fell this many days before now give the bed share

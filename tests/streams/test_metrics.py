@@ -53,9 +53,9 @@ def test_figures_come_from_the_view_at_scrape_time_with_bounded_labels_and_no_pe
     assert got[("capmon_national_headroom", ())] == 10
     assert got[("capmon_location_capacity", (("location_id", "L1"), ("location_type", "regular"),
                                               ("province", "NL-UT")))] == 40
-    nationalities = {dict(k[1])["nationality"] for k in got if k[0] == "capmon_decisions_by_nationality_total"}
+    nationalities = {dict(k[1])["nationality"] for k in got if k[0] == "capmon_decisions_by_nationality"}
     assert nationalities == {"other"}  # 30 nationalities of one decision each: every cell is small
-    assert got[("capmon_decisions_by_nationality_total", (("nationality", "other"), ("outcome", "granted")))] == 15
+    assert got[("capmon_decisions_by_nationality", (("nationality", "other"), ("outcome", "granted")))] == 15
     assert got[("capmon_inflow_unaccompanied_minors_ytd", ())] == 3
     assert got[("capmon_national_days_until_full", ())] == 10 / (30 / 28)
     assert got[("capmon_taakstelling", ())] == 1000
