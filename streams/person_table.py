@@ -25,6 +25,7 @@ from pathlib import Path
 
 import faust
 
+from .record_parts import BadParts, digest_of, is_head, join, pack
 from .state.codec import decode_person, encode_person
 from .state.people import Person
 from .state_dir import exit_unwritable, is_storage_failure
@@ -32,6 +33,9 @@ from .state_dir import exit_unwritable, is_storage_failure
 log = logging.getLogger("capmon.worker")
 META_KEY = b"__capmon_partition_meta__"
 FORGOTTEN_KEY = b"__capmon_partition_forgotten__"  # histories of erased and expired persons, as counts
+# a large forgotten record's parts: FORGOTTEN_PART + digest + b":" + number (streams/record_parts.py); keyed by
+# the digest, so the parts a stored head names stay until a newer head is stored (a crash in between keeps both)
+FORGOTTEN_PART = FORGOTTEN_KEY + b":"
 FAUST_OFFSET_KEY = b"__faust\0offset__"
 
 
@@ -43,6 +47,7 @@ class PersonTable:
         self.state_dir = state_dir
         self._pending: set[asyncio.Future] = set()
         self._crashing: asyncio.Future | None = None
+        self._parts: dict[int, set[bytes]] = {}  # partition -> forgotten-part keys in the store or written
 
     @property
     def changelog_topic(self) -> str:
@@ -52,14 +57,18 @@ class PersonTable:
         """Every person of a partition, its meta value and its forgotten histories, from the local store (after
         Faust's recovery)."""
         people, meta, forgotten = [], None, None
+        parts: dict[bytes, bytes] = {}
         for key, value in _items(self.table.data._db_for_partition(partition)):
             if key == META_KEY:
                 meta = value
             elif key == FORGOTTEN_KEY:
                 forgotten = value
+            elif key.startswith(FORGOTTEN_PART):
+                parts[key] = value
             elif key != FAUST_OFFSET_KEY and value is not None:
                 people.append((key.decode(), decode_person(value)))
-        return people, meta, forgotten
+        self._parts[partition] = set(parts)
+        return people, meta, forgotten_from(forgotten, parts)
 
     async def write(self, partition: int, persons: dict[str, Person | None], meta: bytes,
                     forgotten: bytes | None = None) -> None:
@@ -72,13 +81,17 @@ class PersonTable:
             (person_id.encode(), encode_person(person) if person is not None else None)
             for person_id, person in persons.items()]
         if forgotten is not None:
-            entries.append((FORGOTTEN_KEY, forgotten))
+            entries += self._forgotten_entries(partition, forgotten)
         entries.append((META_KEY, meta))
         last = None
         for key, value in entries:
             last = await producer.send(topic, key, value, partition, None, None)
         self._pending.add(last)  # type: ignore[arg-type]
         last.add_done_callback(partial(self._acknowledged, partition, entries))  # type: ignore[union-attr]
+
+    def _forgotten_entries(self, partition: int, forgotten: bytes) -> list[tuple[bytes, bytes | None]]:
+        entries, self._parts[partition] = forgotten_entries(forgotten, self._parts.get(partition, set()))
+        return entries
 
     async def settle(self) -> None:
         """Wait until every write handed to the producer is acknowledged and in the local store."""
@@ -113,6 +126,36 @@ class PersonTable:
             log.critical("storing partition %d's acknowledged changelog batch failed: %s; stopping", partition,
                          type(exc).__name__)
             self._crashing = asyncio.ensure_future(self.app.crash(exc))
+
+
+Entry = tuple[bytes, bytes | None]
+
+
+def forgotten_entries(forgotten: bytes, stored_parts: set[bytes]) -> tuple[list[Entry], set[bytes]]:
+    """The changelog entries of a forgotten record (in parts when large, the head last), then tombstones for the
+    stored parts it no longer names; and the part keys stored after them."""
+    packed = pack(forgotten)
+    if packed is None:
+        entries: list[Entry] = [(FORGOTTEN_KEY, forgotten)]
+    else:
+        head, parts = packed
+        prefix = FORGOTTEN_PART + digest_of(head).encode() + b":"
+        entries = [*((prefix + str(i).encode(), part) for i, part in enumerate(parts)), (FORGOTTEN_KEY, head)]
+    named = {key for key, _value in entries[:-1]}
+    return entries + [(key, None) for key in sorted(stored_parts - named)], named
+
+
+def forgotten_from(stored: bytes | None, parts: dict[bytes, bytes]) -> bytes | None:
+    """The forgotten record as written: itself, or the parts its head names (the store holds what the
+    changelog acknowledged, head included, so a head without its parts is a broken store)."""
+    if stored is None or not is_head(stored):
+        return stored
+    prefix = FORGOTTEN_PART + digest_of(stored).encode() + b":"
+    numbered = {int(key.removeprefix(prefix)): value for key, value in parts.items() if key.startswith(prefix)}
+    raw = join(stored, numbered)
+    if raw is None:
+        raise BadParts("the forgotten record's parts are missing from the store")
+    return raw
 
 
 Loaded = tuple[list[tuple[str, Person]], bytes | None, bytes | None]  # people, meta, forgotten histories

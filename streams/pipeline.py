@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 import faust
 from aiokafka import TopicPartition
 from aiokafka.errors import MessageSizeTooLargeError
+from faust.exceptions import ProducerSendError
 from faust.types import TP
 
 from .config import Settings
@@ -267,7 +268,9 @@ class Pipeline:
         be refused for its size, it is logged and counted, and the worker goes on: one record must not stop it."""
         try:
             await self.app.producer.send(topic, key, value, partition, None, headers)
-        except MessageSizeTooLargeError:
+        except ProducerSendError as exc:  # faust wraps the producer's errors
+            if not isinstance(exc.__cause__, MessageSizeTooLargeError):
+                raise
             self.metrics.publish_refused.labels(topic.removeprefix(self.topics.prefix)).inc()
             log.error("a record for %s was refused for its size (%d bytes) and not published",
                       topic.removeprefix(self.topics.prefix), len(value) + len(key or b""))

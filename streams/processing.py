@@ -19,7 +19,7 @@ from .pseudonyms import Pseudonyms, keyed_event_id
 from .state.chain import ChainState
 from .state.codec import decode_totals, encode_totals
 from .state.figures import daily_kept_from
-from .state.people import Person
+from .state.people import MAX_EVENTS_PER_PERSON, Person
 from .state.register import Register
 from .state.retention import expiry_horizon, oldest_expirable_us
 from .state.stamp import micros
@@ -270,6 +270,9 @@ class PeopleProcessor:
             kind = state.apply(event)
             if kind == "erased":
                 _dead(message, ERASED, result, base, redacted(event, state.hashed))
+                continue
+            if kind == "too_many":
+                _dead(message, f"too many events for one person (at most {MAX_EVENTS_PER_PERSON})", result, base)
                 continue
             result.counts[(base, kind)] += 1
             if kind == "accepted":

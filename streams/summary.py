@@ -10,22 +10,16 @@ One codec, round-trip tested; the leading format number lets the two sides evolv
 
 from __future__ import annotations
 
-import hashlib
 import json
-import zlib
 from dataclasses import dataclass, field
 
+from .record_parts import PART_BYTES, pack
 from .state.codec import decode_totals, encode_totals
 from .state.totals import Totals
 
 FORMAT = 2
 UNKNOWN = -1  # since_us when a summary cannot tell what it adds
-# A summary grows with the distinct location ids its partition has seen (producers choose them): one larger than
-# this goes out compressed, in parts of at most this size, so no record capmon publishes nears the producer's and
-# the topic's limit (streams/topics.py PUBLISH_MAX_BYTES) whatever the input was.
-PART_BYTES = 256 * 1024
-MAX_SUMMARY_BYTES = 256 * 1024 * 1024  # a head promising more than this is not read (a decompression bomb)
-PART_SEPARATOR = ":part:"
+PART_SEPARATOR = ":part:"  # a large summary's parts are keyed partition:N:part:i (streams/record_parts.py)
 
 
 class BadRecord(ValueError):
@@ -73,48 +67,18 @@ class PartitionSummary:
 
 
 def split(key: bytes, raw: bytes, part_bytes: int = PART_BYTES) -> list[tuple[bytes, bytes]]:
-    """The records that carry one summary: itself when small, else its compressed bytes in parts followed by
-    a head naming them (parts first: on the one-partition figures topic a reader meets the head last)."""
-    if len(raw) <= part_bytes:
+    """The records that carry one summary on the figures topic: itself when small, else its parts (keyed by
+    number) followed by the head naming them (streams/record_parts.py; on the one-partition figures topic a
+    reader meets the head last)."""
+    packed = pack(raw, part_bytes)
+    if packed is None:
         return [(key, raw)]
-    packed = zlib.compress(raw, 6)
-    parts = [packed[i:i + part_bytes] for i in range(0, len(packed), part_bytes)]
-    head = {"format": "parts", "parts": len(parts), "size": len(raw), "sha256": hashlib.sha256(packed).hexdigest()}
-    records = [(part_key(key, i), part) for i, part in enumerate(parts)]
-    return [*records, (key, json.dumps(head).encode())]
+    head, parts = packed
+    return [*((part_key(key, i), part) for i, part in enumerate(parts)), (key, head)]
 
 
 def part_key(key: bytes, index: int) -> bytes:
     return key + f"{PART_SEPARATOR}{index}".encode()
-
-
-def is_head(raw: bytes) -> bool:
-    return raw.startswith(b'{"format": "parts"')
-
-
-def join(raw_head: bytes, part: dict[int, bytes]) -> bytes | None:
-    """The summary a head names, from the parts read so far; None while a part is missing or is of another
-    version (a later summary's parts may have been written after this head: compaction keeps only the latest)."""
-    try:
-        head = json.loads(raw_head)
-        count, size, digest = int(head["parts"]), int(head["size"]), str(head["sha256"])
-    except (ValueError, TypeError, KeyError, RecursionError) as exc:
-        raise BadRecord(f"not a summary head: {type(exc).__name__}") from None
-    if not 0 < count <= MAX_SUMMARY_BYTES // PART_BYTES or not 0 < size <= MAX_SUMMARY_BYTES:
-        raise BadRecord("summary head out of bounds")
-    if any(i not in part for i in range(count)):
-        return None
-    packed = b"".join(part[i] for i in range(count))
-    if hashlib.sha256(packed).hexdigest() != digest:
-        return None
-    try:
-        unpacker = zlib.decompressobj()
-        raw = unpacker.decompress(packed, size + 1)
-    except zlib.error:
-        raise BadRecord("summary parts do not decompress") from None
-    if len(raw) != size:
-        raise BadRecord("summary parts are not the size their head says")
-    return raw
 
 
 @dataclass(frozen=True)

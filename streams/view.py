@@ -12,11 +12,12 @@ import logging
 
 from .errors import InvalidEvent
 from .events import Forecast, Location, parse_event
+from .record_parts import BadParts, is_head, join
 from .state.readmodel import Figures, derive
 from .state.register import Register
 from .state.stamp import micros
 from .state.totals import Totals
-from .summary import PART_SEPARATOR, BadRecord, PartitionSummary, RegisterProgress, is_head, join
+from .summary import PART_SEPARATOR, BadRecord, PartitionSummary, RegisterProgress
 
 log = logging.getLogger("capmon.view")
 
@@ -62,7 +63,7 @@ class FiguresView:
         self._figures = None
         try:
             self._apply(key.decode(), value)
-        except (BadRecord, UnicodeDecodeError, ValueError, TypeError, KeyError, RecursionError) as exc:
+        except (BadRecord, BadParts, UnicodeDecodeError, ValueError, TypeError, KeyError, RecursionError) as exc:
             self.bad_records += 1
             log.warning("figures topic: skipped a broken record (key %r): %s", key[:80], exc)
 
@@ -93,7 +94,11 @@ class FiguresView:
         head = self.heads.get(partition)
         if head is None:
             return
-        raw = join(head, self.parts.get(partition, {}))
+        try:
+            raw = join(head, self.parts.get(partition, {}))
+        except BadParts:
+            del self.heads[partition]  # counted once, not again with every later part
+            raise
         if raw is not None:
             del self.heads[partition]
             self._summary(partition, raw)

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..events import Decision, Event, Forecast, Location, Placement, Registration
-from .people import Person, fold, minimize, replace, seen
+from .people import MAX_EVENTS_PER_PERSON, Person, events_held, fold, minimize, replace, seen
 from .register import Register
 from .stamp import micros
 from .totals import Totals
 
-Result = Literal["accepted", "duplicate", "erased"]
+Result = Literal["accepted", "duplicate", "erased", "too_many"]
 EMPTY = Person()
 
 
@@ -46,6 +46,8 @@ class ChainState:
                 return "erased"
             if seen(before, event, self.hashed):
                 return "duplicate"
+            if events_held(before) >= MAX_EVENTS_PER_PERSON:
+                return "too_many"
             after = fold(before, event)
             self.totals.apply(before, after)
             if after.erased:  # still in reception or awaiting a decision: counted, then minimised again

@@ -96,6 +96,16 @@ def replace(person: Person, **changes: object) -> Person:
     return new
 
 
+# One person's events a state holds at most: a real person has a few dozen; a producer writing thousands for one
+# id would make their record (about 130 bytes an event) too large to publish to the changelog.
+MAX_EVENTS_PER_PERSON = 2_000
+
+
+def events_held(person: Person) -> int:
+    return (len(person.registrations) + len(person.decisions) + len(person.check_ins) + len(person.check_outs)
+            + len(person.transfers) + len(person.counted))
+
+
 def seen(person: Person, event: Registration | Decision | Placement,
          hashed: Callable[[str], str] | None = None) -> bool:
     """True when this exact event (by id) has already been folded in: a duplicate. For an erased person the ids

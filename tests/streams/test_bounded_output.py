@@ -8,7 +8,8 @@ import json
 
 from alerts.log import AlertLog
 from streams.processing import DEAD_LETTER_HEAD, Incoming, PeopleProcessor, RegisterProcessor
-from streams.summary import PART_BYTES, PartitionSummary, split
+from streams.record_parts import PART_BYTES
+from streams.summary import PartitionSummary, split
 from streams.topics import Topics
 from streams.view import FiguresView, partition_key
 
@@ -109,3 +110,42 @@ def test_jsonl_commands_name_the_line_of_a_record_nested_too_deeply_or_too_large
     assert f"{feed}:2: invalid, left out: not JSON: nested too deeply" in done.stderr
     assert f"{feed}:3: invalid" in done.stderr and f"{feed}:4: invalid" in done.stderr
     assert "3 invalid lines left out" in done.stderr
+
+
+def test_a_large_forgotten_record_goes_to_the_changelog_in_parts_and_old_parts_are_tombstoned():
+    """The person table's counts of forgotten persons grow with the location ids of the last 28 days (25,000
+    distinct ids then erased gave 1.1 MB, over the changelog's limit): in parts, keyed by their digest, so the
+    parts a stored head names survive a crash before the next head is stored."""
+    import os
+
+    from streams.person_table import FORGOTTEN_KEY, forgotten_entries, forgotten_from
+
+    small, _ = forgotten_entries(b"{}", set())
+    assert small == [(FORGOTTEN_KEY, b"{}")]
+    big = json.dumps({"check_ins": [["2023-07-01", f"L{i:06d}", 1] for i in range(40_000)]}).encode()
+    first, named = forgotten_entries(big, set())
+    assert all(len(v or b"") <= PART_BYTES for _k, v in first) and first[-1][0] == FORGOTTEN_KEY and len(named) >= 1
+    store = dict(first)
+    assert forgotten_from(store.pop(FORGOTTEN_KEY), store) == big
+    other = big.replace(b"L000001", b"L999999") + os.urandom(300_000).hex().encode()
+    second, named2 = forgotten_entries(other, named)
+    tombstones = [k for k, v in second if v is None]
+    assert sorted(tombstones) == sorted(named - named2) and tombstones
+    assert second[-1 - len(tombstones)][0] == FORGOTTEN_KEY  # the old parts go only after the new head
+    crashed = {**dict(first), **dict(second[:-1 - len(tombstones)])}  # the new parts stored, not the new head
+    assert forgotten_from(crashed.pop(FORGOTTEN_KEY), crashed) == big  # the old head still finds its own parts
+    done = {k: v for k, v in {**dict(first), **dict(second)}.items() if v is not None}
+    assert forgotten_from(done.pop(FORGOTTEN_KEY), done) == other and set(done) == named2
+
+
+def test_one_person_holds_at_most_so_many_events_so_their_changelog_record_stays_bounded():
+    from streams.state.people import MAX_EVENTS_PER_PERSON
+
+    processor = PeopleProcessor(T)
+    events = [Incoming("placements", 0, i, b"p", placement(f"c{i}", "p", "L1")) for i in range(MAX_EVENTS_PER_PERSON)]
+    processor.process(events)
+    result = processor.process([Incoming("placements", 0, MAX_EVENTS_PER_PERSON, b"p", placement("new", "p", "L2")),
+                                Incoming("placements", 0, MAX_EVENTS_PER_PERSON + 1, b"p", placement("c7", "p", "L1"))])
+    assert [d.reason for d in result.dead] == [f"too many events for one person (at most {MAX_EVENTS_PER_PERSON})"]
+    assert result.counts[("placements", "duplicate")] == 1
+    assert processor.partitions[0].people["p"].location == "L1"

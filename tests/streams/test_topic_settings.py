@@ -23,6 +23,9 @@ def test_only_the_settings_capmon_gives_are_compared():
     assert differences(wanted, other) == [Difference("message.timestamp.type", "LogAppendTime", "CreateTime"),
                                           Difference("retention.ms", str(30 * DAY_MS), "-1")]
     assert differences({"cleanup.policy": "compact"}, {}) == [Difference("cleanup.policy", "compact", None)]
+    limit = {"max.message.bytes": "1048576"}  # a topic made before capmon set it has the broker's 1048588
+    assert differences(limit, {"max.message.bytes": "1048588"}) == []
+    assert differences(limit, {"max.message.bytes": "65536"}) == [Difference("max.message.bytes", "1048576", "65536")]
 
 
 def test_the_warning_is_one_line_with_the_fix():
