@@ -62,7 +62,13 @@ class LiveEvaluator:
             out += self.evaluator.evaluate(self.held, at_us=watermark_us)  # type: ignore[arg-type]
             self.evaluated_until_us = watermark_us
             return out
-        out = self._grid(self.held, quiet_until) if quiet_until is not None else []
+        out = []
+        if quiet_until is not None:  # the quiet stretch on the figures of before it; what changed from its end
+            out += self._grid(self.held, quiet_until)
+            first = -(-quiet_until // self.step_us) * self.step_us  # the first grid point to see the change
+            if self.evaluated_until_us < first < watermark_us:  # type: ignore[operator]
+                out += self.evaluator.evaluate(snapshot, at_us=first)
+                self.evaluated_until_us = first
         out += self._grid(snapshot, watermark_us)
         out += self.evaluator.evaluate(snapshot, at_us=watermark_us)
         self.evaluated_until_us, self.held, self.ahead_from = watermark_us, snapshot, None

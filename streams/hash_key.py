@@ -13,6 +13,7 @@ offsets: the lower one is every worker's key, now and after any restart. Each pa
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 
@@ -22,12 +23,16 @@ from .kafka_io import client_options, figures_topic_name, kafka_errors, read_fig
 from .topics import Topics
 
 KEY_PREFIX = b"event-id-key:"
+HEX_KEY = re.compile(rb"[0-9a-f]{64}")  # what `deployment_key` writes; any other value is not a key (skipped)
+
+
+def is_key(key: bytes, value: bytes | None) -> bool:
+    return key.startswith(KEY_PREFIX) and value is not None and HEX_KEY.fullmatch(value) is not None
 
 
 def chosen(records: Iterable[tuple[int, bytes | None, bytes | None]]) -> bytes | None:
     """The deployment's key among (offset, key, value) records of the figures topic: the lowest offset's."""
-    candidates = [(offset, value) for offset, key, value in records
-                  if key is not None and key.startswith(KEY_PREFIX) and value]
+    candidates = [(offset, value) for offset, key, value in records if key is not None and is_key(key, value)]
     if not candidates:
         return None
     return bytes.fromhex(min(candidates)[1].decode())
@@ -55,7 +60,7 @@ def deployment_key(settings: Settings, timeout_s: float = 30.0) -> bytes:
 
 
 def _read(settings: Settings, timeout_s: float) -> bytes | None:
-    records, whole = read_figures_topic(settings, timeout_s, lambda key: key.startswith(KEY_PREFIX))
+    records, whole = read_figures_topic(settings, timeout_s, is_key, first_only=True)  # the first is the key
     if not whole:  # a partial read could miss the first key and write a second one
         raise KafkaUnavailable(f"could not read the figures topic to its end in {timeout_s:.0f} s")
     return chosen(records)

@@ -269,10 +269,10 @@ def prepare_worker_topics(settings: Settings) -> dict[str, int]:
 FigureRecord = tuple[int, bytes, bytes | None]  # offset, key, value
 
 
-def read_figures_topic(settings: Settings, timeout_s: float,
-                       wanted: Callable[[bytes], bool]) -> tuple[list[FigureRecord], bool]:
-    """The figures topic's records whose key is `wanted`, read from the beginning before a worker starts, and
-    whether the topic was read to its end within `timeout_s`."""
+def read_figures_topic(settings: Settings, timeout_s: float, wanted: Callable[[bytes, bytes | None], bool],
+                       first_only: bool = False) -> tuple[list[FigureRecord], bool]:
+    """The figures topic's records whose key is `wanted` (with `first_only`, the first one), read from the
+    beginning before a worker starts, and whether the read was complete within `timeout_s`."""
     from kafka import KafkaConsumer, TopicPartition
 
     records: list[FigureRecord] = []
@@ -286,8 +286,10 @@ def read_figures_topic(settings: Settings, timeout_s: float,
             deadline = time.monotonic() + timeout_s
             while consumer.position(tp) < end and time.monotonic() < deadline:
                 for message in consumer.poll(timeout_ms=500).get(tp, []):
-                    if message.key is not None and wanted(message.key):
+                    if message.key is not None and wanted(message.key, message.value):
                         records.append((message.offset, message.key, message.value))
+                        if first_only:
+                            return records, True
             return records, consumer.position(tp) >= end
         finally:
             consumer.close()
@@ -302,7 +304,7 @@ def check_pseudonym_key(settings: Settings, fingerprint: str, timeout_s: float =
 
     topic = figures_topic_name(Topics(settings.topic_prefix))
     recorded, state_exists = None, False
-    records, _whole = read_figures_topic(settings, timeout_s, lambda key: key == FINGERPRINT_KEY
+    records, _whole = read_figures_topic(settings, timeout_s, lambda key, _value: key == FINGERPRINT_KEY
                                          or key.startswith(b"partition:"))
     for _offset, key, value in records:
         if key == FINGERPRINT_KEY and value:

@@ -124,8 +124,9 @@ class FiguresView:
 
     def slowest_watermark_us(self, partitions: int) -> int | None:
         """The event time up to which every person partition has spoken: the least watermark of the partitions
-        that still had input to process, or the greatest watermark when none had (an idle partition must not
-        hold evaluation back forever). A partition with no summary yet holds everything back (None)."""
+        that still had input to process, or, when none had, the greatest event time of the figures (an idle
+        partition must not hold evaluation back forever, and a register change in a quiet night is evaluated at
+        its own time). A partition with no summary yet holds everything back (None)."""
         busy, marks = [], []
         for partition in range(partitions):
             summary = self.summaries.get(partition)
@@ -137,7 +138,9 @@ class FiguresView:
                     busy.append(summary.watermark_us)
             elif not summary.caught_up:
                 return None  # it has input but has accepted nothing yet
-        return min(busy) if busy else max(marks, default=None)
+        if busy:
+            return min(busy)
+        return max([*marks, *(st[0] for st, _site in self.register.sites.values())], default=None) if marks else None
 
     def read_per_topic(self) -> dict[str, int]:
         """How far each input topic has been processed, summed over the partitions' summaries."""

@@ -174,3 +174,28 @@ def test_a_quiet_stretch_is_evaluated_on_the_figures_that_held_during_it_as_the_
         got += [(t.kind, t.at_us) for t in live.advance(snapshot(view), view.slowest_watermark_us(1),
                                                         view.take_changed_from())]
     assert [g for g in got if g[0] in ("fired", "resolved")] == expected
+
+
+def test_a_change_is_first_seen_at_the_first_grid_point_after_it_and_a_register_change_in_a_quiet_night_at_once():
+    def summary(watermark: int, occupants: int, offset: int, since: int) -> bytes:
+        totals = Totals(occupancy=Counter({"L1": occupants}) if occupants else Counter())
+        return PartitionSummary(watermark, {"placements": offset}, totals, True, since).encode()
+
+    view = FiguresView()
+    view.apply(b"site:L1", site(10))
+    live = LiveEvaluator(Evaluator(RULES), 300, None)
+
+    def advance_to() -> list[tuple[str, int]]:
+        return [(t.kind, t.at_us) for t in live.advance(snapshot(view), view.slowest_watermark_us(1),
+                                                        view.take_changed_from())]
+    view.apply(partition_key(0), summary(T0, 0, 1, T0))
+    assert advance_to() == []
+    view.apply(partition_key(0), summary(T0 + 13 * MIN, 6, 2, T0 + 7 * MIN))  # breach at 10:07, seen at 10:13
+    assert advance_to() == [("pending", T0 + 10 * MIN)]  # the backtest's grid point, not 10:13
+    view.apply(partition_key(0), summary(T0 + 50 * MIN, 6, 3, T0 + 50 * MIN))
+    assert advance_to() == [("fired", T0 + 40 * MIN)]
+    closing = json.loads(site(10))
+    closing.update(event_id="close", occurred_at="2023-07-01T11:30:00+02:00", capacity=2)  # 90 min after T0
+    view.apply(b"site:L1", json.dumps(closing).encode())  # no person event since 10:50: a quiet night
+    assert view.slowest_watermark_us(1) == T0 + 90 * MIN and advance_to() == []
+    assert live.evaluated_until_us == T0 + 90 * MIN  # evaluated at the closing's own time, not held back

@@ -149,3 +149,12 @@ def test_one_person_holds_at_most_so_many_events_so_their_changelog_record_stays
     assert [d.reason for d in result.dead] == [f"too many events for one person (at most {MAX_EVENTS_PER_PERSON})"]
     assert result.counts[("placements", "duplicate")] == 1
     assert processor.partitions[0].people["p"].location == "L1"
+
+
+def test_a_record_on_the_figures_topic_that_is_not_a_hex_key_is_no_event_id_key():
+    from streams.hash_key import KEY_PREFIX, chosen
+
+    good = "ab" * 32
+    assert chosen([(1, KEY_PREFIX + b"x", b"zz"), (2, KEY_PREFIX + b"y", DEEP[:64]), (3, KEY_PREFIX + b"z",
+                                                                                      good.encode())]) == bytes.fromhex(good)
+    assert chosen([(1, KEY_PREFIX + b"x", b"not hex")]) is None
