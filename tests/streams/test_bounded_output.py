@@ -155,6 +155,6 @@ def test_a_record_on_the_figures_topic_that_is_not_a_hex_key_is_no_event_id_key(
     from streams.hash_key import KEY_PREFIX, chosen
 
     good = "ab" * 32
-    assert chosen([(1, KEY_PREFIX + b"x", b"zz"), (2, KEY_PREFIX + b"y", DEEP[:64]), (3, KEY_PREFIX + b"z",
-                                                                                      good.encode())]) == bytes.fromhex(good)
+    records = [(1, KEY_PREFIX + b"x", b"zz"), (2, KEY_PREFIX + b"y", DEEP[:64]), (3, KEY_PREFIX + b"z", good.encode())]
+    assert chosen(records) == bytes.fromhex(good)
     assert chosen([(1, KEY_PREFIX + b"x", b"not hex")]) is None
