@@ -85,6 +85,7 @@ class Pipeline:
             store="rocksdb://",
             datadir=str(s.state_dir),
             web_host=s.web_host,
+            web_bind=s.web_host,  # listen there only: Faust's default binds every address (0.0.0.0)
             web_port=s.web_port,
             web_enabled=True,
             # Only the contract's routes (CONTRACT.md section 5): Faust's own pages would show table contents
