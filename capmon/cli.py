@@ -215,9 +215,9 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from alerts.rules import load_rules
-    from streams.kafka_io import check_pseudonym_key, prepare_worker_topics
+    from streams.kafka_io import changelog_topic_name, check_pseudonym_key, prepare_worker_topics, topic_id
     from streams.pseudonyms import fingerprint_of, pseudonyms_of
-    from streams.state_dir import check_writable
+    from streams.state_dir import ChangelogIdentity, check_writable, claim, topic_state_dir
     from streams.web_users import WebUsers
 
     from .worker import run_worker
@@ -228,6 +228,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     rules = load_rules(rules_path) if settings.alert_rules or rules_path.exists() else []
     users = WebUsers.load(settings.web_users_file) if settings.web_users_file else None
     layout = prepare_worker_topics(settings)
+    changelog = changelog_topic_name(Topics(settings.topic_prefix))
+    claim(topic_state_dir(settings.state_dir, settings.topic_prefix),
+          ChangelogIdentity(changelog, topic_id(settings, changelog)))
     check_pseudonym_key(settings, fingerprint_of(pseudonyms_of(settings)))
     partitions = layout[Topics(settings.topic_prefix).registrations]
     return run_worker(settings.model_copy(update={"partitions": partitions}), args.loglevel, rules, layout, users)
