@@ -102,7 +102,7 @@ class ReadModel(Protocol):
 
 
 # The status page has inline styles and inline SVG, no script, nothing loaded from elsewhere; no page may frame it.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; "
+CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
                            "form-action 'none'; frame-ancestors 'none'")
 SERVER = "capmon"  # aiohttp would name itself and its version (and Python's)
 
