@@ -219,9 +219,9 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from alerts.rules import load_rules
     from streams.hash_key import deployment_key
-    from streams.kafka_io import check_pseudonym_key, prepare_worker_topics
+    from streams.kafka_io import changelog_topic_name, check_pseudonym_key, prepare_worker_topics, topic_id
     from streams.pseudonyms import fingerprint_of, pseudonyms_of
-    from streams.state_dir import check_writable
+    from streams.state_dir import ChangelogIdentity, check_writable, claim, topic_state_dir
     from streams.topic_settings import check_topic_settings
     from streams.web_users import WebUsers
 
@@ -234,6 +234,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     users = WebUsers.load(settings.web_users_file) if settings.web_users_file else None
     layout = prepare_worker_topics(settings)
     checked = check_topic_settings(settings)  # a WARNING line per existing topic with other settings
+    changelog = changelog_topic_name(Topics(settings.topic_prefix))
+    claim(topic_state_dir(settings.state_dir, settings.topic_prefix),
+          ChangelogIdentity(changelog, topic_id(settings, changelog)))
     check_pseudonym_key(settings, fingerprint_of(pseudonyms_of(settings)))
     event_key = deployment_key(settings) if settings.pseudonym_key is None else None  # else that key hashes
     partitions = layout[Topics(settings.topic_prefix).registrations]

@@ -34,6 +34,7 @@ from streams.pipeline import Pipeline
 from streams.status_page import Thresholds
 from streams.view import FiguresView
 from streams.web import add_routes, inflow_json, occupancy_json, status_html
+from streams.web_login import LoginGate
 from streams.web_users import WebUsers
 
 ALERT_INTERVAL_S = 0.5
@@ -79,7 +80,7 @@ class Worker:
         app.task(self.reader.run)
         app.task(self.probe.run)
         app.timer(ALERT_INTERVAL_S)(self._lead)
-        add_routes(app, self, users)
+        add_routes(app, self, LoginGate(users) if users is not None else None)
 
     @property
     def app(self) -> faust.App:

@@ -9,6 +9,7 @@ export CAPMON_TOPIC_PREFIX="${CAPMON_TOPIC_PREFIX-run$(date +%Y%m%d%H%M%S).}"
 export CAPMON_WEB_PORT="${CAPMON_WEB_PORT:-6066}"
 export CAPMON_STATE_DIR="${CAPMON_STATE_DIR:-.cache/state}"
 SPEED="${SPEED:-7200}"
+DAYS="${DAYS:-365}"  # simulated days; the run ends (and stops the worker) when the feed does
 mkdir -p .cache/run
 LOG=.cache/run/worker.log
 URL="http://127.0.0.1:${CAPMON_WEB_PORT}"
@@ -41,4 +42,4 @@ cat <<MSG
   Simulated feed at ${SPEED}x real time; Ctrl-C stops the feed and the worker.
 
 MSG
-"$BIN/capmon" simulate --speed "$SPEED" --seed "${SEED:-1}"
+"$BIN/capmon" simulate --speed "$SPEED" --seed "${SEED:-1}" --days "$DAYS"

@@ -319,3 +319,16 @@ def check_pseudonym_key(settings: Settings, fingerprint: str, timeout_s: float =
                 producer.send(topic, key=FINGERPRINT_KEY, value=fingerprint.encode()).get(timeout=timeout_s)
             finally:
                 producer.close()
+
+
+def topic_id(settings: Settings, name: str) -> str | None:
+    """Kafka's id of a topic (a topic deleted and created again gets a new one), or None when the broker or the
+    client gives none."""
+    with kafka_errors("describing the changelog topic", settings):
+        admin = KafkaAdminClient(**client_options(settings))
+        try:
+            described = admin.describe_topics([name])
+        finally:
+            admin.close()
+    found = described[0].get("topic_id") if described else None
+    return str(found) if found and str(found).strip("0-") else None  # all zeros: no id

@@ -37,7 +37,7 @@ from .metrics import WorkerMetrics
 from .person_table import PersonTable
 from .processing import BatchResult, Incoming, PartitionState, PeopleProcessor, RegisterProcessor
 from .pseudonyms import pseudonyms_of
-from .state_dir import exit_unwritable, is_storage_failure
+from .state_dir import exit_unwritable, is_storage_failure, topic_state_dir
 from .summary import RegisterProgress, split
 from .topics import PUBLISH_MAX_BYTES, Topics
 from .view import FiguresView, partition_key, register_key, register_offsets_key
@@ -85,8 +85,9 @@ class Pipeline:
             broker=[f"kafka://{server}" for server in s.kafka_bootstrap.split(",")],
             broker_credentials=faust_credentials(s),
             store="rocksdb://",
-            datadir=str(s.state_dir),
+            datadir=str(topic_state_dir(s.state_dir, s.topic_prefix)),  # claimed by `capmon worker` first
             web_host=s.web_host,
+            web_bind=s.web_host,  # listen there only: Faust's default binds every address (0.0.0.0)
             web_port=s.web_port,
             web_enabled=True,
             # Only the contract's routes (CONTRACT.md section 5): Faust's own pages would show table contents

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+import aiohttp.web_response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from .config import DEFAULT_TAAKSTELLING
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     import faust
 
     from .state.readmodel import CapacityNeed, Figures
-    from .web_users import WebUsers
+    from .web_login import LoginGate
 
 
 def _area(area: Area, net_per_day: float | None = None, until: float | None = None) -> dict[str, Any]:
@@ -100,16 +101,44 @@ class ReadModel(Protocol):
     def metrics_text(self) -> bytes: ...
 
 
-def add_routes(app: faust.App, read: ReadModel, users: WebUsers | None = None) -> None:
-    """The contract's routes (CONTRACT.md section 5), and no others. With `users`, every route but /health and
-    /metrics (which monitoring reads) needs HTTP basic auth."""
+# The status page has inline styles and inline SVG, no script, nothing loaded from elsewhere; no page may frame it.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+                           "form-action 'none'; frame-ancestors 'none'")
+SERVER = "capmon"  # aiohttp would name itself and its version (and Python's)
+
+
+def security_headers(path: str) -> dict[str, str]:
+    """The headers every answer carries (the JSON read-outs are never cached: they change every second)."""
+    headers = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+               "Content-Security-Policy": CONTENT_SECURITY_POLICY, "Server": SERVER}
+    if path.startswith("/api/"):
+        headers["Cache-Control"] = "no-store"
+    return headers
+
+
+async def _harden(request: Any, response: Any) -> None:
+    """aiohttp's on_response_prepare: runs for every answer of a route or of the router (404, 405, 500)."""
+    response.headers.update(security_headers(request.path))
+
+
+def add_routes(app: faust.App, read: ReadModel, gate: LoginGate | None = None) -> None:
+    """The contract's routes (CONTRACT.md section 5), and no others, all with `security_headers`. With `gate`,
+    every route but /health and /metrics (which monitoring reads) needs HTTP basic auth."""
+    app.web.web_app.on_response_prepare.append(_harden)
+    # Answers to requests that never reach the router (a malformed request line or header: 400) skip that
+    # hook; aiohttp fills their `Server` from this module constant.
+    aiohttp.web_response.SERVER_SOFTWARE = SERVER
 
     def guarded(handler: Callable[[Any, Any], Awaitable[Any]]) -> Callable[[Any, Any], Awaitable[Any]]:
-        if users is None:
+        if gate is None:
             return handler
 
         async def check(web: Any, request: Any) -> Any:
-            if not users.allows(request.headers.get("Authorization")):
+            verdict = await gate.verdict(request.headers.get("Authorization"), request.remote or "unknown")
+            if verdict.retry_after is not None:
+                return web.json({"error": "too many failed logins or checks: retry later"}, status=429,
+                                headers={"Retry-After": str(verdict.retry_after)})
+            if not verdict.allowed:
                 return web.json({"error": "authentication required"}, status=401,
                                 headers={"WWW-Authenticate": 'Basic realm="capmon", charset="UTF-8"'})
             return await handler(web, request)

@@ -10,6 +10,7 @@ import urllib.request
 
 import bcrypt
 
+from tests.capmon.test_web_hardening import get
 from tests.support.helpers import run_capmon, wait_for
 from tests.support.worker_harness import WorkerProcess
 
@@ -39,11 +40,12 @@ def test_only_the_contracts_routes_answer_and_they_need_a_user_but_health_and_me
         wait_for(lambda: worker.get("/health")["assigned_partitions"], timeout=60, what="partitions")
         good = ("officer", "s3cret")
         wait_for(lambda: status(worker.port, "/api/occupancy", good)[0] == 200, timeout=30, what="the API")
-        for path in PROTECTED:
+        for number, path in enumerate(PROTECTED, start=1):
             code, headers = status(worker.port, path)
             assert code == 401 and headers["WWW-Authenticate"].startswith("Basic"), path
-            assert status(worker.port, path, ("officer", "wrong"))[0] == 401, path
-            assert status(worker.port, path, ("nobody", "s3cret"))[0] == 401, path
+            client = f"127.0.5.{number}"  # one address per path: failed logins are throttled per address
+            assert get("127.0.0.1", worker.port, path, ("officer", "wrong"), source=client)[0] == 401, path
+            assert get("127.0.0.1", worker.port, path, ("nobody", "s3cret"), source=client)[0] == 401, path
             assert status(worker.port, path, good)[0] == 200, path
         assert status(worker.port, "/health")[0] == 200 and status(worker.port, "/metrics")[0] == 200
         for path in ("/table/people/person-4711/", "/table/people/person-4711", "/table/", "/router/",

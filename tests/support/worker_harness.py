@@ -32,6 +32,10 @@ class WorkerProcess:
         self.env = {**env, "CAPMON_WEB_PORT": str(self.port), "CAPMON_STATE_DIR": str(tmp / f"state-{name}")}
         self.proc: subprocess.Popen | None = None
 
+    @property
+    def url(self) -> str:
+        return f"http://{self.env.get('CAPMON_WEB_HOST', '127.0.0.1')}:{self.port}"
+
     def start(self, wait_healthy: bool = True) -> WorkerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
         self.proc = subprocess.Popen([sys.executable, "-m", "capmon", "worker"], env=self.env, cwd=REPO,
@@ -51,17 +55,17 @@ class WorkerProcess:
 
     def get_status(self, path: str) -> int:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
+            with urllib.request.urlopen(f"{self.url}{path}", timeout=5) as response:
                 return response.status
         except urllib.error.HTTPError as exc:
             return exc.code
 
     def get(self, path: str) -> dict:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as response:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:
             return json.loads(response.read())
 
     def text(self, path: str) -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as response:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:
             return response.read().decode()
 
     def kill9(self) -> None:
