@@ -120,6 +120,17 @@ async def create_topic(bootstrap: str, name: str) -> None:
         await admin.close()
 
 
+async def delete_topics(bootstrap: str, prefix: str) -> None:
+    """The run's input topic and the one Faust's assignor created."""
+    from aiokafka.admin import AIOKafkaAdminClient
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([t for t in await admin.list_topics() if t.startswith(prefix)])
+    finally:
+        await admin.close()
+
+
 async def produce(bootstrap: str, name: str, stop: asyncio.Event, rate: int) -> int:
     """Messages to every partition in turn, about `rate` a second in all; returns how many a partition."""
     from aiokafka import AIOKafkaProducer
@@ -216,6 +227,7 @@ async def drive(args: argparse.Namespace) -> int:
         if not producing.done():
             await producing
         stop(a, True)
+        await delete_topics(args.bootstrap, f"{app_id}-")
     return verdict(tmp, per_partition, done)
 
 
