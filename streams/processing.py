@@ -18,6 +18,7 @@ from .events import DEFAULT_MAX_CLOCK_SKEW_S, Event, Forecast, Location, check_n
 from .pseudonyms import Pseudonyms, keyed_event_id
 from .state.chain import ChainState
 from .state.codec import decode_totals, encode_totals
+from .state.erasure import AwaitingErasure
 from .state.figures import daily_kept_from
 from .state.people import MAX_EVENTS_PER_PERSON, Person
 from .state.register import Register
@@ -25,7 +26,7 @@ from .state.retention import expiry_horizon, oldest_expirable_us
 from .state.stamp import micros
 from .state.totals import Totals
 from .summary import UNKNOWN, PartitionSummary
-from .topics import Topics
+from .topics import PERSON_TOPICS, Topics
 
 DAY_US = 86_400 * 1_000_000
 DEFAULT_RETENTION_DAYS = 400  # CAPMON_PERSON_RETENTION_DAYS
@@ -91,6 +92,8 @@ class PartitionState(ChainState):
     # topic -> greatest broker timestamp of its valid messages: which topics are silent (state/retention.py)
     heard: dict[str, int] = field(default_factory=dict)
     event_key: bytes | None = field(default=None, compare=False, repr=False)  # keys `hashed`; None: unkeyed
+    # tombstones that found nobody, until every topic is read past them (streams/state/erasure.py)
+    awaiting_erasure: AwaitingErasure = field(default_factory=AwaitingErasure, compare=False, repr=False)
     daily_from: str | None = field(default=None, compare=False, repr=False)  # daily counts kept from this day
     # earliest event time accepted since the last summary (None: none); UNKNOWN after a recovery from the table,
     # which may hold what the previous owner folded but never published
@@ -105,6 +108,8 @@ class PartitionState(ChainState):
         the people in the table so a recovery restores them."""
         body = {"watermark_us": self.watermark_us, "offsets": self.offsets, "latest": self.latest,
                 "heard": self.heard}
+        if self.awaiting_erasure.since:
+            body["awaiting_erasure"] = self.awaiting_erasure.to_json()
         if self.event_key is not None:
             body["event_id_key"] = self.event_key.hex()
         return json.dumps(body).encode()
@@ -228,6 +233,7 @@ class PeopleProcessor:
             state.latest = body.get("latest", {})
             state.since_us = UNKNOWN
             state.heard = body.get("heard", {})
+            state.awaiting_erasure = AwaitingErasure.from_json(body.get("awaiting_erasure"))
         self.partitions[partition] = state
         return state
 
@@ -282,6 +288,8 @@ class PeopleProcessor:
                 state.latest[base] = occurred
             if kind == "accepted":
                 person_id = event.person_id  # type: ignore[union-attr]
+                if state.awaiting_erasure.applies(state.hashed(person_id), message.timestamp_us):
+                    state.erase(person_id, state.watermark_us or 0)  # its tombstone was read first
                 person = state.people[person_id]
                 result.changed.setdefault(message.partition, {})[person_id] = person
                 if person.erased:
@@ -290,6 +298,7 @@ class PeopleProcessor:
                     state.oldest_us = person.last_us
         for partition in result.meta:
             state = self.partitions[partition]
+            state.awaiting_erasure.prune(state.heard, PERSON_TOPICS)
             if self._expire(state, result.changed.setdefault(partition, {}), result):
                 erased_or_expired.add(partition)
             result.meta[partition] = state.meta()
@@ -312,6 +321,8 @@ class PeopleProcessor:
             person_id = self.pseudonyms.person_id(person_id)
         result.counts[(base, "erasure")] += 1
         if not state.erase(person_id, state.watermark_us or 0):
+            if person_id not in state.people and message.timestamp_us is not None:
+                state.awaiting_erasure.add(state.hashed(person_id), message.timestamp_us)
             return False
         result.changed.setdefault(message.partition, {})[person_id] = state.people[person_id]
         return True

@@ -247,3 +247,38 @@ def test_event_id_hashes_are_keyed_without_a_pseudonym_key_and_a_recovery_keeps_
     other.load(0, [(k, decode_person(v)) for k, v in recovered.people.items()], recovered.meta[0])
     again = other.process([place(feed, 1, "ann", 1)])
     assert again.counts == {("placements", "duplicate"): 1}
+
+
+
+def test_a_tombstone_read_before_the_persons_earlier_event_on_another_topic_still_erases_them():
+    """Kafka orders one topic's partition, not the three person topics: a tombstone on `placements` can be read
+    before a registration appended earlier. It creates no person, but is remembered until every topic is read past
+    it; the earlier registration is then erased as it arrives, a registration appended after it is kept."""
+    from streams.state.erasure import MAX_AWAITING, AwaitingErasure
+
+    now = 1_700_000_000.0  # broker time (2023-11-14), after the events' days in 2023
+    feed, table = Feed(), Table()
+    proc = PeopleProcessor(T)
+    feed.appended = now + 1
+    early = reg(feed, 1, "ann", 1)  # appended first, read late
+    feed.appended = now + 2
+    table.write(proc.process([feed("placements", "ann", None)]))
+    assert not proc.partitions[0].people  # nobody created
+    proc = table.recovered()  # and the memory survives a restart
+    assert proc.partitions[0].awaiting_erasure.since
+    erased = table.write(proc.process([early]))
+    assert erased.counts[("registrations", "accepted")] == 1 and proc.partitions[0].people["ann"].erased
+    assert sum(proc.partitions[0].totals.inflow.values()) == 1  # the count stays: figures never change by erasure
+    feed.appended = now + 3
+    proc.process([reg(feed, 2, "bob", 2), feed("placements", "bob", None), reg(feed, 3, "carl", 3)])
+    assert proc.partitions[0].people["bob"].erased and not proc.partitions[0].people["carl"].erased
+    feed.appended = now + 4
+    proc.process([dec(feed, 4, "carl", 4), place(feed, 4, "carl", 4)])  # every topic read past the tombstones
+    assert proc.partitions[0].awaiting_erasure.since == {}
+    feed.appended = now + 5
+    kept = proc.process([reg(feed, 5, "bob", 5, "repeat")])  # appended after bob's tombstone: new data, kept
+    assert not kept.dead and kept.counts[("registrations", "accepted")] == 1
+    memory = AwaitingErasure()
+    for i in range(MAX_AWAITING + 5):
+        memory.add(f"h{i}", i)
+    assert len(memory.since) == MAX_AWAITING and "h0" not in memory.since
