@@ -110,6 +110,8 @@ class PartitionState(ChainState):
                 "heard": self.heard}
         if self.awaiting_erasure.since:
             body["awaiting_erasure"] = self.awaiting_erasure.to_json()
+        if self.legacy_unkeyed:
+            body["legacy_unkeyed"] = True
         if self.event_key is not None:
             body["event_id_key"] = self.event_key.hex()
         return json.dumps(body).encode()
@@ -216,13 +218,11 @@ class PeopleProcessor:
         `forgotten` the histories of erased and expired persons)."""
         held = dict(people)
         body = json.loads(meta) if meta else None
-        if body is not None and "event_id_key" in body:
-            key: bytes | None = bytes.fromhex(body["event_id_key"])
-        elif body is not None and any(person.counted for person in held.values()):
-            key = None  # erased persons' hashes from before keyed hashes: keep recognising them (unkeyed)
-        else:
-            key = self.event_key
+        key = bytes.fromhex(body["event_id_key"]) if body is not None and "event_id_key" in body else self.event_key
         state = self._new_state(held, key)
+        # erased persons' hashes from before keyed hashes (no key in the meta): still recognised, as plain SHA-256
+        state.legacy_unkeyed = self.pseudonyms is None and body is not None and (body.get("legacy_unkeyed", False) or (
+            "event_id_key" not in body and any(person.counted for person in held.values())))
         state.totals = Totals.of(state.people.values())
         state.oldest_us = oldest_expirable_us(state.people.values())
         if forgotten:

@@ -35,6 +35,8 @@ class ChainState:
     # (a recovery rebuilds the totals so). Changes only when a history is erased or expires.
     forgotten: Totals = field(default_factory=Totals, compare=False, repr=False)
     hashed: Callable[[str], str] = field(default=_unkeyed, compare=False, repr=False)  # event ids after erasure
+    # erasures from before keyed hashes hold plain SHA-256 hashes: still recognised, never made any more
+    legacy_unkeyed: bool = field(default=False, compare=False, repr=False)
 
     def apply(self, event: Event, touched: set[str] | None = None) -> Result:
         """Fold one valid event in. A repeated event id changes nothing and says "duplicate"; an event of a
@@ -44,7 +46,7 @@ class ChainState:
             before = self.people.get(event.person_id, EMPTY)
             if before.fully_erased:
                 return "erased"
-            if seen(before, event, self.hashed):
+            if seen(before, event, self.hashed) or (self.legacy_unkeyed and seen(before, event, _unkeyed)):
                 return "duplicate"
             if events_held(before) >= MAX_EVENTS_PER_PERSON:
                 return "too_many"

@@ -282,3 +282,25 @@ def test_a_tombstone_read_before_the_persons_earlier_event_on_another_topic_stil
     for i in range(MAX_AWAITING + 5):
         memory.add(f"h{i}", i)
     assert len(memory.since) == MAX_AWAITING and "h0" not in memory.since
+
+
+def test_a_partition_with_erasures_from_before_keyed_hashes_recognises_them_and_keys_every_new_one():
+    """Upgrading: a state whose erased persons hold plain SHA-256 hashes (no key in its meta) keeps recognising
+    their repeats, but hashes every new erasure with the deployment's key, also after the next recovery."""
+    feed, table = Feed(), Table()
+    old = PeopleProcessor(T)  # before keyed hashes: plain SHA-256
+    table.write(old.process([reg(feed, 1, "ann", 1), place(feed, 1, "ann", 1)]))
+    table.write(old.process([feed("registrations", "ann", None)]))
+    body = json.loads(table.meta[0])
+    assert "event_id_key" not in body
+    key = b"k" * 32
+    proc = table.recovered()
+    proc.event_key = key
+    proc.load(0, [(k, decode_person(v)) for k, v in table.people.items()], table.meta[0])
+    table.write(proc.process([reg(feed, 2, "bob", 2), place(feed, 2, "bob", 2)]))
+    table.write(proc.process([feed("registrations", "bob", None)]))
+    assert decode_person(table.people["bob"]).counted == {keyed_event_id(key, "r2"), keyed_event_id(key, "p2")}
+    later = PeopleProcessor(T, event_key=b"z" * 32)  # after another restart
+    later.load(0, [(k, decode_person(v)) for k, v in table.people.items()], table.meta[0])
+    repeats = later.process([reg(feed, 1, "ann", 1), reg(feed, 2, "bob", 2)])
+    assert repeats.counts == {("registrations", "duplicate"): 2}
