@@ -8,11 +8,12 @@ KAFKA_DATA ?= .cache/kafka-data
 SPEED ?= 7200
 export KAFKA_PORT KAFKA_DATA
 
-.PHONY: help install lock run test test-slow soak lint kafka kafka-stop topics schemas dashboards bench clean
+.PHONY: help install lock run test test-slow check soak lint kafka kafka-stop topics schemas dashboards bench clean
 
 help:
 	@echo "make run         local Kafka + a capmon worker + simulated feed (SPEED=$(SPEED) x real time)"
 	@echo "make test        the whole test suite (starts its own Kafka)"
+	@echo "make check       before a commit: ruff and the tests that need no Kafka"
 	@echo "make test-slow   the long fault cases (3-minute broker outage, receiver down 10 minutes, slow receiver)"
 	@echo "make soak        a worker and the simulator at 2,000x for 30 minutes: bench/soak.csv and bench/soak.png"
 	@echo "make kafka       start the local broker on 127.0.0.1:$(KAFKA_PORT); make kafka-stop stops it"
@@ -58,6 +59,10 @@ test: install
 	@$(PYTHON) deploy/kafka/localkafka.py fetch
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -m "not kafka"
 
 test-slow: install
 	@deploy/test-deps.sh
