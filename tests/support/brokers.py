@@ -3,22 +3,11 @@ directory to play an outage, or configured with listeners the session's broker d
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import localkafka  # deploy/kafka/localkafka.py, put on the path by conftest
-
-
-def free_ports(n: int) -> list[int]:
-    """`n` consecutive free ports (the broker's controller listens on its port + 1)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            first = s.getsockname()[1]
-        if first + n < 65535 and not any(localkafka.port_in_use("127.0.0.1", first + i) for i in range(n)):
-            return [first + i for i in range(n)]
-    raise AssertionError("no free ports")
+from tests.support.ports import free_ports
 
 
 class OwnBroker:
