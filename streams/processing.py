@@ -288,7 +288,8 @@ class PeopleProcessor:
                 state.latest[base] = occurred
             if kind == "accepted":
                 person_id = event.person_id  # type: ignore[union-attr]
-                if state.awaiting_erasure.applies(state.hashed(person_id), message.timestamp_us):
+                if state.awaiting_erasure.since and state.awaiting_erasure.applies(state.hashed(person_id),
+                                                                                   message.timestamp_us):
                     state.erase(person_id, state.watermark_us or 0)  # its tombstone was read first
                 person = state.people[person_id]
                 result.changed.setdefault(message.partition, {})[person_id] = person
