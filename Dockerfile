@@ -15,6 +15,7 @@ RUN pip install --require-hashes -r requirements/worker.txt -r requirements/buil
 COPY pyproject.toml README.md ./
 COPY streams streams
 COPY alerts alerts
+COPY readout readout
 COPY capmon capmon
 # setuptools only builds capmon: removed after, with its distutils .pth file.
 RUN pip install --no-deps --no-build-isolation . && pip uninstall -y -q setuptools && pip check

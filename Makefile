@@ -17,7 +17,7 @@ help:
 	@echo "make test-slow   the long fault cases (3-minute broker outage, receiver down 10 minutes, slow receiver)"
 	@echo "make soak        a worker and the simulator at 2,000x for 30 minutes: bench/soak.csv and bench/soak.png"
 	@echo "make kafka       start the local broker on 127.0.0.1:$(KAFKA_PORT); make kafka-stop stops it"
-	@echo "make lint        ruff;  make schemas  regenerate streams/schemas/*.json"
+	@echo "make lint        ruff;  make schemas  regenerate streams/contract/schemas/*.json"
 	@echo "make dashboards  regenerate deploy/grafana/dashboards/*.json from deploy/grafana/build.py"
 	@echo "make lock        re-resolve requirements/*.txt after a change to pyproject.toml (LOCK_ARGS=--upgrade: newest)"
 

@@ -6,14 +6,13 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+from alerts.evaluate import Transition
+from alerts.rules import Rule
+from alerts.timeline import run
+from streams.contract.events import DEFAULT_MAX_CLOCK_SKEW_S, Event, check_not_in_future, parse_event
+from streams.contract.finite import dumps
 from streams.errors import ConfigError, InvalidEvent
-from streams.events import DEFAULT_MAX_CLOCK_SKEW_S, Event, check_not_in_future, parse_event
-from streams.finite import dumps
 from streams.state.stamp import AMSTERDAM, micros
-
-from .evaluate import Transition
-from .rules import Rule
-from .timeline import run
 
 Invalid = Callable[[int, str], None]  # told the line number and the reason of each invalid line
 

@@ -24,11 +24,10 @@ from email.utils import parsedate_to_datetime
 import aiohttp
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from streams.finite import dumps
-
-from .evaluate import Transition
-from .receivers import Receiver, Request
-from .text import printable
+from alerts.evaluate import Transition
+from alerts.receivers import Receiver, Request
+from alerts.text import printable
+from streams.contract.finite import dumps
 
 log = logging.getLogger("capmon.alerts")
 

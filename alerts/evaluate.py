@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 
+from alerts.machine import AlertState, observe
+from alerts.measures import values
+from alerts.rules import Rule
 from streams.state.readmodel import Figures
-
-from .machine import AlertState, observe
-from .measures import values
-from .rules import Rule
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 INACTIVE = AlertState()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from .delivery import Dispatcher
-from .service import AlertService
+from alerts.delivery import Dispatcher
+from alerts.service import AlertService
 
 log = logging.getLogger("capmon.alerts")
 

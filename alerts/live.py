@@ -18,12 +18,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, MutableMapping
 
+from alerts.evaluate import Evaluator, Transition, alert_id
+from alerts.machine import AlertState, observe
+from alerts.rules import Rule
+from streams.contract.summary import UNKNOWN
 from streams.state.readmodel import Figures
-from streams.summary import UNKNOWN
-
-from .evaluate import Evaluator, Transition, alert_id
-from .machine import AlertState, observe
-from .rules import Rule
 
 
 class LiveEvaluator:

@@ -12,11 +12,10 @@ import json
 import logging
 from dataclasses import asdict, dataclass, field
 
-from streams.finite import dumps
-
-from .evaluate import Transition
-from .machine import AlertState
-from .text import printable
+from alerts.evaluate import Transition
+from alerts.machine import AlertState
+from alerts.text import printable
+from streams.contract.finite import dumps
 
 log = logging.getLogger("capmon.alerts")
 CHECKPOINT_KEY = b"__evaluated_until__"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
-from .rules import Rule
+from alerts.rules import Rule
 
 Status = Literal["inactive", "pending", "firing"]
 Kind = Literal["pending", "cancelled", "fired", "resolved"]

@@ -9,9 +9,9 @@ from streams.state.figures import UNREGISTERED, Area
 from streams.state.readmodel import Figures
 
 if TYPE_CHECKING:
-    from streams.view import FiguresView
+    from streams.state.view import FiguresView
 
-from .rules import Rule
+from alerts.rules import Rule
 
 ALWAYS = frozenset({"registration", "decision", "placement", "location", "forecast", "day", "time"})
 

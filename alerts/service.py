@@ -17,18 +17,17 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from streams.topics import Topics
-from streams.view import FiguresView
-
-from .delivery import Dispatcher
-from .evaluate import Evaluator, Transition
-from .live import LiveEvaluator, StalenessWatch
-from .log import CHECKPOINT_KEY, AlertLog, AlertRecord, Checkpoint, Undelivered
-from .machine import AlertState
-from .measures import snapshot
-from .rules import Rule
-from .text import printable
-from .timeline import DEFAULT_STEP_S
+from alerts.delivery import Dispatcher
+from alerts.evaluate import Evaluator, Transition
+from alerts.live import LiveEvaluator, StalenessWatch
+from alerts.log import CHECKPOINT_KEY, AlertLog, AlertRecord, Checkpoint, Undelivered
+from alerts.machine import AlertState
+from alerts.measures import snapshot
+from alerts.rules import Rule
+from alerts.text import printable
+from alerts.timeline import DEFAULT_STEP_S
+from streams.contract.topics import Topics
+from streams.state.view import FiguresView
 
 log = logging.getLogger("capmon.alerts")
 Produce = Callable[[bytes, bytes], Awaitable[None]]

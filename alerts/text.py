@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from alerts.evaluate import Transition
 from streams.state.stamp import AMSTERDAM
-
-from .evaluate import Transition
 
 MEASURE_WORDS = {
     "headroom": "headroom (free usable beds)",

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from streams.events import Decision, Event, Forecast, Location, Placement, Registration
+from alerts.evaluate import Evaluator, Transition
+from alerts.measures import inputs
+from alerts.rules import Rule
+from streams.contract.events import Decision, Event, Forecast, Location, Placement, Registration
 from streams.state.chain import ChainState
 from streams.state.figures import daily_kept_from
 from streams.state.readmodel import Figures, derive
 from streams.state.stamp import local_day, micros
-
-from .evaluate import Evaluator, Transition
-from .measures import inputs
-from .rules import Rule
 
 DEFAULT_STEP_S = 300
 DAY_US = 86_400 * 1_000_000

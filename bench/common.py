@@ -18,7 +18,7 @@ sys.path.insert(0, str(REPO / "deploy" / "kafka"))
 
 import localkafka  # noqa: E402
 
-from streams.topics import Topics  # noqa: E402
+from streams.contract.topics import Topics  # noqa: E402
 
 
 @dataclass(frozen=True)

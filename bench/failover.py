@@ -30,7 +30,7 @@ from bench.processes import (
     toggle_bench_location,
     wait_until,
 )
-from streams.topics import EVENT_TYPES, Topics
+from streams.contract.topics import EVENT_TYPES, Topics
 
 HEADING = "Alerting fail-over"
 

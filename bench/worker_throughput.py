@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench.common import REPO, bench_kafka, replace_section, with_prefix
 from bench.processes import Worker, machine, messages_in, wait_until
-from streams.topics import EVENT_TYPES
+from streams.contract.topics import EVENT_TYPES
 
 
 def sh(*args: str, env: dict | None = None) -> None:

@@ -20,10 +20,10 @@ from pathlib import Path
 from alerts.evaluate import Transition
 from alerts.rules import Rule, load_rules
 from alerts.timeline import run
-from streams.events import Event, parse_event
-from streams.simulator import mix
-from streams.simulator.chain import AMSTERDAM, ChainSimulation, SimConfig
+from streams.contract.events import Event, parse_event
 from streams.state.stamp import micros
+from streams.tools.simulator import mix
+from streams.tools.simulator.chain import AMSTERDAM, ChainSimulation, SimConfig
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_RULES = REPO / "deploy" / "alerts" / "rules.yaml"

@@ -13,12 +13,12 @@ from datetime import datetime
 from pathlib import Path
 
 from streams.config import Settings, load_settings
+from streams.contract.topics import Topics
 from streams.errors import CapmonError, ConfigError
-from streams.feed import FileSink, KafkaSink, Progress, Sink, run_feed
-from streams.simulator import mix
-from streams.simulator.chain import AMSTERDAM, ChainSimulation, SimConfig
-from streams.simulator.faults import Record, encode, inject_invalid, reorder
-from streams.topics import Topics
+from streams.tools.feed import FileSink, KafkaSink, Progress, Sink, run_feed
+from streams.tools.simulator import mix
+from streams.tools.simulator.chain import AMSTERDAM, ChainSimulation, SimConfig
+from streams.tools.simulator.faults import Record, encode, inject_invalid, reorder
 
 
 def _scenario(value: str) -> float:
@@ -168,7 +168,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from streams.replay import Unroutable, count_lines, read_lines
+    from streams.tools.replay import Unroutable, count_lines, read_lines
 
     if not args.file.is_file():
         raise ConfigError(f"no such file: {args.file}")
@@ -190,8 +190,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
-    from streams.kafka_io import ensure_topics
-    from streams.topic_settings import check_topic_settings
+    from streams.runtime.kafka_io import ensure_topics
+    from streams.runtime.topic_settings import check_topic_settings
 
     settings = load_settings(**({"partitions": args.partitions} if args.partitions else {}))
     created = ensure_topics(settings)
@@ -202,7 +202,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
-    from streams import schemas
+    from streams.contract import schemas
 
     if args.check:
         stale = schemas.stale()
@@ -218,12 +218,12 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from alerts.rules import load_rules
-    from streams.hash_key import deployment_key
-    from streams.kafka_io import changelog_topic_name, check_pseudonym_key, prepare_worker_topics, topic_id
-    from streams.pseudonyms import fingerprint_of, pseudonyms_of
-    from streams.state_dir import ChangelogIdentity, check_writable, claim, topic_state_dir
-    from streams.topic_settings import check_topic_settings
-    from streams.web_users import WebUsers
+    from readout.users import WebUsers
+    from streams.ingest.pseudonyms import fingerprint_of, pseudonyms_of
+    from streams.runtime.hash_key import deployment_key
+    from streams.runtime.kafka_io import changelog_topic_name, check_pseudonym_key, prepare_worker_topics, topic_id
+    from streams.runtime.state_dir import ChangelogIdentity, check_writable, claim, topic_state_dir
+    from streams.runtime.topic_settings import check_topic_settings
 
     from .worker import run_worker
 
@@ -289,7 +289,7 @@ def _as_of(text: str) -> float:
 
 
 def cmd_dashboards(args: argparse.Namespace) -> int:
-    from streams.dashboards import load_dashboards, publish
+    from streams.tools.dashboards import load_dashboards, publish
 
     settings = load_settings()
     url = (args.url or settings.grafana_url or "").rstrip("/")

@@ -2,7 +2,7 @@
 
 Start-up order (what `build` sets up; Faust starts it):
 1. The figures view and the alert log are empty read models; the Faust `Pipeline` declares topics, the person
-   table and the agents (streams/pipeline.py has its own start-up order).
+   table and the agents (streams/runtime/pipeline.py has its own start-up order).
 2. The figures reader follows the figures and alerts topics from their beginning into those read models, on
    every worker. The HTTP views and `/metrics` read only them.
 3. Once the reader has caught up, the group's leader exports the figures and runs the alert service (a timer
@@ -13,35 +13,33 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import Any
 
 import faust
-from prometheus_client import generate_latest
 
 from alerts.delivery import Backoff, Dispatcher
 from alerts.leadership import AlertLeadership
 from alerts.log import AlertLog
-from alerts.readout import AlertsCollector, alerts_json
 from alerts.receivers import build_receivers
 from alerts.rules import Rule
 from alerts.service import AlertService
-from streams.broker_contact import BrokerProbe
+from readout.collectors import AlertsCollector, ContactCollector, FiguresCollector, HealthCollector, RetentionCollector
+from readout.login import LoginGate
+from readout.read_model import Consumer, ReadOut
+from readout.reader import TopicReader
+from readout.users import WebUsers
+from readout.web import add_routes
 from streams.config import Settings
-from streams.figures_reader import FiguresReader
-from streams.kafka_io import aiokafka_options
-from streams.metrics import ContactCollector, FiguresCollector, HealthCollector, RetentionCollector, WorkerMetrics
-from streams.pipeline import Pipeline
-from streams.status_page import Thresholds
-from streams.view import FiguresView
-from streams.web import add_routes, inflow_json, occupancy_json, status_html
-from streams.web_login import LoginGate
-from streams.web_users import WebUsers
+from streams.runtime.broker_contact import BrokerProbe
+from streams.runtime.kafka_io import aiokafka_options
+from streams.runtime.metrics import WorkerMetrics
+from streams.runtime.pipeline import Pipeline
+from streams.state.view import FiguresView
 
 ALERT_INTERVAL_S = 0.5
 
 
 class Worker:
-    """A capmon worker: the pipeline, its read models, alert leadership, and what the web server shows."""
+    """A capmon worker: the pipeline, its read models, alert leadership, and the read side (readout/) it serves."""
 
     def __init__(self, settings: Settings, rules: list[Rule], layout: dict[str, int],
                  users: WebUsers | None = None, event_key: bytes | None = None,
@@ -56,7 +54,7 @@ class Worker:
                                  event_key)
         topics = self.pipeline.topics
         kafka = aiokafka_options(settings)  # one TLS context for the worker's own clients
-        self.reader = FiguresReader(
+        self.reader = TopicReader(
             kafka,
             {self.pipeline.figures_name: self.view.apply, topics.alerts: self.alert_log.apply},
             self.pipeline.partitions_of, on_batch=self._on_figures)
@@ -66,8 +64,6 @@ class Worker:
         self.service = AlertService(rules, self.view, self.alert_log, self.dispatcher, self._produce_alert, topics,
                                     settings.partitions, resend_s=settings.alertmanager_resend_s) if rules else None
         self.leadership = AlertLeadership(self.service, self.dispatcher) if self.service else None
-        self.thresholds = Thresholds.from_rules(rules)
-        self.transfer_thresholds = Thresholds.from_rules(rules, "transfer_headroom")
         registry = self.metrics.registry
         registry.register(FiguresCollector(self.view, self.reports_figures, settings.taakstelling))
         registry.register(AlertsCollector(self.alert_log, self.reports_figures))
@@ -80,7 +76,10 @@ class Worker:
         app.task(self.reader.run)
         app.task(self.probe.run)
         app.timer(ALERT_INTERVAL_S)(self._lead)
-        add_routes(app, self, LoginGate(users) if users is not None else None)
+        self.read_out = ReadOut(self.view, self.alert_log, rules, self.reader, lambda: self.probe.contact,
+                                self.probe.clock, Consumer(self.pipeline.consuming, self.pipeline.assigned_partitions),
+                                registry, settings.taakstelling, settings.dashboard_url)
+        add_routes(app, self.read_out, LoginGate(users) if users is not None else None)
 
     @property
     def app(self) -> faust.App:
@@ -107,46 +106,11 @@ class Worker:
     async def _produce_alert(self, key: bytes, value: bytes) -> None:
         await self.pipeline.produce(self.pipeline.topics.alerts, key, value)
 
-    # --- the read model the HTTP views see (streams.web.ReadModel) ------------------------------------
-
-    def occupancy(self) -> dict[str, Any]:
-        return occupancy_json(self.view.figures())
-
-    def inflow(self) -> dict[str, Any]:
-        return inflow_json(self.view.figures(), self.settings.taakstelling)
-
-    def alerts(self) -> dict[str, Any]:
-        return alerts_json(self.alert_log, self.view, self.rules)
-
-    def status_page(self) -> str:
-        contact = self.probe.contact
-        warning = None if contact.reachable else (
-            f"Kafka unreachable for {contact.down_for(self.probe.clock()):.0f} s: these figures are frozen and no "
-            "alert can fire until it is back")
-        return status_html(self.view.figures(), self.alerts(), self.thresholds, self.reader.caught_up,
-                           self.settings.taakstelling, self.settings.dashboard_url, self.transfer_thresholds, warning)
-
-    def health(self) -> tuple[bool, dict[str, Any]]:
-        """Healthy while it consumes: Faust's consumer runs, Kafka answers, and the figures view is whole."""
-        consuming = self.pipeline.consuming()
-        contact = self.probe.contact
-        status = {"consuming": consuming, "kafka_reachable": contact.reachable,
-                  "kafka_unreachable_for_s": round(contact.down_for(self.probe.clock()), 1),
-                  "figures_view_caught_up": self.reader.caught_up, "figures_reader_running": self.reader.reading,
-                  "assigned_partitions": self.pipeline.assigned_partitions()}
-        return consuming and contact.reachable and self.reader.caught_up and self.reader.reading, status
-
-    def whole(self) -> bool:
-        return self.reader.caught_up
-
-    def metrics_text(self) -> bytes:
-        return generate_latest(self.metrics.registry)
-
 
 def run_worker(settings: Settings, loglevel: str, rules: list[Rule], layout: dict[str, int],
                users: WebUsers | None = None, event_key: bytes | None = None,
                topics_checked: Mapping[str, bool] | None = None) -> int:
-    from streams.runner import run
+    from streams.runtime.runner import run
 
     worker = Worker(settings, rules, layout, users, event_key, topics_checked)
     print(f"capmon worker: web on http://{settings.web_host}:{settings.web_port}/ "

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from .errors import ConfigError
+from streams.errors import ConfigError
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 HALF_YEAR = re.compile(r"\d{4}-H[12]")
@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     person_retention_days: int = Field(400, ge=1, le=3650,
                                        description="per-person state is forgotten this long after a person's "
                                                    "last event, once out of reception and not awaiting a decision")
-    pseudonym_key: SecretStr | None = None  # person ids become HMAC-SHA256(key, id) at ingest (streams/pseudonyms.py)
+    pseudonym_key: SecretStr | None = None  # person ids become HMAC-SHA256(key, id) at ingest (ingest/pseudonyms.py)
     standby_replicas: int = Field(1, ge=0, le=8, description="standby copies of the person table on other workers")
     alert_rules: Path | None = None  # default: deploy/alerts/rules.yaml when it exists
     slack_webhook_url: SecretStr | None = None

@@ -11,11 +11,11 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..events import Decision, Event, Forecast, Location, Placement, Registration
-from .people import MAX_EVENTS_PER_PERSON, Person, events_held, fold, minimize, replace, seen
-from .register import Register
-from .stamp import micros
-from .totals import Totals
+from streams.contract.events import Decision, Event, Forecast, Location, Placement, Registration
+from streams.state.people import MAX_EVENTS_PER_PERSON, Person, events_held, fold, minimize, replace, seen
+from streams.state.register import Register
+from streams.state.stamp import micros
+from streams.state.totals import Totals
 
 Result = Literal["accepted", "duplicate", "erased", "too_many"]
 EMPTY = Person()

@@ -11,8 +11,8 @@ import sys
 from collections import Counter
 from datetime import date, timedelta
 
-from .people import Person
-from .totals import Totals
+from streams.state.people import Person
+from streams.state.totals import Totals
 
 PERSON_FORMAT = 2
 # Arrivals (for the capacity need's bed share) are read 90 days back, the daily counts only the net-inflow window:

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
 
-from ..events import MPP_APPLICATION_TYPES, Forecast
-from .register import Register
-from .stamp import AMSTERDAM, from_micros
-from .totals import Totals
+from streams.contract.events import MPP_APPLICATION_TYPES, Forecast
+from streams.state.register import Register
+from streams.state.stamp import AMSTERDAM, from_micros
+from streams.state.totals import Totals
 
 UNKNOWN = "unknown"
-UNREGISTERED = "unregistered"  # streams/events.py refuses it as a location id
+UNREGISTERED = "unregistered"  # streams/contract/events.py refuses it as a location id
 ROLLING_WINDOWS = {"7d": 7, "28d": 28}
 NET_INFLOW_WINDOW_DAYS = 28  # days-until-full uses the net inflow into reception over this many days
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from sys import intern
 
-from ..events import Decision, Placement, Registration
-from .stamp import Stamp, local_day, stamp
+from streams.contract.events import Decision, Placement, Registration
+from streams.state.stamp import Stamp, local_day, stamp
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
 
-from ..events import MPP_APPLICATION_TYPES
-from .cells import Release, release
-from .figures import (
+from streams.contract.events import MPP_APPLICATION_TYPES
+from streams.state.cells import Release, release
+from streams.state.figures import (
     Area,
     Inflow,
     InflowCurve,
@@ -29,9 +29,9 @@ from .figures import (
     rolling_windows,
     year_to_date,
 )
-from .register import Register
-from .stamp import from_micros
-from .totals import Totals, half_year
+from streams.state.register import Register
+from streams.state.stamp import from_micros
+from streams.state.totals import Totals, half_year
 
 DAILY_DAYS = 28  # MPP inflow per day is shown for this many days ending on now's day
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..events import Forecast, Location
-from .stamp import Stamp, stamp
+from streams.contract.events import Forecast, Location
+from streams.state.stamp import Stamp, stamp
 
 
 @dataclass(frozen=True)

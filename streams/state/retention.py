@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .people import Person
+from streams.state.people import Person
 
 
 def expiry_horizon(latest: Mapping[str, int], heard: Mapping[str, int],

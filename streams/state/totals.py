@@ -10,8 +10,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .people import Person, first_instance_decisions, replace
-from .stamp import local_day
+from streams.state.people import Person, first_instance_decisions, replace
+from streams.state.stamp import local_day
 
 
 @dataclass

@@ -10,9 +10,9 @@ from alerts.evaluate import Evaluator
 from alerts.live import LiveEvaluator
 from alerts.measures import snapshot
 from alerts.rules import parse_rules
+from streams.contract.summary import PartitionSummary
 from streams.state.totals import Totals
-from streams.summary import PartitionSummary
-from streams.view import FiguresView, partition_key
+from streams.state.view import FiguresView, partition_key
 
 MIN = 60 * 1_000_000
 T0 = 1_688_198_400_000_000  # 2023-07-01T10:00+02:00, on the 5-minute grid
@@ -145,9 +145,9 @@ def test_a_quiet_stretch_is_evaluated_on_the_figures_that_held_during_it_as_the_
     evaluation used to evaluate the hour's grid points on the figures of after it (no page at all); the
     summaries now say from when their changes date, so live names the backtest's fire and resolve."""
     from alerts.timeline import run
-    from streams.events import parse_event
-    from streams.processing import Incoming, PeopleProcessor
-    from streams.topics import Topics
+    from streams.contract.events import parse_event
+    from streams.contract.topics import Topics
+    from streams.ingest.processors import Incoming, PeopleProcessor
 
     def at(minutes: int) -> str:
         return f"2023-07-01T{10 + minutes // 60:02d}:{minutes % 60:02d}:00+02:00"

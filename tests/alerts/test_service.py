@@ -8,8 +8,8 @@ from alerts.log import CHECKPOINT_KEY, AlertLog, AlertRecord, Checkpoint, Undeli
 from alerts.machine import AlertState
 from alerts.rules import parse_rules
 from alerts.service import AlertService
-from streams.topics import Topics
-from streams.view import FiguresView
+from streams.contract.topics import Topics
+from streams.state.view import FiguresView
 
 RULES = parse_rules({"rules": [{"name": "low", "scope": "national", "measure": "headroom", "below": 10,
                                 "severity": "critical", "notify": ["pagerduty", "slack"]}]})
@@ -70,9 +70,9 @@ def test_a_new_leader_logs_a_firing_alert_as_firing_in_the_state_it_restored():
     import json
     from collections import Counter
 
+    from streams.contract.summary import PartitionSummary
     from streams.state.totals import Totals
-    from streams.summary import PartitionSummary
-    from streams.view import partition_key
+    from streams.state.view import partition_key
 
     view = FiguresView()
     view.apply(b"site:L1", json.dumps({

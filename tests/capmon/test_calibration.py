@@ -16,11 +16,11 @@ import pytest
 from alerts.rules import load_rules
 from alerts.timeline import Timeline
 from capmon.calibration import DEFAULT_RULES, START, firing_days, simulated_events
-from streams.simulator import mix
-from streams.simulator.chain import AMSTERDAM, NORMS, ChainSimulation, SimConfig
-from streams.simulator.register import CHANGES
 from streams.state.readmodel import derive
 from streams.state.stamp import micros
+from streams.tools.simulator import mix
+from streams.tools.simulator.chain import AMSTERDAM, NORMS, ChainSimulation, SimConfig
+from streams.tools.simulator.register import CHANGES
 
 
 def test_the_opening_state_is_not_inflow_and_pages_nobody():

@@ -49,8 +49,8 @@ def test_bad_arguments_are_refused_by_name(tmp_path):
 def test_topics_are_created_with_broker_time_retention_and_compaction(settings):
     from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
-    from streams.kafka_io import changelog_topic_name, client_options, prepare_worker_topics
-    from streams.topics import Topics
+    from streams.contract.topics import Topics
+    from streams.runtime.kafka_io import changelog_topic_name, client_options, prepare_worker_topics
 
     prepare_worker_topics(settings)
     topics = Topics(settings.topic_prefix)

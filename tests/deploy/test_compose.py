@@ -71,8 +71,8 @@ def test_the_package_the_image_installs_has_the_schemas_and_all_three_packages(t
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = tmp_path.glob("capmon-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"capmon/cli.py", "capmon/worker.py", "streams/status_page.py", "alerts/delivery.py",
-            "streams/schemas/placement.json"} <= names
+    assert {"capmon/cli.py", "capmon/worker.py", "readout/status_page.py", "alerts/delivery.py",
+            "streams/contract/schemas/placement.json"} <= names
     assert not any(n.startswith(("tests/", "bench/", "deploy/")) for n in names)
     metadata = next(n for n in names if n.endswith("METADATA"))
     assert "grafana-client" in zipfile.ZipFile(wheel).read(metadata).decode()  # the [dashboards] extra (a tool)
@@ -219,7 +219,7 @@ def test_grafana_refuses_the_example_password(tmp_path, password, started):
 def test_pseudonymisation_is_on_in_compose_with_a_key_from_a_secret_and_the_example_key_is_refused(tmp_path):
     from streams.config import load_settings
     from streams.errors import ConfigError
-    from streams.pseudonyms import pseudonyms_of
+    from streams.ingest.pseudonyms import pseudonyms_of
 
     workers = [name for name in CAPMON if SERVICES[name].get("command") == ["worker"]]
     assert workers == ["worker-1", "worker-2"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.state_dir import EXIT_STATE_UNWRITABLE
+from streams.runtime.state_dir import EXIT_STATE_UNWRITABLE
 from tests.streams.test_worker import ground_truth, wait_exact
 from tests.support.helpers import replay, run_capmon, wait_for
 from tests.support.worker_harness import WorkerProcess

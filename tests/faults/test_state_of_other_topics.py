@@ -17,8 +17,8 @@ import pytest
 from kafka import KafkaAdminClient
 
 from streams.config import load_settings
-from streams.state_dir import MARKER, ChangelogIdentity, claim, recorded_identity, topic_state_dir
-from streams.topics import Topics
+from streams.contract.topics import Topics
+from streams.runtime.state_dir import MARKER, ChangelogIdentity, claim, recorded_identity, topic_state_dir
 from tests.streams.test_worker import ground_truth, wait_exact
 from tests.support.helpers import REPO, run_capmon, wait_for
 from tests.support.worker_harness import WorkerProcess, free_port

@@ -14,14 +14,14 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from alerts.evaluate import Evaluator
 from alerts.rules import load_rules
-from streams.events import check_not_in_future, parse_event
-from streams.finite import dumps, finite
-from streams.metrics import FiguresCollector
-from streams.processing import Incoming, PeopleProcessor, RegisterProcessor
-from streams.status_page import Thresholds
-from streams.topics import Topics
-from streams.view import FiguresView, partition_key, register_key
-from streams.web import inflow_json, occupancy_json, status_html
+from readout.collectors import FiguresCollector
+from readout.status_page import Thresholds
+from readout.web import inflow_json, occupancy_json, status_html
+from streams.contract.events import check_not_in_future, parse_event
+from streams.contract.finite import dumps, finite
+from streams.contract.topics import Topics
+from streams.ingest.processors import Incoming, PeopleProcessor, RegisterProcessor
+from streams.state.view import FiguresView, partition_key, register_key
 from tests.support.helpers import REPO
 
 T = Topics("")

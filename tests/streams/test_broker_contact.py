@@ -1,9 +1,9 @@
-"""The broker's reachability from probe results (streams/broker_contact.py): what /health and the outage
+"""The broker's reachability from probe results (streams/runtime/broker_contact.py): what /health and the outage
 metrics read."""
 
 from __future__ import annotations
 
-from streams.broker_contact import Contact
+from streams.runtime.broker_contact import Contact
 
 
 def test_one_failed_probe_is_not_an_outage_but_silence_for_the_limit_is():

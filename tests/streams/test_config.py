@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from streams.config import load_settings
+from streams.contract.topics import Topics
 from streams.errors import ConfigError
-from streams.topics import Topics
 
 
 def test_defaults_match_the_contract():
@@ -51,7 +51,7 @@ def test_secrets_come_from_files_and_are_never_shown(tmp_path):
 def test_sasl_and_tls_settings_reach_every_kafka_client_of_the_worker(tmp_path):
     import ssl
 
-    from streams.kafka_io import aiokafka_options, faust_credentials
+    from streams.runtime.kafka_io import aiokafka_options, faust_credentials
 
     paths = ssl.get_default_verify_paths()
     cafile = tmp_path / "ca.pem"  # a real CA bundle: the system's, copied
@@ -85,7 +85,7 @@ def test_sasl_plain_without_tls_is_refused_unless_explicitly_allowed():
 
 
 def test_topic_settings_follow_the_retention_settings():
-    from streams.topics import changelog_configs, topic_configs
+    from streams.contract.topics import changelog_configs, topic_configs
 
     assert topic_configs("registrations", 7)["retention.ms"] == str(7 * 86_400_000)
     assert topic_configs("alerts", 7) == {"message.timestamp.type": "LogAppendTime", "cleanup.policy": "compact",
@@ -106,7 +106,7 @@ def test_the_taakstelling_is_given_per_half_year():
 
 
 def test_mutual_tls_settings_reach_every_client_and_come_in_pairs(tmp_path):
-    from streams.kafka_io import aiokafka_options, client_options
+    from streams.runtime.kafka_io import aiokafka_options, client_options
     from tests.support.certs import make_certs
 
     certs = make_certs(tmp_path / "certs")

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from streams.contract.events import Decision, Forecast, Location, Placement, Registration, parse_event
 from streams.errors import InvalidEvent
-from streams.events import Decision, Forecast, Location, Placement, Registration, parse_event
 
 BASE = {"event_id": "e-1", "occurred_at": "2023-03-14T09:30:00+01:00"}
 GOOD = {

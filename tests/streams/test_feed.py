@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from streams.feed import Pacer
+from streams.tools.feed import Pacer
 
 
 def test_events_before_paced_from_are_not_paced_and_the_rest_are():

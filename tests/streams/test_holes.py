@@ -1,4 +1,4 @@
-"""Messages the consumer skipped after a rebalance (streams/holes.py): found from the state's next offset, read
+"""Messages the consumer skipped after a rebalance (streams/runtime/holes.py): found from the state's next offset, read
 back from the real broker, folded in first, so a skip can no longer lose an event (CI lost a transfer so)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import json
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
-from streams.holes import Hole, HoleReader, holes, in_order
-from streams.processing import Incoming, PeopleProcessor
-from streams.topics import Topics
+from streams.contract.topics import Topics
+from streams.ingest.processors import Incoming, PeopleProcessor
+from streams.runtime.holes import Hole, HoleReader, holes, in_order
 
 T = Topics("")
 

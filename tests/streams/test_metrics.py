@@ -8,10 +8,11 @@ import json
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.metrics import FiguresCollector, HealthCollector, WorkerMetrics
-from streams.processing import Incoming, PeopleProcessor
-from streams.topics import Topics
-from streams.view import FiguresView, partition_key
+from readout.collectors import FiguresCollector, HealthCollector
+from streams.contract.topics import Topics
+from streams.ingest.processors import Incoming, PeopleProcessor
+from streams.runtime.metrics import WorkerMetrics
+from streams.state.view import FiguresView, partition_key
 from tests.streams.test_view import decision, location, placement
 
 

@@ -10,8 +10,8 @@ import time
 
 from kafka import KafkaProducer
 
-from streams.kafka_io import figures_topic_name
-from streams.topics import Topics
+from streams.contract.topics import Topics
+from streams.runtime.kafka_io import figures_topic_name
 from tests.streams.test_worker import metric
 from tests.support.helpers import read_all, replay, wait_for
 from tests.support.worker_harness import WorkerProcess

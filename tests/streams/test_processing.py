@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from streams.events import parse_event
-from streams.processing import Incoming, PeopleProcessor, RegisterProcessor
+from streams.contract.events import parse_event
+from streams.contract.topics import Topics
+from streams.ingest.processors import Incoming, PeopleProcessor, RegisterProcessor
 from streams.state.register import Register
-from streams.topics import Topics
 
 T = Topics("")
 

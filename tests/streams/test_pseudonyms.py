@@ -7,10 +7,10 @@ import json
 
 import pytest
 
+from streams.contract.topics import Topics
 from streams.errors import ConfigError
-from streams.processing import Incoming, PeopleProcessor
-from streams.pseudonyms import NO_KEY, Pseudonyms, check_key
-from streams.topics import Topics
+from streams.ingest.processors import Incoming, PeopleProcessor
+from streams.ingest.pseudonyms import NO_KEY, Pseudonyms, check_key
 from tests.support.helpers import run_capmon
 
 KEY = b"k" * 32
@@ -47,7 +47,7 @@ def test_a_key_is_refused_where_the_state_was_built_with_another_or_none():
 
 
 def test_a_worker_with_another_key_stops_with_one_line(settings, capmon_env, tmp_path):
-    from streams.kafka_io import check_pseudonym_key, prepare_worker_topics
+    from streams.runtime.kafka_io import check_pseudonym_key, prepare_worker_topics
 
     prepare_worker_topics(settings)
     check_pseudonym_key(settings, Pseudonyms(KEY).fingerprint)  # as the first worker does

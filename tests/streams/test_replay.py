@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from streams.replay import Record, Unroutable, route
-from streams.topics import Topics
+from streams.contract.topics import Topics
+from streams.tools.replay import Record, Unroutable, route
 from tests.support.helpers import read_topics, run_capmon
 
 

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
-from streams.hash_key import KEY_PREFIX, deployment_key
-from streams.kafka_io import figures_topic_name, prepare_worker_topics
-from streams.pseudonyms import keyed_event_id
-from streams.topics import Topics
+from streams.contract.topics import Topics
+from streams.ingest.pseudonyms import keyed_event_id
+from streams.runtime.hash_key import KEY_PREFIX, deployment_key
+from streams.runtime.kafka_io import figures_topic_name, prepare_worker_topics
 from tests.support.helpers import read_all, read_topics, wait_for
 from tests.support.worker_harness import WorkerProcess
 

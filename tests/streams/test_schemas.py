@@ -1,11 +1,11 @@
 """The committed JSON Schemas are what the models generate."""
 
-from streams import schemas
-from streams.events import MODELS
+from streams.contract import schemas
+from streams.contract.events import MODELS
 
 
 def test_committed_schemas_are_current():
-    assert schemas.stale() == [], "run `make schemas` (capmon schemas) and commit streams/schemas/"
+    assert schemas.stale() == [], "run `make schemas` (capmon schemas) and commit streams/contract/schemas/"
 
 
 def test_stale_detects_a_changed_file(tmp_path):

@@ -9,10 +9,10 @@ from datetime import datetime
 
 import pytest
 
+from streams.contract.events import MPP_APPLICATION_TYPES, parse_event
 from streams.errors import InvalidEvent
-from streams.events import MPP_APPLICATION_TYPES, parse_event
-from streams.simulator.chain import AMSTERDAM, ChainSimulation, SimConfig
-from streams.simulator.faults import encode, inject_invalid, reorder
+from streams.tools.simulator.chain import AMSTERDAM, ChainSimulation, SimConfig
+from streams.tools.simulator.faults import encode, inject_invalid, reorder
 from tests.support.helpers import run_capmon
 
 START = datetime(2023, 1, 1, tzinfo=AMSTERDAM)

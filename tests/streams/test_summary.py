@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
+from streams.contract.summary import BadRecord, PartitionSummary, RegisterProgress
 from streams.state.totals import Totals
-from streams.summary import BadRecord, PartitionSummary, RegisterProgress
 
 
 def test_a_summary_round_trips_and_its_version_is_the_offsets_processed():

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 from streams.config import load_settings
-from streams.topic_settings import Difference, differences, wanted_settings, warning_line
-from streams.topics import Topics
+from streams.contract.topics import Topics
+from streams.runtime.topic_settings import Difference, differences, wanted_settings, warning_line
 from tests.support.helpers import run_capmon
 from tests.support.worker_harness import WorkerProcess
 
@@ -46,7 +46,7 @@ def test_a_worker_checks_its_own_topics_too():
 def _create(settings, name: str, configs: dict[str, str]) -> None:
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    from streams.kafka_io import client_options
+    from streams.runtime.kafka_io import client_options
 
     admin = KafkaAdminClient(**client_options(settings))
     try:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 
-from streams.events import parse_event
-from streams.processing import Incoming, PeopleProcessor
-from streams.topics import Topics
-from streams.view import FiguresView, partition_key
-from streams.web import inflow_json, occupancy_json
+from readout.web import inflow_json, occupancy_json
+from streams.contract.events import parse_event
+from streams.contract.topics import Topics
+from streams.ingest.processors import Incoming, PeopleProcessor
+from streams.state.view import FiguresView, partition_key
 
 T = Topics("")
 

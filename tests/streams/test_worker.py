@@ -9,9 +9,9 @@ from datetime import date, datetime
 
 import pytest
 
+from streams.contract.events import check_not_in_future, parse_event
+from streams.contract.topics import EVENT_TYPES, Topics
 from streams.errors import InvalidEvent
-from streams.events import check_not_in_future, parse_event
-from streams.topics import EVENT_TYPES, Topics
 from tests.support.helpers import read_all, run_capmon, start_capmon, wait_for
 from tests.support.reference import expected_figures
 from tests.support.worker_harness import WorkerProcess, figures_differences
@@ -206,7 +206,7 @@ def test_expiry_and_erasure_keep_the_figures_exact_and_reach_the_changelog(setti
     the counts from the table and its forgotten histories); the changelog keeps only the minimum."""
     from kafka import KafkaProducer
 
-    from streams.kafka_io import changelog_topic_name
+    from streams.runtime.kafka_io import changelog_topic_name
     from streams.state.codec import decode_person
 
     result = run_capmon("simulate", "--days", "20", "--seed", "5", "--duplicates", "0.02", env=capmon_env,

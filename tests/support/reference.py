@@ -160,8 +160,8 @@ def _share(now: datetime, forecast: dict) -> float:
 
 def load_jsonl(path) -> list[dict]:
     """The valid events of a JSONL file (lines that fail the contract are left out, as the service does)."""
+    from streams.contract.events import parse_event
     from streams.errors import InvalidEvent
-    from streams.events import parse_event
 
     events = []
     with open(path, "rb") as f:

@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
 
-from streams.metrics import FiguresCollector
+from readout.collectors import FiguresCollector
+from streams.contract.summary import PartitionSummary
 from streams.state.cells import MIN_CELL, OTHER, OUTCOMES, Release, release
 from streams.state.readmodel import derive
 from streams.state.register import Register
 from streams.state.totals import Totals
-from streams.summary import PartitionSummary
-from streams.view import FiguresView, partition_key
+from streams.state.view import FiguresView, partition_key
 
 NATIONALITIES = ("SYR", "ERI", "AFG", "TUR", "MDA", "DZA", "YEM")
 Cell = tuple[str, str]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.events import parse_event
+from streams.contract.events import parse_event
 from streams.state.chain import ChainState
 from streams.state.figures import inflow, occupancy
 from streams.state.people import Person

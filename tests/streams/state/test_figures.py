@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
+from streams.contract.events import Forecast, parse_event
 from streams.errors import InvalidEvent
-from streams.events import Forecast, parse_event
 from streams.state.chain import ChainState
 from streams.state.figures import (
     days_until_full,

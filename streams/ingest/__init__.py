@@ -1,0 +1,1 @@
+"""The write side without Faust: validating, pseudonymising and folding input events."""

@@ -1,0 +1,165 @@
+"""The person table: Faust's changelog-backed table, written once per changed person per batch.
+
+Faust's `table[key] = value` costs a changelog send and a lookup of the current event per write, and picks
+the changelog partition from "the current event", which in a batch may belong to another partition. So
+capmon writes the store and the changelog itself, always to the partition the person's events come from.
+
+The store is RocksDB (one database per partition under CAPMON_STATE_DIR): after a restart only the changelog
+written since the last persisted offset is read back, which is what makes a restart fast. Every value is a
+`Person` in its codec form; one meta key per partition holds that partition's watermark and offsets.
+
+The local store only ever holds what the changelog has acknowledged: a batch goes into RocksDB when its last
+changelog message is acknowledged, never before. Otherwise a `kill -9` could leave the local store ahead of the
+changelog; the restarted worker would then see the lost part as already folded, never write it again, and the
+next worker to take the partition over (which recovers from the changelog) would silently miss it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import faust
+
+from streams.contract.record_parts import BadParts, digest_of, is_head, join, pack
+from streams.runtime.state_dir import exit_unwritable, is_storage_failure
+from streams.state.codec import decode_person, encode_person
+from streams.state.people import Person
+
+log = logging.getLogger("capmon.worker")
+META_KEY = b"__capmon_partition_meta__"
+FORGOTTEN_KEY = b"__capmon_partition_forgotten__"  # histories of erased and expired persons, as counts
+# a large forgotten record's parts: FORGOTTEN_PART + digest + b":" + number (streams/contract/record_parts.py); keyed by
+# the digest, so the parts a stored head names stay until a newer head is stored (a crash in between keeps both)
+FORGOTTEN_PART = FORGOTTEN_KEY + b":"
+FAUST_OFFSET_KEY = b"__faust\0offset__"
+
+
+class PersonTable:
+    def __init__(self, app: faust.App, partitions: int, state_dir: Path) -> None:
+        self.table = app.Table("people", partitions=partitions, key_type=bytes, value_type=bytes,
+                               options={"driver": "rocksdict"})
+        self.app = app
+        self.state_dir = state_dir
+        self._pending: set[asyncio.Future] = set()
+        self._crashing: asyncio.Future | None = None
+        self._parts: dict[int, set[bytes]] = {}  # partition -> forgotten-part keys in the store or written
+
+    @property
+    def changelog_topic(self) -> str:
+        return self.table.changelog_topic.get_topic_name()
+
+    def load(self, partition: int) -> Loaded:
+        """Every person of a partition, its meta value and its forgotten histories, from the local store (after
+        Faust's recovery)."""
+        people, meta, forgotten = [], None, None
+        parts: dict[bytes, bytes] = {}
+        for key, value in _items(self.table.data._db_for_partition(partition)):
+            if key == META_KEY:
+                meta = value
+            elif key == FORGOTTEN_KEY:
+                forgotten = value
+            elif key.startswith(FORGOTTEN_PART):
+                parts[key] = value
+            elif key != FAUST_OFFSET_KEY and value is not None:
+                people.append((key.decode(), decode_person(value)))
+        self._parts[partition] = set(parts)
+        return people, meta, forgotten_from(forgotten, parts)
+
+    async def write(self, partition: int, persons: dict[str, Person | None], meta: bytes,
+                    forgotten: bytes | None = None) -> None:
+        """Log the new state of each changed person (None: forgotten, a tombstone that compaction turns into
+        nothing), the forgotten histories when they changed, then the partition's meta; the local store follows
+        once the changelog has acknowledged them (see the module docstring)."""
+        producer = self.app.producer
+        topic = self.changelog_topic
+        entries: list[tuple[bytes, bytes | None]] = [
+            (person_id.encode(), encode_person(person) if person is not None else None)
+            for person_id, person in persons.items()]
+        if forgotten is not None:
+            entries += self._forgotten_entries(partition, forgotten)
+        entries.append((META_KEY, meta))
+        last = None
+        for key, value in entries:
+            last = await producer.send(topic, key, value, partition, None, None)
+        self._pending.add(last)  # type: ignore[arg-type]
+        last.add_done_callback(partial(self._acknowledged, partition, entries))  # type: ignore[union-attr]
+
+    def _forgotten_entries(self, partition: int, forgotten: bytes) -> list[tuple[bytes, bytes | None]]:
+        entries, self._parts[partition] = forgotten_entries(forgotten, self._parts.get(partition, set()))
+        return entries
+
+    async def settle(self) -> None:
+        """Wait until every write handed to the producer is acknowledged and in the local store."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    def _acknowledged(self, partition: int, entries: list[tuple[bytes, bytes | None]],
+                      future: asyncio.Future) -> None:
+        """Store an acknowledged batch locally, and how far the changelog is stored (as Faust does)."""
+        self._pending.discard(future)
+        if future.cancelled() or future.exception() is not None:
+            # The input offsets must not be committed past a state the changelog does not have: stop the worker
+            # (its partitions are processed again from the last commit, by it after a restart or by another).
+            error = RuntimeError(f"changelog write for partition {partition} failed: "
+                                 f"{'cancelled' if future.cancelled() else future.exception()!r}")
+            log.error("%s; stopping", error)
+            self._crashing = asyncio.ensure_future(self.app.crash(error))
+            return
+        try:
+            db = self.table.data._db_for_partition(partition)
+            for key, value in entries:
+                if value is None:
+                    with contextlib.suppress(KeyError):
+                        del db[key]
+                else:
+                    db[key] = value
+            metadata = future.result()
+            self.table.data.set_persisted_offset(metadata.topic_partition, metadata.offset)
+        except Exception as exc:  # a callback's exception is only logged (with its arguments: person state)
+            if is_storage_failure(exc):
+                exit_unwritable(self.state_dir, exc)
+            log.critical("storing partition %d's acknowledged changelog batch failed: %s; stopping", partition,
+                         type(exc).__name__)
+            self._crashing = asyncio.ensure_future(self.app.crash(exc))
+
+
+Entry = tuple[bytes, bytes | None]
+
+
+def forgotten_entries(forgotten: bytes, stored_parts: set[bytes]) -> tuple[list[Entry], set[bytes]]:
+    """The changelog entries of a forgotten record (in parts when large, the head last), then tombstones for the
+    stored parts it no longer names; and the part keys stored after them."""
+    packed = pack(forgotten)
+    if packed is None:
+        entries: list[Entry] = [(FORGOTTEN_KEY, forgotten)]
+    else:
+        head, parts = packed
+        prefix = FORGOTTEN_PART + digest_of(head).encode() + b":"
+        entries = [*((prefix + str(i).encode(), part) for i, part in enumerate(parts)), (FORGOTTEN_KEY, head)]
+    named = {key for key, _value in entries[:-1]}
+    return entries + [(key, None) for key in sorted(stored_parts - named)], named
+
+
+def forgotten_from(stored: bytes | None, parts: dict[bytes, bytes]) -> bytes | None:
+    """The forgotten record as written: itself, or the parts its head names (the store holds what the
+    changelog acknowledged, head included, so a head without its parts is a broken store)."""
+    if stored is None or not is_head(stored):
+        return stored
+    prefix = FORGOTTEN_PART + digest_of(stored).encode() + b":"
+    numbered = {int(key.removeprefix(prefix)): value for key, value in parts.items() if key.startswith(prefix)}
+    raw = join(stored, numbered)
+    if raw is None:
+        raise BadParts("the forgotten record's parts are missing from the store")
+    return raw
+
+
+Loaded = tuple[list[tuple[str, Person]], bytes | None, bytes | None]  # people, meta, forgotten histories
+
+
+def _items(db: object) -> Iterator[tuple[bytes, bytes]]:
+    yield from db.items()  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""Tools apart from the worker: the simulator, the feed, replay, dashboards."""
