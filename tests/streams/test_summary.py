@@ -6,7 +6,8 @@ from collections import Counter
 
 import pytest
 
-from streams.contract.summary import BadRecord, PartitionSummary, RegisterProgress
+from streams.contract.records.figures import PartitionSummary, RegisterProgress
+from streams.errors import BadRecord
 from streams.state.totals import Totals
 
 
