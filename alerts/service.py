@@ -1,6 +1,6 @@
 """Live alerting on the leader worker: evaluate the rules on the figures in event time (live.py), log every
-alert change to the `alerts` topic (compacted, keyed by alert id; log.py), and hand notifications to the
-dispatcher.
+alert change to the `alerts` topic (compacted, keyed by alert id; streams/contract/records/alerts.py), and hand
+notifications to the dispatcher.
 
 A new leader (restart, `kill -9`, rebalance) restores the states from the alerts topic, which every worker
 already reads, and goes on from the checkpoint at once: a firing alert is not paged again as new, a pending one
