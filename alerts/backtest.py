@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from alerts.evaluate import Transition
 from alerts.rules import Rule
 from alerts.timeline import run
 from streams.contract.events import DEFAULT_MAX_CLOCK_SKEW_S, Event, check_not_in_future, parse_event
 from streams.contract.finite import dumps
+from streams.contract.records.alerts import Transition
 from streams.errors import ConfigError, InvalidEvent
 from streams.state.stamp import AMSTERDAM, micros
 

@@ -24,10 +24,10 @@ from email.utils import parsedate_to_datetime
 import aiohttp
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from alerts.evaluate import Transition
 from alerts.receivers import Receiver, Request
 from alerts.text import printable
 from streams.contract.finite import dumps
+from streams.contract.records.alerts import Transition
 
 log = logging.getLogger("capmon.alerts")
 

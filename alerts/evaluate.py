@@ -7,39 +7,15 @@ stable across restarts; states are held in a mapping that the caller owns (a dic
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import dataclass
 
-from alerts.machine import AlertState, observe
+from alerts.machine import observe
 from alerts.measures import values
 from alerts.rules import Rule
+from streams.contract.records.alerts import AlertState, Transition
 from streams.state.readmodel import Figures
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 INACTIVE = AlertState()
-
-
-@dataclass(frozen=True)
-class Transition:
-    """Something a duty officer may need to hear about. `kind`: pending, cancelled, fired, escalated, resolved."""
-
-    alert_id: str
-    rule: str
-    scope: str
-    severity: str
-    measure: str
-    kind: str
-    at_us: int
-    value: float | None
-    since_us: int | None
-    threshold: float
-    notify: tuple[str, ...]
-    escalated_from: str | None = None
-    place: str | None = None  # a location scope's name in the register: what texts for people show
-
-
-    @property
-    def notifies(self) -> bool:
-        return self.kind in ("fired", "escalated", "resolved")
 
 
 def _place(rule: Rule, snap: Figures, scope_value: str) -> str | None:

@@ -18,10 +18,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, MutableMapping
 
-from alerts.evaluate import Evaluator, Transition, alert_id
-from alerts.machine import AlertState, observe
+from alerts.evaluate import Evaluator, alert_id
+from alerts.machine import observe
 from alerts.rules import Rule
-from streams.contract.summary import UNKNOWN
+from streams.contract.records.alerts import AlertState, Transition
+from streams.contract.records.figures import UNKNOWN
 from streams.state.readmodel import Figures
 
 

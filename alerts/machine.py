@@ -3,33 +3,19 @@
     inactive --breach--> pending --held `for`--> firing --recovered past `clear`--> inactive (resolved)
                  pending --no longer breaching--> inactive (cancelled, nobody is told)
 
-Pure: `observe` returns the new state and what happened; the clock is the event time passed in.
+Pure: `observe` returns the new state and what happened; the clock is the event time passed in. The state
+itself is a record of the alerts topic (streams/contract/records/alerts.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from alerts.rules import Rule
+from streams.contract.records.alerts import AlertState
 
-Status = Literal["inactive", "pending", "firing"]
 Kind = Literal["pending", "cancelled", "fired", "resolved"]
-
-
-@dataclass(frozen=True)
-class AlertState:
-    status: Status = "inactive"
-    since_us: int | None = None  # when the entry condition started to hold (pending and firing)
-    fired_us: int | None = None  # when it fired
-    value: float | None = None  # the measure at the last observation
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> AlertState:
-        return cls(**data)
 
 
 @dataclass(frozen=True)

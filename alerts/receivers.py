@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from alerts.evaluate import Transition
 from alerts.text import details, iso, plain, printable, slack_escape, summary
 from streams.config import Settings
+from streams.contract.records.alerts import Transition
 
 log = logging.getLogger("capmon.alerts")
 PAGERDUTY_DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"

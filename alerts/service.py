@@ -1,6 +1,6 @@
 """Live alerting on the leader worker: evaluate the rules on the figures in event time (live.py), log every
-alert change to the `alerts` topic (compacted, keyed by alert id; log.py), and hand notifications to the
-dispatcher.
+alert change to the `alerts` topic (compacted, keyed by alert id; streams/contract/records/alerts.py), and hand
+notifications to the dispatcher.
 
 A new leader (restart, `kill -9`, rebalance) restores the states from the alerts topic, which every worker
 already reads, and goes on from the checkpoint at once: a firing alert is not paged again as new, a pending one
@@ -18,14 +18,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from alerts.delivery import Dispatcher
-from alerts.evaluate import Evaluator, Transition
+from alerts.evaluate import Evaluator
 from alerts.live import LiveEvaluator, StalenessWatch
-from alerts.log import CHECKPOINT_KEY, AlertLog, AlertRecord, Checkpoint, Undelivered
-from alerts.machine import AlertState
+from alerts.log import AlertLog
 from alerts.measures import snapshot
 from alerts.rules import Rule
 from alerts.text import printable
 from alerts.timeline import DEFAULT_STEP_S
+from streams.contract.records.alerts import (
+    CHECKPOINT_KEY,
+    AlertRecord,
+    AlertState,
+    Checkpoint,
+    Transition,
+    Undelivered,
+    alert_key,
+)
 from streams.contract.topics import Topics
 from streams.state.view import FiguresView
 
@@ -141,7 +149,7 @@ class AlertService:
             state = self.evaluator.states.get(t.alert_id, AlertState(value=t.value))
             rec = AlertRecord(t, state, (previous.seq if previous else 0) + 1, undelivered)
             self.records[t.alert_id] = rec
-            await self.produce(t.alert_id.encode(), rec.encode())
+            await self.produce(alert_key(t.alert_id), rec.encode())
             if t.notifies:
                 self.dispatcher.submit(t)
 
@@ -167,4 +175,4 @@ class AlertService:
         if changed:
             rec = replace(rec, undelivered=tuple(entries))
             self.records[t.alert_id] = rec
-            await self.produce(t.alert_id.encode(), rec.encode())
+            await self.produce(alert_key(t.alert_id), rec.encode())

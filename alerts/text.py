@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from alerts.evaluate import Transition
+from streams.contract.records.alerts import Transition
 from streams.state.stamp import AMSTERDAM
 
 MEASURE_WORDS = {

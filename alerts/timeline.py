@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from alerts.evaluate import Evaluator, Transition
+from alerts.evaluate import Evaluator
 from alerts.measures import inputs
 from alerts.rules import Rule
 from streams.contract.events import Decision, Event, Forecast, Location, Placement, Registration
+from streams.contract.records.alerts import Transition
 from streams.state.chain import ChainState
 from streams.state.figures import daily_kept_from
 from streams.state.readmodel import Figures, derive

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from alerts.evaluate import Transition
 from alerts.rules import Rule, load_rules
 from alerts.timeline import run
 from streams.contract.events import Event, parse_event
+from streams.contract.records.alerts import Transition
 from streams.state.stamp import micros
 from streams.tools.simulator import mix
 from streams.tools.simulator.chain import AMSTERDAM, ChainSimulation, SimConfig

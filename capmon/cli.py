@@ -221,7 +221,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from readout.users import WebUsers
     from streams.ingest.pseudonyms import fingerprint_of, pseudonyms_of
     from streams.runtime.hash_key import deployment_key
-    from streams.runtime.kafka_io import changelog_topic_name, check_pseudonym_key, prepare_worker_topics, topic_id
+    from streams.runtime.kafka_io import check_pseudonym_key, prepare_worker_topics, topic_id
     from streams.runtime.state_dir import ChangelogIdentity, check_writable, claim, topic_state_dir
     from streams.runtime.topic_settings import check_topic_settings
 
@@ -234,7 +234,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     users = WebUsers.load(settings.web_users_file) if settings.web_users_file else None
     layout = prepare_worker_topics(settings)
     checked = check_topic_settings(settings)  # a WARNING line per existing topic with other settings
-    changelog = changelog_topic_name(Topics(settings.topic_prefix))
+    changelog = Topics(settings.topic_prefix).people_changelog
     claim(topic_state_dir(settings.state_dir, settings.topic_prefix),
           ChangelogIdentity(changelog, topic_id(settings, changelog)))
     check_pseudonym_key(settings, fingerprint_of(pseudonyms_of(settings)))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.log import AlertLog, AlertRecord
+from alerts.log import AlertLog
 from alerts.measures import snapshot, values
 from alerts.rules import Rule
 from alerts.text import iso
+from streams.contract.records.alerts import AlertRecord
 from streams.state.view import FiguresView
 
 

@@ -30,3 +30,8 @@ class InvalidEvent(CapmonError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class BadRecord(ValueError):
+    """Bytes on one of capmon's own topics (figures, alerts, the person table's changelog, dead letters) that are
+    not a record of the expected shape: a reader logs, counts and skips it (streams/contract/records/)."""

@@ -1,4 +1,8 @@
-"""Topic names (CONTRACT.md section 1) and which event field keys each topic."""
+"""Topic names (CONTRACT.md section 1) and which event field keys each topic.
+
+`Topics` is the one owner of every topic name capmon uses: the contract's, the worker's figures topic and the
+person table's changelog (the records on them: streams/contract/records/).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ KEY_FIELD = {
 # Topics that hold the latest value per key and are compacted.
 COMPACTED = frozenset({"locations", "forecasts", "alerts"})
 PERSON_TOPICS = frozenset({"registrations", "decisions", "placements"})
+PEOPLE_TABLE = "people"  # the person table's name: Faust names its changelog <app id>-people-changelog
 DAY_MS = 86_400_000
 DEAD_LETTER_RETENTION_DAYS = 14
 # The largest record capmon's producers send and the topics it creates accept (the broker's own default, made
@@ -59,6 +64,16 @@ class Topics:
     @property
     def dead_letters(self) -> str:
         return f"{self.prefix}dead-letters"
+
+    @property
+    def figures(self) -> str:
+        """The worker's own read-model topic (records/figures.py), created by `capmon worker`."""
+        return f"{self.prefix}capmon-figures"
+
+    @property
+    def people_changelog(self) -> str:
+        """The person table's changelog (records/changelog.py): Faust's name for the table's topic."""
+        return f"{self.app_id}-{PEOPLE_TABLE}-changelog"
 
     @property
     def app_id(self) -> str:

@@ -7,7 +7,6 @@ the agent); an invalid one becomes a `DeadLetter` carrying the original key and 
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,12 +20,13 @@ from streams.contract.events import (
     check_not_in_future,
     parse_event,
 )
-from streams.contract.summary import UNKNOWN, PartitionSummary
+from streams.contract.records.changelog import ForgottenTotals, PartitionMeta
+from streams.contract.records.dead_letters import DeadLetterHeaders, ErasedEvent
+from streams.contract.records.figures import UNKNOWN, PartitionSummary
 from streams.contract.topics import PERSON_TOPICS, Topics
 from streams.errors import InvalidEvent
 from streams.ingest.pseudonyms import Pseudonyms, keyed_event_id
 from streams.state.chain import ChainState
-from streams.state.codec import decode_totals, encode_totals
 from streams.state.erasure import AwaitingErasure
 from streams.state.figures import daily_kept_from
 from streams.state.people import MAX_EVENTS_PER_PERSON, Person
@@ -71,16 +71,14 @@ class DeadLetter:
         return self.redacted if self.redacted is not None else _head(self.source.value) or b""
 
     def headers(self) -> list[tuple[str, bytes]]:
-        headers = [
-            ("capmon.reason", self.reason.encode()),
-            ("capmon.topic", self.source.topic.encode()),
-            ("capmon.partition", str(self.source.partition).encode()),
-            ("capmon.offset", str(self.source.offset).encode()),
-        ]
-        for name, raw in (("capmon.size", self.source.value), ("capmon.key_size", self.source.key)):
-            if raw is not None and len(raw) > DEAD_LETTER_HEAD:
-                headers.append((name, str(len(raw)).encode()))
-        return headers
+        source = self.source
+        return DeadLetterHeaders(self.reason, source.topic, source.partition, source.offset,
+                                 _cut_size(source.value), _cut_size(source.key)).encode()
+
+
+def _cut_size(raw: bytes | None) -> int | None:
+    """The size of a value or key that its dead letter carries cut (None: it carries it whole)."""
+    return len(raw) if raw is not None and len(raw) > DEAD_LETTER_HEAD else None
 
 
 def _head(raw: bytes | None) -> bytes | None:
@@ -113,15 +111,8 @@ class PartitionState(ChainState):
     def meta(self) -> bytes:
         """Watermark, offsets, latest event and message times per topic and the event-id hash key, stored beside
         the people in the table so a recovery restores them."""
-        body = {"watermark_us": self.watermark_us, "offsets": self.offsets, "latest": self.latest,
-                "heard": self.heard}
-        if self.awaiting_erasure.since:
-            body["awaiting_erasure"] = self.awaiting_erasure.to_json()
-        if self.legacy_unkeyed:
-            body["legacy_unkeyed"] = True
-        if self.event_key is not None:
-            body["event_id_key"] = self.event_key.hex()
-        return json.dumps(body).encode()
+        return PartitionMeta(self.watermark_us, self.offsets, self.latest, self.heard, self.awaiting_erasure.to_json(),
+                             self.legacy_unkeyed, self.event_key).encode()
 
     def hear(self, topic: str, timestamp_us: int | None) -> None:
         """A valid message of `topic` was appended at `timestamp_us` (broker time)."""
@@ -224,23 +215,23 @@ class PeopleProcessor:
         """Install a partition recovered from the person table (`meta` is what `PartitionState.meta` wrote,
         `forgotten` the histories of erased and expired persons)."""
         held = dict(people)
-        body = json.loads(meta) if meta else None
-        key = bytes.fromhex(body["event_id_key"]) if body is not None and "event_id_key" in body else self.event_key
+        stored = PartitionMeta.decode(meta) if meta else None
+        key = stored.event_id_key if stored is not None and stored.event_id_key is not None else self.event_key
         state = self._new_state(held, key)
         # erased persons' hashes from before keyed hashes (no key in the meta): still recognised, as plain SHA-256
-        state.legacy_unkeyed = self.pseudonyms is None and body is not None and (body.get("legacy_unkeyed", False) or (
-            "event_id_key" not in body and any(person.counted for person in held.values())))
+        state.legacy_unkeyed = self.pseudonyms is None and stored is not None and (stored.legacy_unkeyed or (
+            stored.event_id_key is None and any(person.counted for person in held.values())))
         state.totals = Totals.of(state.people.values())
         state.oldest_us = oldest_expirable_us(state.people.values())
         if forgotten:
-            state.forgotten = decode_totals(json.loads(forgotten))
+            state.forgotten = ForgottenTotals.decode(forgotten).totals
             state.totals.add(state.forgotten)
-        if body is not None:
-            state.watermark_us, state.offsets = body["watermark_us"], body["offsets"]
-            state.latest = body.get("latest", {})
+        if stored is not None:
+            state.watermark_us, state.offsets = stored.watermark_us, stored.offsets
+            state.latest = stored.latest
             state.since_us = UNKNOWN
-            state.heard = body.get("heard", {})
-            state.awaiting_erasure = AwaitingErasure.from_json(body.get("awaiting_erasure"))
+            state.heard = stored.heard
+            state.awaiting_erasure = AwaitingErasure(dict(stored.awaiting_erasure))
         self.partitions[partition] = state
         return state
 
@@ -313,7 +304,7 @@ class PeopleProcessor:
         for partition in erased_or_expired:
             state = self.partitions[partition]
             keep = daily_kept_from(state.watermark_us) if state.watermark_us is not None else None
-            result.forgotten[partition] = json.dumps(encode_totals(state.forgotten, keep)).encode()
+            result.forgotten[partition] = ForgottenTotals(state.forgotten).encode(keep_days_from=keep)
         return result
 
     def _erase(self, message: Incoming, state: PartitionState, result: BatchResult, base: str) -> bool:
@@ -363,8 +354,8 @@ def redacted(event: Event, hashed: Callable[[str], str]) -> bytes:
     """An erased person's later event as its dead letter carries it: nothing that identifies them or says
     anything about them (no person id, nationality, location or outcome), and the event id only as its keyed
     hash, so the producer who knows the id can still find it."""
-    return json.dumps({"event_type": type(event).__name__.lower(), "event_id_hash": hashed(event.event_id),
-                       "occurred_at": event.occurred_at.isoformat(), "reason": ERASED}).encode()
+    return ErasedEvent(type(event).__name__.lower(), hashed(event.event_id), event.occurred_at.isoformat(),
+                       ERASED).encode()
 
 
 def _dead(message: Incoming, reason: str, result: BatchResult, base: str, redacted: bytes | None = None) -> None:

@@ -19,7 +19,6 @@ from streams.errors import ConfigError
 if TYPE_CHECKING:
     from streams.config import Settings
 
-FINGERPRINT_KEY = b"pseudonym-key"  # the figures topic's record of the key in use
 NO_KEY = "none"
 
 

@@ -18,16 +18,16 @@ import secrets
 from collections.abc import Iterable
 
 from streams.config import Settings
+from streams.contract.records.figures import EVENT_ID_KEY_PREFIX
 from streams.contract.topics import Topics
 from streams.errors import KafkaUnavailable
-from streams.runtime.kafka_io import client_options, figures_topic_name, kafka_errors, read_figures_topic
+from streams.runtime.kafka_io import client_options, kafka_errors, read_figures_topic
 
-KEY_PREFIX = b"event-id-key:"
 HEX_KEY = re.compile(rb"[0-9a-f]{64}")  # what `deployment_key` writes; any other value is not a key (skipped)
 
 
 def is_key(key: bytes, value: bytes | None) -> bool:
-    return key.startswith(KEY_PREFIX) and value is not None and HEX_KEY.fullmatch(value) is not None
+    return key.startswith(EVENT_ID_KEY_PREFIX) and value is not None and HEX_KEY.fullmatch(value) is not None
 
 
 def chosen(records: Iterable[tuple[int, bytes | None, bytes | None]]) -> bytes | None:
@@ -48,8 +48,8 @@ def deployment_key(settings: Settings, timeout_s: float = 30.0) -> bytes:
     with kafka_errors("recording the event-id hash key", settings):
         producer = KafkaProducer(**client_options(settings), acks="all")
         try:
-            producer.send(figures_topic_name(Topics(settings.topic_prefix)),
-                          key=KEY_PREFIX + secrets.token_hex(8).encode(),
+            producer.send(Topics(settings.topic_prefix).figures,
+                          key=EVENT_ID_KEY_PREFIX + secrets.token_hex(8).encode(),
                           value=secrets.token_hex(32).encode()).get(timeout=timeout_s)
         finally:
             producer.close()

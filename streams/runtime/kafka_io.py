@@ -17,6 +17,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streams.config import Settings
+from streams.contract.records.figures import FINGERPRINT_KEY, is_summary_key
 from streams.contract.topics import Topics, changelog_configs, figures_configs, topic_configs
 from streams.errors import ConfigError, KafkaUnavailable
 
@@ -213,14 +214,6 @@ def ensure_topics(settings: Settings, topics: Topics | None = None) -> list[str]
             admin.close()
 
 
-def figures_topic_name(topics: Topics) -> str:
-    return f"{topics.prefix}capmon-figures"
-
-
-def changelog_topic_name(topics: Topics) -> str:
-    return f"{topics.app_id}-people-changelog"
-
-
 def prepare_worker_topics(settings: Settings) -> dict[str, int]:
     """Create what the worker needs and refuse, in one line, a partition layout that cannot work; returns the
     partition count of every topic the worker reads (aiokafka's metadata alone would not know them yet).
@@ -233,9 +226,9 @@ def prepare_worker_topics(settings: Settings) -> dict[str, int]:
     with kafka_errors("checking topics", settings):
         admin = KafkaAdminClient(**client_options(settings))
         try:
-            figures = figures_topic_name(topics)
+            figures = topics.figures
             names = [topics.registrations, topics.decisions, topics.placements]
-            changelog = changelog_topic_name(topics)
+            changelog = topics.people_changelog
             existing = set(admin.list_topics())
             own = []
             if figures not in existing:
@@ -279,7 +272,7 @@ def read_figures_topic(settings: Settings, timeout_s: float, wanted: Callable[[b
     with kafka_errors("reading the figures topic", settings):
         consumer = KafkaConsumer(**client_options(settings), enable_auto_commit=False, group_id=None)
         try:
-            tp = TopicPartition(figures_topic_name(Topics(settings.topic_prefix)), 0)
+            tp = TopicPartition(Topics(settings.topic_prefix).figures, 0)
             consumer.assign([tp])
             consumer.seek_to_beginning(tp)
             end = consumer.end_offsets([tp])[tp]
@@ -300,16 +293,16 @@ def check_pseudonym_key(settings: Settings, fingerprint: str, timeout_s: float =
     the (small, compacted) figures topic for the recorded fingerprint and for any partition summary (state
     exists); record the fingerprint when there is none yet."""
 
-    from streams.ingest.pseudonyms import FINGERPRINT_KEY, check_key
+    from streams.ingest.pseudonyms import check_key
 
-    topic = figures_topic_name(Topics(settings.topic_prefix))
+    topic = Topics(settings.topic_prefix).figures
     recorded, state_exists = None, False
     records, _whole = read_figures_topic(settings, timeout_s, lambda key, _value: key == FINGERPRINT_KEY
-                                         or key.startswith(b"partition:"))
+                                         or is_summary_key(key))
     for _offset, key, value in records:
         if key == FINGERPRINT_KEY and value:
             recorded = value.decode(errors="replace")
-        elif key.startswith(b"partition:"):
+        elif is_summary_key(key):
             state_exists = True
     check_key(recorded, state_exists, fingerprint)
     if recorded is None:

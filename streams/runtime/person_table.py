@@ -6,7 +6,8 @@ capmon writes the store and the changelog itself, always to the partition the pe
 
 The store is RocksDB (one database per partition under CAPMON_STATE_DIR): after a restart only the changelog
 written since the last persisted offset is read back, which is what makes a restart fast. Every value is a
-`Person` in its codec form; one meta key per partition holds that partition's watermark and offsets.
+`Person` in its codec form; one meta key per partition holds that partition's watermark and offsets, and one its
+forgotten totals (the records: streams/contract/records/changelog.py).
 
 The local store only ever holds what the changelog has acknowledged: a batch goes into RocksDB when its last
 changelog message is acknowledged, never before. Otherwise a `kill -9` could leave the local store ahead of the
@@ -25,23 +26,25 @@ from pathlib import Path
 
 import faust
 
-from streams.contract.record_parts import BadParts, digest_of, is_head, join, pack
+from streams.contract.records.changelog import (
+    FORGOTTEN_KEY,
+    FORGOTTEN_PART,
+    META_KEY,
+    forgotten_entries,
+    forgotten_from,
+)
+from streams.contract.records.values import decode_person, encode_person
+from streams.contract.topics import PEOPLE_TABLE
 from streams.runtime.state_dir import exit_unwritable, is_storage_failure
-from streams.state.codec import decode_person, encode_person
 from streams.state.people import Person
 
 log = logging.getLogger("capmon.worker")
-META_KEY = b"__capmon_partition_meta__"
-FORGOTTEN_KEY = b"__capmon_partition_forgotten__"  # histories of erased and expired persons, as counts
-# a large forgotten record's parts: FORGOTTEN_PART + digest + b":" + number (streams/contract/record_parts.py); keyed by
-# the digest, so the parts a stored head names stay until a newer head is stored (a crash in between keeps both)
-FORGOTTEN_PART = FORGOTTEN_KEY + b":"
 FAUST_OFFSET_KEY = b"__faust\0offset__"
 
 
 class PersonTable:
     def __init__(self, app: faust.App, partitions: int, state_dir: Path) -> None:
-        self.table = app.Table("people", partitions=partitions, key_type=bytes, value_type=bytes,
+        self.table = app.Table(PEOPLE_TABLE, partitions=partitions, key_type=bytes, value_type=bytes,
                                options={"driver": "rocksdict"})
         self.app = app
         self.state_dir = state_dir
@@ -126,36 +129,6 @@ class PersonTable:
             log.critical("storing partition %d's acknowledged changelog batch failed: %s; stopping", partition,
                          type(exc).__name__)
             self._crashing = asyncio.ensure_future(self.app.crash(exc))
-
-
-Entry = tuple[bytes, bytes | None]
-
-
-def forgotten_entries(forgotten: bytes, stored_parts: set[bytes]) -> tuple[list[Entry], set[bytes]]:
-    """The changelog entries of a forgotten record (in parts when large, the head last), then tombstones for the
-    stored parts it no longer names; and the part keys stored after them."""
-    packed = pack(forgotten)
-    if packed is None:
-        entries: list[Entry] = [(FORGOTTEN_KEY, forgotten)]
-    else:
-        head, parts = packed
-        prefix = FORGOTTEN_PART + digest_of(head).encode() + b":"
-        entries = [*((prefix + str(i).encode(), part) for i, part in enumerate(parts)), (FORGOTTEN_KEY, head)]
-    named = {key for key, _value in entries[:-1]}
-    return entries + [(key, None) for key in sorted(stored_parts - named)], named
-
-
-def forgotten_from(stored: bytes | None, parts: dict[bytes, bytes]) -> bytes | None:
-    """The forgotten record as written: itself, or the parts its head names (the store holds what the
-    changelog acknowledged, head included, so a head without its parts is a broken store)."""
-    if stored is None or not is_head(stored):
-        return stored
-    prefix = FORGOTTEN_PART + digest_of(stored).encode() + b":"
-    numbered = {int(key.removeprefix(prefix)): value for key, value in parts.items() if key.startswith(prefix)}
-    raw = join(stored, numbered)
-    if raw is None:
-        raise BadParts("the forgotten record's parts are missing from the store")
-    return raw
 
 
 Loaded = tuple[list[tuple[str, Person]], bytes | None, bytes | None]  # people, meta, forgotten histories

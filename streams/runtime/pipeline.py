@@ -31,16 +31,16 @@ from faust.exceptions import ProducerSendError
 from faust.types import TP
 
 from streams.config import Settings
-from streams.contract.summary import RegisterProgress, split
+from streams.contract.records.figures import RegisterProgress, partition_key, register_key, register_offsets_key, split
 from streams.contract.topics import PUBLISH_MAX_BYTES, Topics
 from streams.ingest.processors import BatchResult, Incoming, PartitionState, PeopleProcessor, RegisterProcessor
 from streams.ingest.pseudonyms import pseudonyms_of
 from streams.runtime.holes import HoleReader, holes, in_order
-from streams.runtime.kafka_io import faust_credentials, figures_topic_name
+from streams.runtime.kafka_io import faust_credentials
 from streams.runtime.metrics import WorkerMetrics
 from streams.runtime.person_table import PersonTable
 from streams.runtime.state_dir import exit_unwritable, is_storage_failure, topic_state_dir
-from streams.state.view import FiguresView, partition_key, register_key, register_offsets_key
+from streams.state.view import FiguresView
 
 log = logging.getLogger("capmon.worker")
 
@@ -120,7 +120,7 @@ class Pipeline:
         self.people_topic = app.topic(t.registrations, t.decisions, t.placements, **raw)
         self.register_topic = app.topic(t.locations, t.forecasts, **raw)
         self.dead_name = t.dead_letters
-        self.figures_name = figures_topic_name(t)  # created by `capmon worker` before Faust starts
+        self.figures_name = t.figures  # created by `capmon worker` before Faust starts
         self.person_table = PersonTable(app, s.partitions, s.state_dir)
 
         app.agent(self.people_topic, name="people")(self._people_agent)

@@ -15,7 +15,7 @@ from kafka.admin import ConfigResource, ConfigResourceType
 
 from streams.config import Settings
 from streams.contract.topics import Topics, changelog_configs, figures_configs, topic_configs
-from streams.runtime.kafka_io import changelog_topic_name, client_options, figures_topic_name, kafka_errors
+from streams.runtime.kafka_io import client_options, kafka_errors
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,8 @@ def wanted_settings(settings: Settings, topics: Topics, worker: bool = True) -> 
     wanted = {name: topic_configs(name.removeprefix(topics.prefix), settings.input_retention_days)
               for name in topics.all()}
     if worker:
-        wanted[figures_topic_name(topics)] = figures_configs()
-        wanted[changelog_topic_name(topics)] = changelog_configs(settings.input_retention_days)
+        wanted[topics.figures] = figures_configs()
+        wanted[topics.people_changelog] = changelog_configs(settings.input_retention_days)
     return wanted
 
 

@@ -10,35 +10,24 @@ from __future__ import annotations
 
 import logging
 
-from streams.contract.events import Forecast, Location, parse_event
-from streams.contract.record_parts import BadParts, is_head, join
-from streams.contract.summary import PART_SEPARATOR, BadRecord, PartitionSummary, RegisterProgress
-from streams.errors import InvalidEvent
+from streams.contract.events import Forecast, Location
+from streams.contract.records.figures import (
+    PartitionSummary,
+    RegisterKey,
+    RegisterOffsetsKey,
+    RegisterProgress,
+    SummaryKey,
+    decode_register_entry,
+    parse_key,
+)
+from streams.contract.records.parts import BadParts, is_head, join
+from streams.errors import BadRecord
 from streams.state.readmodel import Figures, derive
 from streams.state.register import Register
 from streams.state.stamp import micros
 from streams.state.totals import Totals
 
 log = logging.getLogger("capmon.view")
-
-PARTITION_PREFIX = "partition:"
-SITE_PREFIX = "site:"
-FORECAST_PREFIX = "forecast:"
-OFFSETS_PREFIX = "offsets:"  # how far a register partition has been processed: offsets:<topic>:<partition>
-
-
-def partition_key(partition: int) -> bytes:
-    return f"{PARTITION_PREFIX}{partition}".encode()
-
-
-def register_key(event: Location | Forecast) -> bytes:
-    if isinstance(event, Location):
-        return f"{SITE_PREFIX}{event.location_id}".encode()
-    return f"{FORECAST_PREFIX}{event.year}".encode()
-
-
-def register_offsets_key(topic: str, partition: int) -> bytes:
-    return f"{OFFSETS_PREFIX}{topic}:{partition}".encode()
 
 
 class FiguresView:
@@ -62,35 +51,32 @@ class FiguresView:
         self.messages += 1
         self._figures = None
         try:
-            self._apply(key.decode(), value)
-        except (BadRecord, BadParts, UnicodeDecodeError, ValueError, TypeError, KeyError, RecursionError) as exc:
+            self._apply(key, value)
+        except (BadRecord, ValueError, TypeError, KeyError, RecursionError) as exc:
             self.bad_records += 1
             log.warning("figures topic: skipped a broken record (key %r): %s", key[:80], exc)
 
-    def _apply(self, name: str, value: bytes) -> None:
-        if name.startswith(PARTITION_PREFIX):
-            partition, _, part = name.removeprefix(PARTITION_PREFIX).partition(PART_SEPARATOR)
-            if part:
-                self.parts.setdefault(int(partition), {})[int(part)] = value
-                self._join(int(partition))
+    def _apply(self, raw_key: bytes, value: bytes) -> None:
+        key = parse_key(raw_key)
+        if isinstance(key, SummaryKey):
+            if key.part is not None:
+                self.parts.setdefault(key.partition, {})[key.part] = value
+                self._join(key.partition)
             elif is_head(value):
-                self.heads[int(partition)] = value
-                self._join(int(partition))
+                self.heads[key.partition] = value
+                self._join(key.partition)
             else:
-                self.heads.pop(int(partition), None)
-                self._summary(int(partition), value)
-        elif name.startswith(SITE_PREFIX):
-            self._fold(value, "location")
-        elif name.startswith(FORECAST_PREFIX):
-            self._fold(value, "forecast")
-        elif name.startswith(OFFSETS_PREFIX):
-            topic, _, partition = name.removeprefix(OFFSETS_PREFIX).rpartition(":")
-            tp = (topic, int(partition))
+                self.heads.pop(key.partition, None)
+                self._summary(key.partition, value)
+        elif isinstance(key, RegisterKey):
+            self._fold(decode_register_entry(value, key.event_type))
+        elif isinstance(key, RegisterOffsetsKey):
+            tp = (key.topic, key.partition)
             progress = RegisterProgress.decode(value)
             self.register_offsets[tp] = max(self.register_offsets.get(tp, 0), progress.next_offset)
 
     def _join(self, partition: int) -> None:
-        """A large summary, once its head and all the parts it names are read (streams/contract/summary.py `split`)."""
+        """A large summary, once its head and all the parts it names are read (records/figures.py `split`)."""
         head = self.heads.get(partition)
         if head is None:
             return
@@ -154,11 +140,7 @@ class FiguresView:
         """The offset up to which a register partition's events are already in the figures (any worker's)."""
         return self.register_offsets.get((topic, partition), 0)
 
-    def _fold(self, value: bytes, event_type: str) -> None:
-        try:
-            event = parse_event(value, event_type)
-        except InvalidEvent as exc:  # workers publish only valid entries: this one is not a worker's
-            raise BadRecord(f"not a register entry: {exc.reason}") from None
+    def _fold(self, event: Location | Forecast) -> None:
         if isinstance(event, Location):
             changed = self.register.fold_location(event)
         else:
@@ -185,6 +167,3 @@ class FiguresView:
         if self._figures is None:
             self._figures = derive(self.totals, self.register, self.now_us)
         return self._figures
-
-
-__all__ = ["FiguresView", "micros", "partition_key", "register_key"]

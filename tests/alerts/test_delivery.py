@@ -21,9 +21,9 @@ from alerts.delivery import (
     parse_retry_after,
     pause_before_retry,
 )
-from alerts.evaluate import Transition
 from alerts.receivers import Alertmanager, Links, PagerDuty, Slack
 from streams.config import load_settings
+from streams.contract.records.alerts import Transition
 from streams.errors import ConfigError
 from tests.support.helpers import run_capmon
 from tests.support.receivers import FakeReceiver

@@ -10,9 +10,9 @@ from alerts.evaluate import Evaluator
 from alerts.live import LiveEvaluator
 from alerts.measures import snapshot
 from alerts.rules import parse_rules
-from streams.contract.summary import PartitionSummary
+from streams.contract.records.figures import PartitionSummary, partition_key
 from streams.state.totals import Totals
-from streams.state.view import FiguresView, partition_key
+from streams.state.view import FiguresView
 
 MIN = 60 * 1_000_000
 T0 = 1_688_198_400_000_000  # 2023-07-01T10:00+02:00, on the 5-minute grid

@@ -3,9 +3,8 @@ record is skipped rather than stopping the read-out."""
 
 from __future__ import annotations
 
-from alerts.evaluate import Transition
-from alerts.log import CHECKPOINT_KEY, AlertLog, AlertRecord, Checkpoint, Undelivered
-from alerts.machine import AlertState
+from alerts.log import AlertLog
+from streams.contract.records.alerts import CHECKPOINT_KEY, AlertRecord, AlertState, Checkpoint, Transition, Undelivered
 
 FIRED = Transition("low/NL-GR", "low", "NL-GR", "critical", "headroom", "fired", 100, 5.0, 50, 10.0,
                    ("pagerduty", "slack"), None)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 from alerts.evaluate import Evaluator
-from alerts.machine import AlertState, observe
+from alerts.machine import observe
 from alerts.rules import parse_rules
+from streams.contract.records.alerts import AlertState
 from streams.state.readmodel import Figures
 from streams.state.register import Register, Site
 from streams.state.totals import Totals

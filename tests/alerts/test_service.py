@@ -3,11 +3,10 @@ trigger that never arrived is still delivered before its resolve."""
 
 from __future__ import annotations
 
-from alerts.evaluate import Transition
-from alerts.log import CHECKPOINT_KEY, AlertLog, AlertRecord, Checkpoint, Undelivered
-from alerts.machine import AlertState
+from alerts.log import AlertLog
 from alerts.rules import parse_rules
 from alerts.service import AlertService
+from streams.contract.records.alerts import CHECKPOINT_KEY, AlertRecord, AlertState, Checkpoint, Transition, Undelivered
 from streams.contract.topics import Topics
 from streams.state.view import FiguresView
 
@@ -70,9 +69,8 @@ def test_a_new_leader_logs_a_firing_alert_as_firing_in_the_state_it_restored():
     import json
     from collections import Counter
 
-    from streams.contract.summary import PartitionSummary
+    from streams.contract.records.figures import PartitionSummary, partition_key
     from streams.state.totals import Totals
-    from streams.state.view import partition_key
 
     view = FiguresView()
     view.apply(b"site:L1", json.dumps({

@@ -50,11 +50,11 @@ def test_topics_are_created_with_broker_time_retention_and_compaction(settings):
     from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
     from streams.contract.topics import Topics
-    from streams.runtime.kafka_io import changelog_topic_name, client_options, prepare_worker_topics
+    from streams.runtime.kafka_io import client_options, prepare_worker_topics
 
     prepare_worker_topics(settings)
     topics = Topics(settings.topic_prefix)
-    names = [*topics.all(), changelog_topic_name(topics)]
+    names = [*topics.all(), topics.people_changelog]
     admin = KafkaAdminClient(**client_options(settings))
 
     def described() -> dict[str, dict[str, str]] | None:

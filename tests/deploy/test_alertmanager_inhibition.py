@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from alerts.evaluate import Transition
 from alerts.receivers import Alertmanager as AlertmanagerReceiver
+from streams.contract.records.alerts import Transition
 from tests.support.alertmanager import Alertmanager
 from tests.support.helpers import REPO, wait_for
 from tests.support.receivers import FakeReceiver, ReceiversThread

@@ -130,7 +130,7 @@ def test_topics_created_again_under_the_same_prefix_do_not_meet_the_old_state(se
     log = worker.log()
     assert "ConsistencyError" not in log and "Traceback" not in log
     warnings = [line for line in log.splitlines() if "set aside as" in line]
-    assert len(warnings) == 1 and f"{Topics(settings.topic_prefix).app_id}-people-changelog" in warnings[0]
+    assert len(warnings) == 1 and Topics(settings.topic_prefix).people_changelog in warnings[0]
     state = Path(worker.env["CAPMON_STATE_DIR"])
     assert len([p for p in state.iterdir() if ".set-aside-" in p.name]) == 1
 

@@ -59,9 +59,10 @@ def test_the_page_shows_the_api_figures_and_firing_alerts_and_needs_nothing_from
 def test_the_page_leads_with_transfer_headroom_and_shows_norms_and_the_backlog():
     import json
 
+    from streams.contract.records.figures import partition_key
     from streams.contract.topics import Topics
     from streams.ingest.processors import Incoming, PeopleProcessor
-    from streams.state.view import FiguresView, partition_key
+    from streams.state.view import FiguresView
 
     def site(loc: str, kind: str, beds: int, norm: int | None = None) -> bytes:
         body = {"event_id": f"l-{loc}", "occurred_at": "2023-01-01T00:00:00+01:00", "location_id": loc,

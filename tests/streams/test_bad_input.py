@@ -19,9 +19,10 @@ from readout.status_page import Thresholds
 from readout.web import inflow_json, occupancy_json, status_html
 from streams.contract.events import check_not_in_future, parse_event
 from streams.contract.finite import dumps, finite
+from streams.contract.records.figures import partition_key, register_key
 from streams.contract.topics import Topics
 from streams.ingest.processors import Incoming, PeopleProcessor, RegisterProcessor
-from streams.state.view import FiguresView, partition_key, register_key
+from streams.state.view import FiguresView
 from tests.support.helpers import REPO
 
 T = Topics("")

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 
 from alerts.log import AlertLog
-from streams.contract.record_parts import PART_BYTES
-from streams.contract.summary import PartitionSummary, split
+from streams.contract.records.figures import PartitionSummary, partition_key, split
+from streams.contract.records.parts import PART_BYTES
 from streams.contract.topics import Topics
 from streams.ingest.processors import DEAD_LETTER_HEAD, Incoming, PeopleProcessor, RegisterProcessor
-from streams.state.view import FiguresView, partition_key
+from streams.state.view import FiguresView
 
 T = Topics("")
 AT = "2023-07-01T10:00:00+02:00"
@@ -118,7 +118,7 @@ def test_a_large_forgotten_record_goes_to_the_changelog_in_parts_and_old_parts_a
     parts a stored head names survive a crash before the next head is stored."""
     import os
 
-    from streams.runtime.person_table import FORGOTTEN_KEY, forgotten_entries, forgotten_from
+    from streams.contract.records.changelog import FORGOTTEN_KEY, forgotten_entries, forgotten_from
 
     small, _ = forgotten_entries(b"{}", set())
     assert small == [(FORGOTTEN_KEY, b"{}")]
@@ -152,7 +152,8 @@ def test_one_person_holds_at_most_so_many_events_so_their_changelog_record_stays
 
 
 def test_a_record_on_the_figures_topic_that_is_not_a_hex_key_is_no_event_id_key():
-    from streams.runtime.hash_key import KEY_PREFIX, chosen
+    from streams.contract.records.figures import EVENT_ID_KEY_PREFIX as KEY_PREFIX
+    from streams.runtime.hash_key import chosen
 
     good = "ab" * 32
     records = [(1, KEY_PREFIX + b"x", b"zz"), (2, KEY_PREFIX + b"y", DEEP[:64]), (3, KEY_PREFIX + b"z", good.encode())]

@@ -16,10 +16,11 @@ from alerts.text import details, summary
 from readout.collectors import FiguresCollector
 from readout.web import occupancy_json
 from streams.contract.events import parse_event
+from streams.contract.records.figures import partition_key
 from streams.contract.topics import Topics
 from streams.errors import InvalidEvent
 from streams.ingest.processors import Incoming, PeopleProcessor
-from streams.state.view import FiguresView, partition_key
+from streams.state.view import FiguresView
 
 AT = "2023-07-01T10:00:00+02:00"
 HOSTILE = ["<!channel> <https://evil.example|x>", "unregistered", "a" * 65, "L1\n", "ter apel", "Zwolle/2", ""]

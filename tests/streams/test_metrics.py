@@ -9,10 +9,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from readout.collectors import FiguresCollector, HealthCollector
+from streams.contract.records.figures import partition_key
 from streams.contract.topics import Topics
 from streams.ingest.processors import Incoming, PeopleProcessor
 from streams.runtime.metrics import WorkerMetrics
-from streams.state.view import FiguresView, partition_key
+from streams.state.view import FiguresView
 from tests.streams.test_view import decision, location, placement
 
 

@@ -11,7 +11,6 @@ import time
 from kafka import KafkaProducer
 
 from streams.contract.topics import Topics
-from streams.runtime.kafka_io import figures_topic_name
 from tests.streams.test_worker import metric
 from tests.support.helpers import read_all, replay, wait_for
 from tests.support.worker_harness import WorkerProcess
@@ -34,7 +33,7 @@ def test_an_oversized_value_nested_records_and_a_huge_summary_stop_no_worker(set
         pid = worker.proc.pid
         producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, max_request_size=2_000_000)
         producer.send(topics.placements, key=b"p-big", value=b"\x00" * 1_010_000).get(timeout=30)
-        producer.send(figures_topic_name(topics), key=b"partition:0", value=DEEP).get(timeout=30)
+        producer.send(topics.figures, key=b"partition:0", value=DEEP).get(timeout=30)
         producer.send(topics.alerts, key=b"rule/national", value=DEEP).get(timeout=30)
         producer.close()
         replay(placements(0, PLACED), tmp_path / "feed.jsonl", env)
@@ -50,7 +49,7 @@ def test_an_oversized_value_nested_records_and_a_huge_summary_stop_no_worker(set
         headers = dict(dead.headers)
         assert headers["capmon.size"] == b"1010000" and len(dead.value) == 1_024
         assert headers["capmon.reason"].startswith(b"too large: 1010000 bytes")
-        keys = [m.key for m in read_all(settings.kafka_bootstrap, [figures_topic_name(topics)])]
+        keys = [m.key for m in read_all(settings.kafka_bootstrap, [topics.figures])]
         assert b"partition:0:part:0" in keys  # the summary went out in parts (and was read back whole above)
         wait_for(lambda: metric(worker, "capmon_internal_records_skipped_total", topic="capmon-figures") == 1
                  and metric(worker, "capmon_internal_records_skipped_total", topic="alerts") == 1,

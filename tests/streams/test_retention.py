@@ -9,11 +9,11 @@ import dataclasses
 import hashlib
 import json
 
-from streams.contract.summary import PartitionSummary
+from streams.contract.records.figures import PartitionSummary
+from streams.contract.records.values import decode_person, encode_person
 from streams.contract.topics import Topics
 from streams.ingest.processors import BatchResult, Incoming, PeopleProcessor
 from streams.ingest.pseudonyms import Pseudonyms, keyed_event_id
-from streams.state.codec import decode_person, encode_person
 
 T = Topics("")
 DAY = 86_400

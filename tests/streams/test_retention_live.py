@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
+from streams.contract.records.figures import EVENT_ID_KEY_PREFIX
 from streams.contract.topics import Topics
 from streams.ingest.pseudonyms import keyed_event_id
-from streams.runtime.hash_key import KEY_PREFIX, deployment_key
-from streams.runtime.kafka_io import figures_topic_name, prepare_worker_topics
+from streams.runtime.hash_key import deployment_key
+from streams.runtime.kafka_io import prepare_worker_topics
 from tests.support.helpers import read_all, read_topics, wait_for
 from tests.support.worker_harness import WorkerProcess
 
@@ -144,8 +145,8 @@ def test_workers_racing_for_the_event_id_hash_key_agree_on_one(settings):
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    written = [m for m in read_all(settings.kafka_bootstrap, [figures_topic_name(Topics(settings.topic_prefix))])
-               if m.key.startswith(KEY_PREFIX)]
+    written = [m for m in read_all(settings.kafka_bootstrap, [Topics(settings.topic_prefix).figures])
+               if m.key.startswith(EVENT_ID_KEY_PREFIX)]
     assert len(keys) == 3 and len(set(keys)) == 1 and len(keys[0]) == 32
     assert keys[0] == bytes.fromhex(min(written, key=lambda m: m.offset).value.decode())
     assert deployment_key(settings) == keys[0]  # and so does every later worker

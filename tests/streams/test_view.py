@@ -7,9 +7,10 @@ import json
 
 from readout.web import inflow_json, occupancy_json
 from streams.contract.events import parse_event
+from streams.contract.records.figures import partition_key
 from streams.contract.topics import Topics
 from streams.ingest.processors import Incoming, PeopleProcessor
-from streams.state.view import FiguresView, partition_key
+from streams.state.view import FiguresView
 
 T = Topics("")
 

@@ -206,8 +206,7 @@ def test_expiry_and_erasure_keep_the_figures_exact_and_reach_the_changelog(setti
     the counts from the table and its forgotten histories); the changelog keeps only the minimum."""
     from kafka import KafkaProducer
 
-    from streams.runtime.kafka_io import changelog_topic_name
-    from streams.state.codec import decode_person
+    from streams.contract.records.values import decode_person
 
     result = run_capmon("simulate", "--days", "20", "--seed", "5", "--duplicates", "0.02", env=capmon_env,
                         timeout=300)
@@ -233,7 +232,7 @@ def test_expiry_and_erasure_keep_the_figures_exact_and_reach_the_changelog(setti
         worker.kill9()
         worker.start()
         wait_exact(worker, expected)
-        changelog = read_all(settings.kafka_bootstrap, [changelog_topic_name(Topics(settings.topic_prefix))])
+        changelog = read_all(settings.kafka_bootstrap, [Topics(settings.topic_prefix).people_changelog])
         last = {m.key: m.value for m in changelog}
         for person in erased:
             stored = decode_person(last[person.encode()])
@@ -249,7 +248,7 @@ def test_a_changelog_with_another_partition_count_is_refused_in_one_line(setting
     from kafka.admin import NewTopic
 
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    admin.create_topics([NewTopic(f"{Topics(settings.topic_prefix).app_id}-people-changelog", 2, 1)])
+    admin.create_topics([NewTopic(Topics(settings.topic_prefix).people_changelog, 2, 1)])
     admin.close()
     result = run_capmon("worker", env=capmon_env, timeout=60)
     assert result.returncode == 2

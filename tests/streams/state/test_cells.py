@@ -11,12 +11,12 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
 
 from readout.collectors import FiguresCollector
-from streams.contract.summary import PartitionSummary
+from streams.contract.records.figures import PartitionSummary, partition_key
 from streams.state.cells import MIN_CELL, OTHER, OUTCOMES, Release, release
 from streams.state.readmodel import derive
 from streams.state.register import Register
 from streams.state.totals import Totals
-from streams.state.view import FiguresView, partition_key
+from streams.state.view import FiguresView
 
 NATIONALITIES = ("SYR", "ERI", "AFG", "TUR", "MDA", "DZA", "YEM")
 Cell = tuple[str, str]

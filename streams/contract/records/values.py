@@ -1,4 +1,5 @@
-"""Compact JSON forms of `Person` (the person table's values) and `Totals` (the per-partition summaries).
+"""Compact JSON forms of state's value types: `Person` (the person table's values on its changelog) and `Totals`
+(in the partition summaries on the figures topic and the forgotten totals on the changelog).
 
 Both round-trip exactly: `decode_x(encode_x(v)) == v`. Kept in one place so the changelog and the figures
 topic can evolve their format together (the leading integer is a format version).

@@ -4,7 +4,8 @@ Two of capmon's records grow with what producers write (the distinct location id
 partition summary on the figures topic and the person table's "forgotten" counts on its changelog. Either goes
 out whole while small, and otherwise compressed, in parts of at most PART_BYTES, the head last: a reader takes
 the head only with all the parts it names and their digest, so no record capmon publishes nears the producer's
-and the topics' 1 MiB (streams/contract/topics.py PUBLISH_MAX_BYTES), whatever the input was.
+and the topics' 1 MiB (streams/contract/topics.py PUBLISH_MAX_BYTES), whatever the input was. How the parts are
+keyed is each topic's own (records/figures.py `split`, records/changelog.py `forgotten_entries`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import json
 import zlib
 from typing import Any
 
+from streams.errors import BadRecord
+
 PART_BYTES = 256 * 1024
 MAX_BYTES = 256 * 1024 * 1024  # a head promising more than this is not read (a decompression bomb)
 HEAD_START = b'{"format": "parts"'
 
 
-class BadParts(ValueError):
+class BadParts(BadRecord):
     """A head that cannot be read, or parts that are not what it says."""
 
 
