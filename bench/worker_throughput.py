@@ -125,8 +125,8 @@ def main() -> None:
             sh(sys.executable, "-m", "capmon", "simulate", "--days", str(args.days), env=env)
             total = messages_in(bootstrap, inputs)
             base_rates.append(asyncio.run(baseline(bootstrap, inputs, total)))
-            name = mode.replace(" ", "-")
-            results[mode] = {"total": total, **measure(WorkerProcess(env, tmp, name), env, tmp, name, total)}
+            results[mode] = {"total": total, **measure(WorkerProcess(env, tmp, mode.replace(" ", "-")), env, tmp,
+                                                       mode.replace(" ", "-"), total)}
             print(mode, {k: v for k, v in results[mode].items() if k != "families"}, flush=True)
 
     base = statistics.median(base_rates)
