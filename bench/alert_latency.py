@@ -20,8 +20,9 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
+from bench.alerting import BENCH_RULES, PagerDutyEndpoint, toggle_bench_location
 from bench.common import REPO, bench_kafka, replace_section
-from bench.processes import BENCH_RULES, PagerDutyEndpoint, Worker, toggle_bench_location, wait_until
+from capmon.harness import WorkerProcess, wait_until
 from streams.state.stamp import AMSTERDAM
 
 
@@ -38,8 +39,7 @@ def main() -> None:
                "CAPMON_PAGERDUTY_ROUTING_KEY": "bench", "CAPMON_PAGERDUTY_URL": pd.url}
         subprocess.run([sys.executable, "-m", "capmon", "topics"], env=env, cwd=REPO, check=True,
                        stdout=subprocess.DEVNULL)
-        worker = Worker(env, setup.tmp, "bench").start()
-        wait_until(worker.healthy, 120, "the worker to be healthy")
+        worker = WorkerProcess(env, setup.tmp, "bench").start(timeout=120)
         sim = subprocess.Popen([sys.executable, "-m", "capmon", "simulate", "--speed", str(args.speed)],
                                env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         producer = KafkaProducer(bootstrap_servers=setup.bootstrap, linger_ms=0, acks=1)

@@ -17,8 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from alerts.backtest import read_events
-from bench.common import REPO, replace_section
-from bench.processes import machine
+from bench.common import REPO, machine, replace_section
 
 HEADING = "capmon backtest"
 

@@ -1,9 +1,11 @@
 """What every benchmark needs: a broker (the one on KAFKA_PORT, or a fresh one it stops afterwards), a
-scratch directory, a topic prefix of its own and the environment for `capmon` commands."""
+scratch directory, a topic prefix of its own and the environment for `capmon` commands; how many messages the
+topics hold, and the machine it ran on. Workers are run with capmon.harness, as in the tests."""
 
 from __future__ import annotations
 
 import os
+import platform
 import sys
 import tempfile
 import uuid
@@ -65,3 +67,27 @@ def with_prefix(setup: Setup, name: str) -> tuple[Topics, dict[str, str]]:
     """Another topic prefix on the same broker (its own topics and consumer group)."""
     prefix = f"{name}{uuid.uuid4().hex[:6]}."
     return Topics(prefix), {**setup.env, "CAPMON_TOPIC_PREFIX": prefix}
+
+
+def messages_in(bootstrap: str, topics: list[str]) -> int:
+    """How many messages the topics hold (end minus beginning offsets, all partitions)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        ends, begins = consumer.end_offsets(tps), consumer.beginning_offsets(tps)
+        return sum(ends[tp] - begins[tp] for tp in tps)
+    finally:
+        consumer.close()
+
+
+def machine() -> str:
+    """The line every report gives for where it ran."""
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}, {platform.system()}"

@@ -20,16 +20,9 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from bench.common import REPO, bench_kafka, replace_section
-from bench.processes import (
-    BENCH_RULES,
-    PagerDutyEndpoint,
-    Worker,
-    machine,
-    messages_in,
-    toggle_bench_location,
-    wait_until,
-)
+from bench.alerting import BENCH_RULES, PagerDutyEndpoint, toggle_bench_location
+from bench.common import REPO, bench_kafka, machine, messages_in, replace_section
+from capmon.harness import WorkerProcess, wait_until
 from streams.contract.topics import EVENT_TYPES, Topics
 
 HEADING = "Alerting fail-over"
@@ -46,14 +39,16 @@ def one_history(years: int, tmp: Path, env: dict[str, str], bootstrap: str, topi
                "CAPMON_PAGERDUTY_URL": pd.url}
         toggle_bench_location(producer, topics.locations, 0, 10, end)  # already crossed when the first worker starts
         started = time.monotonic()
-        first = Worker(env, tmp, f"a{years}").start()
-        cold = wait_until(lambda: pd.events, 600, "the first page") - started
-        second = Worker(env, tmp, f"b{years}").start()
+        first = WorkerProcess(env, tmp, f"a{years}").start(wait_healthy=False)
+        wait_until(lambda: pd.events, 600, "the first page")
+        cold = time.monotonic() - started
+        second = WorkerProcess(env, tmp, f"b{years}").start(wait_healthy=False)
         workers = [first, second]
         wait_until(lambda: all(w.healthy() for w in workers), 300, "both workers healthy")
-        caught_up = wait_until(lambda: sum(w.metric("capmon_events_total") for w in workers) >= events
-                               and all(w.metric("capmon_consumer_lag") == 0 for w in workers), 1800,
-                               "both workers to catch up", every=1) - started
+        wait_until(lambda: sum(w.metric("capmon_events_total") for w in workers) >= events
+                   and all(w.metric("capmon_consumer_lag") == 0 for w in workers), 1800,
+                   "both workers to catch up", interval=1)
+        caught_up = time.monotonic() - started
         toggle_bench_location(producer, topics.locations, 1, 1000, end)
         wait_until(lambda: [e for e in pd.events if e[1] == "resolve"], 120, "the resolve")
         leader = next(w for w in workers if w.metric("capmon_figures_reporter") == 1)
@@ -62,7 +57,8 @@ def one_history(years: int, tmp: Path, env: dict[str, str], bootstrap: str, topi
         leader.kill9()
         killed = time.monotonic()
         toggle_bench_location(producer, topics.locations, 2, 10, end)
-        paged = wait_until(lambda: len(pd.events) > pages, 300, "the page after the kill") - killed
+        wait_until(lambda: len(pd.events) > pages, 300, "the page after the kill")
+        paged = time.monotonic() - killed
         for worker in workers:
             worker.stop()
     producer.close()

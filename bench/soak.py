@@ -23,8 +23,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import REPO, bench_kafka, replace_section
-from bench.processes import PagerDutyEndpoint, Worker, machine, wait_until
+from bench.alerting import PagerDutyEndpoint
+from bench.common import REPO, bench_kafka, machine, replace_section
+from capmon.harness import WorkerProcess, metric_sum
 
 HEADING = "Soak"
 FIELDS = ["wall_s", "simulated_day", "rss_mb", "open_files", "persons", "event_delay_s", "metrics_ms", "lag",
@@ -32,7 +33,7 @@ FIELDS = ["wall_s", "simulated_day", "rss_mb", "open_files", "persons", "event_d
 START = datetime(2023, 1, 1, tzinfo=UTC).timestamp() - 3600  # the feed starts on 1 January, Amsterdam time
 
 
-def sample(worker: Worker, pd: PagerDutyEndpoint, started: float, last: dict[str, float]) -> dict[str, float]:
+def sample(worker: WorkerProcess, pd: PagerDutyEndpoint, started: float, last: dict[str, float]) -> dict[str, float]:
     """One row: what the worker's /proc and /metrics say now."""
     assert worker.proc is not None
     t0 = time.monotonic()
@@ -40,8 +41,7 @@ def sample(worker: Worker, pd: PagerDutyEndpoint, started: float, last: dict[str
     metrics_ms = (time.monotonic() - t0) * 1000
 
     def total(name: str) -> float:
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith((name + "{", name + " ")))
+        return metric_sum(text, name)
 
     delay_sum, delay_count = total("capmon_event_delay_seconds_sum"), total("capmon_event_delay_seconds_count")
     batches = delay_count - last.get("count", 0.0)
@@ -123,8 +123,7 @@ def main() -> None:
         env = {**setup.env, "CAPMON_PAGERDUTY_ROUTING_KEY": "soak", "CAPMON_PAGERDUTY_URL": pd.url}
         subprocess.run([sys.executable, "-m", "capmon", "topics"], env=env, cwd=REPO, check=True,
                        stdout=subprocess.DEVNULL)
-        worker = Worker(env, setup.tmp, "soak").start()
-        wait_until(worker.healthy, 120, "the worker to be healthy")
+        worker = WorkerProcess(env, setup.tmp, "soak").start(timeout=120)
         sim = subprocess.Popen([sys.executable, "-m", "capmon", "simulate", "--speed", str(args.speed)], env=env,
                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started, last = time.monotonic(), {}

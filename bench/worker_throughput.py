@@ -24,8 +24,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import REPO, bench_kafka, replace_section, with_prefix
-from bench.processes import Worker, machine, messages_in, wait_until
+from bench.common import REPO, bench_kafka, machine, messages_in, replace_section, with_prefix
+from capmon.harness import WorkerProcess, wait_until
 from streams.contract.topics import EVENT_TYPES
 
 
@@ -73,13 +73,13 @@ async def baseline(bootstrap: str, topics: list[str], total: int) -> float:
         await consumer.stop()
 
 
-def measure(worker: Worker, env: dict[str, str], tmp: Path, name: str, total: int) -> dict[str, float]:
+def measure(worker: WorkerProcess, env: dict[str, str], tmp: Path, name: str, total: int) -> dict[str, float]:
     """One worker from start until every input event is counted; then /metrics, memory, and a restart in place."""
     t_start = time.perf_counter()
-    worker.start()
+    worker.start(wait_healthy=False)
     wait_until(lambda: worker.healthy() and worker.metric("capmon_events_total") > 0, 300, "the first event")
     t_first = time.perf_counter()
-    wait_until(lambda: worker.metric("capmon_events_total") >= total, 3600, "every event", every=0.1)
+    wait_until(lambda: worker.metric("capmon_events_total") >= total, 3600, "every event", interval=0.1)
     t_done = time.perf_counter()
     memory = worker.rss_mb()
     timings = []
@@ -89,9 +89,9 @@ def measure(worker: Worker, env: dict[str, str], tmp: Path, name: str, total: in
         timings.append(time.perf_counter() - t)
     time.sleep(3)  # let a commit happen, as in a real run
     worker.kill9()
-    restarted = Worker(env, tmp, name)  # same state directory: a restart in place
+    restarted = WorkerProcess(env, tmp, name)  # same state directory: a restart in place
     t_kill = time.perf_counter()
-    restarted.start()
+    restarted.start(wait_healthy=False)
     marker = tmp / f"marker-{name}.jsonl"
     marker.write_text(json.dumps({
         "event_type": "registration", "event_id": f"marker-{uuid.uuid4().hex}", "person_id": "bench-marker",
@@ -125,7 +125,7 @@ def main() -> None:
             sh(sys.executable, "-m", "capmon", "simulate", "--days", str(args.days), env=env)
             total = messages_in(bootstrap, inputs)
             base_rates.append(asyncio.run(baseline(bootstrap, inputs, total)))
-            results[mode] = {"total": total, **measure(Worker(env, tmp, mode.replace(" ", "-")), env, tmp,
+            results[mode] = {"total": total, **measure(WorkerProcess(env, tmp, mode.replace(" ", "-")), env, tmp,
                                                        mode.replace(" ", "-"), total)}
             print(mode, {k: v for k, v in results[mode].items() if k != "families"}, flush=True)
 

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.support.helpers import run_capmon, wait_for, write_jsonl
+from capmon.harness import WorkerProcess, wait_until
+from tests.support.helpers import run_capmon, write_jsonl
 from tests.support.receivers import FakeReceiver, ReceiversThread
-from tests.support.worker_harness import WorkerProcess
 
 pytestmark = pytest.mark.kafka
 
@@ -47,17 +47,17 @@ def test_the_next_crossing_after_kill_9_of_the_leader_is_paged_by_the_standby_wi
                "CAPMON_PAGERDUTY_ROUTING_KEY": "test-routing-key", "CAPMON_PAGERDUTY_URL": receivers["pagerduty"].url}
         workers = [WorkerProcess(env, tmp_path, name).start() for name in ("a", "b")]
         try:
-            wait_for(lambda: all(w.get("/health")["assigned_partitions"] for w in workers), timeout=90,
-                     what="both workers to have partitions")
-            wait_for(lambda: all(w.get("/api/occupancy")["national"]["headroom"] == 10 for w in workers), timeout=60,
-                     what="both workers to show the figures")
-            leader = wait_for(lambda: next((w for w in workers if "capmon_figures_reporter 1.0" in w.text("/metrics")),
-                                           None), timeout=60, what="a leader")
+            wait_until(lambda: all(w.get("/health")["assigned_partitions"] for w in workers), timeout=90,
+                       what="both workers to have partitions")
+            wait_until(lambda: all(w.get("/api/occupancy")["national"]["headroom"] == 10 for w in workers), timeout=60,
+                       what="both workers to show the figures")
+            leader = wait_until(lambda: next((w for w in workers if w.metric("capmon_figures_reporter") == 1),
+                                             None), timeout=60, what="a leader")
             leader.kill9()
             killed = time.monotonic()
             assert run_capmon("replay", str(crossing), env=capmon_env).returncode == 0
             pd = receivers["pagerduty"]
-            wait_for(lambda: pd.accepted, timeout=60, what="the page")
+            wait_until(lambda: pd.accepted, timeout=60, what="the page")
             print(f"paged {pd.arrivals[0] - killed:.1f} s after the kill")
             assert pd.arrivals[0] - killed <= 30, f"paged {pd.arrivals[0] - killed:.1f} s after the kill"
             assert pd.incidents == {"national_low/national": "triggered"} and pd.incidents_opened == 1

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.helpers import run_capmon, start_capmon, wait_for, write_jsonl
+from capmon.harness import WorkerProcess, wait_until
+from tests.support.helpers import run_capmon, start_capmon, write_jsonl
 from tests.support.receivers import FakeReceiver, ReceiversThread
-from tests.support.worker_harness import WorkerProcess
 
 pytestmark = pytest.mark.kafka
 
@@ -127,12 +127,12 @@ def test_live_notifications_agree_with_the_backtest_at_a_realistic_pace_through_
         worker = WorkerProcess(alert_env(capmon_env, receivers, feed[1]), tmp_path).start()
         replay = replay_paced(feed, capmon_env, tmp_path)
         try:
-            wait_for(lambda: len(receivers["slack"].accepted) >= 4, timeout=180, what="every Slack notification")
+            wait_until(lambda: len(receivers["slack"].accepted) >= 4, timeout=180, what="every Slack notification")
             assert replay.wait(timeout=60) == 0
             assert per_alert(slack_seen(receivers["slack"])) == want
             pd = receivers["pagerduty"]
-            wait_for(lambda: pd.incidents == {"national_low/national": "resolved"}, timeout=30,
-                     what="the PagerDuty incident to be resolved")
+            wait_until(lambda: pd.incidents == {"national_low/national": "resolved"}, timeout=30,
+                       what="the PagerDuty incident to be resolved")
             assert pd.incidents_opened == 1
             fired = {e["alert_id"]: e["at"] for e in expected if e["kind"] == "fired"}
             history = {a["alert_id"]: a for a in worker.get("/api/alerts")["all"]}
@@ -150,12 +150,12 @@ def test_kill_9_while_an_alert_fires_opens_no_second_incident_and_still_resolves
         replay = replay_paced(feed, capmon_env, tmp_path)
         again = None
         try:
-            wait_for(lambda: receivers["pagerduty"].requests, timeout=180, what="the first page attempt")
+            wait_until(lambda: receivers["pagerduty"].requests, timeout=180, what="the first page attempt")
             first.kill9()
             again = WorkerProcess(env, tmp_path, "w").start()
             pd = receivers["pagerduty"]
-            wait_for(lambda: pd.incidents and all(v == "resolved" for v in pd.incidents.values()), timeout=180,
-                     what="the incident to be resolved")
+            wait_until(lambda: pd.incidents and all(v == "resolved" for v in pd.incidents.values()), timeout=180,
+                       what="the incident to be resolved")
             assert pd.incidents_opened == 1
             assert {b["dedup_key"] for b in pd.accepted} == {"national_low/national"}
         finally:
@@ -182,15 +182,15 @@ def test_a_real_alertmanager_receives_and_routes_capmons_alerts(feed, capmon_env
                 return states
 
             both = {("national_low", "national"), ("province_low", "NL-GR")}
-            wait_for(lambda: {k for k, v in webhook_states().items() if v == "firing"} == both, timeout=180,
-                     what="Alertmanager to route both firing alerts to the webhook")
+            wait_until(lambda: {k for k, v in webhook_states().items() if v == "firing"} == both, timeout=180,
+                       what="Alertmanager to route both firing alerts to the webhook")
             labels = receivers["hook"].accepted[0]["alerts"][0]["labels"]
             assert {"alertname", "severity", "scope"} <= set(labels) and labels["service"] == "capmon"
             with urllib.request.urlopen(f"{am.url}/api/v2/alerts?active=true", timeout=5) as response:
                 active = {(a["labels"]["alertname"], a["labels"]["scope"]) for a in json.loads(response.read())}
             assert active == both
-            wait_for(lambda: all(webhook_states().get(k) == "resolved" for k in both), timeout=180,
-                     what="both alerts to be resolved through Alertmanager")
+            wait_until(lambda: all(webhook_states().get(k) == "resolved" for k in both), timeout=180,
+                       what="both alerts to be resolved through Alertmanager")
         finally:
             replay.kill()
             worker.stop()
@@ -237,14 +237,14 @@ def test_a_quiet_stretch_does_not_swallow_a_page(capmon_env, tmp_path):
         replay = replay_paced(feed, capmon_env, tmp_path)
         try:
             pd = receivers["pagerduty"]
-            wait_for(lambda: [b["event_action"] for b in pd.accepted] == ["trigger", "resolve"] * 2, timeout=120,
-                     what=f"two pages and their resolves ({worker.log_path}; backtest {expected})")
+            wait_until(lambda: [b["event_action"] for b in pd.accepted] == ["trigger", "resolve"] * 2, timeout=120,
+                       what=f"two pages and their resolves ({worker.log_path}; backtest {expected})")
             assert replay.wait(timeout=60) == 0
             def last_change() -> tuple[str, datetime] | None:
                 alerts = worker.get("/api/alerts")["all"]  # read back from the alerts topic: may trail PagerDuty
                 last = alerts[0]["last_change"] if alerts else None
                 return last and last["kind"] == "resolved" and (last["kind"], datetime.fromisoformat(last["at"]))
-            wait_for(last_change, timeout=30, what="the resolve in /api/alerts")
+            wait_until(last_change, timeout=30, what="the resolve in /api/alerts")
             assert last_change() == (expected[-1][0], datetime.fromisoformat(expected[-1][1]))
         finally:
             replay.kill()

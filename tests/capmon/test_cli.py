@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import os
-import socket
 
-from tests.support.helpers import run_capmon, wait_for
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from capmon.harness import free_port, wait_until
+from tests.support.helpers import run_capmon
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -23,7 +17,7 @@ def _env(**extra: str) -> dict[str, str]:
 def test_an_unreachable_broker_is_one_line_saying_what_to_do(tmp_path):
     feed = tmp_path / "one.jsonl"
     feed.write_text('{"event_type":"forecast","year":2023}\n')
-    env = _env(CAPMON_KAFKA_BOOTSTRAP=f"127.0.0.1:{_free_port()}")
+    env = _env(CAPMON_KAFKA_BOOTSTRAP=f"127.0.0.1:{free_port()}")
     for args in (["replay", str(feed)], ["simulate", "--days", "1"], ["topics"]):
         result = run_capmon(*args, env=env, timeout=60)
         assert result.returncode == 3, result.stderr
@@ -64,7 +58,7 @@ def test_topics_are_created_with_broker_time_retention_and_compaction(settings):
         return configs if all(configs.get(n.removeprefix(settings.topic_prefix)) for n in names) else None
 
     try:  # a new topic's settings reach the broker's answers a moment after it is created
-        configs = wait_for(described, timeout=30, what="the topics' settings")
+        configs = wait_until(described, timeout=30, what="the topics' settings")
     finally:
         admin.close()
     day = 86_400_000

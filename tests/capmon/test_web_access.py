@@ -10,9 +10,9 @@ import urllib.request
 
 import bcrypt
 
+from capmon.harness import WorkerProcess, wait_until
 from tests.capmon.test_web_hardening import get
-from tests.support.helpers import run_capmon, wait_for
-from tests.support.worker_harness import WorkerProcess
+from tests.support.helpers import run_capmon
 
 PROTECTED = ["/", "/api/occupancy", "/api/inflow", "/api/alerts"]
 
@@ -37,9 +37,9 @@ def test_only_the_contracts_routes_answer_and_they_need_a_user_but_health_and_me
     users.write_text(f"officer:{bcrypt.hashpw(b's3cret', bcrypt.gensalt(rounds=4)).decode()}\n")
     worker = WorkerProcess({**capmon_env, "CAPMON_WEB_USERS_FILE": str(users)}, tmp_path).start()
     try:
-        wait_for(lambda: worker.get("/health")["assigned_partitions"], timeout=60, what="partitions")
+        wait_until(lambda: worker.get("/health")["assigned_partitions"], timeout=60, what="partitions")
         good = ("officer", "s3cret")
-        wait_for(lambda: status(worker.port, "/api/occupancy", good)[0] == 200, timeout=30, what="the API")
+        wait_until(lambda: status(worker.port, "/api/occupancy", good)[0] == 200, timeout=30, what="the API")
         for number, path in enumerate(PROTECTED, start=1):
             code, headers = status(worker.port, path)
             assert code == 401 and headers["WWW-Authenticate"].startswith("Basic"), path

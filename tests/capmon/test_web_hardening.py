@@ -16,8 +16,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from tests.support.helpers import wait_for
-from tests.support.worker_harness import WorkerProcess
+from capmon.harness import WorkerProcess, wait_until
 
 pytestmark = pytest.mark.kafka
 
@@ -115,7 +114,7 @@ class HealthWatch:
 
     def __enter__(self) -> HealthWatch:
         self._thread.start()
-        wait_for(lambda: len(self.latencies) >= 3, timeout=10, what="/health answering")
+        wait_until(lambda: len(self.latencies) >= 3, timeout=10, what="/health answering")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -170,7 +169,7 @@ def test_failed_logins_are_logged_escaped_and_without_the_password_and_a_long_pa
     assert get("127.0.0.1", worker.port, "/", ("officer", "s3cret" + "x" * 100), source="127.0.2.2")[0] == 401
     assert get("127.0.0.1", worker.port, "/", ("officer", "é" * 60), source="127.0.2.2")[0] == 401
     assert get("127.0.0.1", worker.port, "/", ("officer", "s3cret"), source="127.0.2.3")[0] == 200
-    wait_for(lambda: "from 127.0.2.2" in worker.log(), timeout=10, what="the failed logins logged")
+    wait_until(lambda: "from 127.0.2.2" in worker.log(), timeout=10, what="the failed logins logged")
     log = worker.log()
     assert "failed login for user 'evil\\nINFO forged line' from 127.0.2.1" in log
     assert "\nINFO forged line" not in log and password not in log and "Traceback" not in log

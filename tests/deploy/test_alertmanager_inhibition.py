@@ -18,9 +18,10 @@ from typing import Any
 import yaml
 
 from alerts.receivers import Alertmanager as AlertmanagerReceiver
+from capmon.harness import wait_until
 from streams.contract.records.alerts import Transition
 from tests.support.alertmanager import Alertmanager
-from tests.support.helpers import REPO, wait_for
+from tests.support.helpers import REPO
 from tests.support.receivers import FakeReceiver, ReceiversThread
 
 DEPLOYED = REPO / "deploy/alertmanager/alertmanager.yml"
@@ -106,8 +107,8 @@ def test_a_critical_mutes_only_its_sibling_and_a_rules_scopes_go_out_together(tm
         def states() -> dict[tuple[str, str], dict[str, Any]]:
             return {key(a): a for a in get(f"{am.url}/api/v2/alerts")}
 
-        wait_for(lambda: states().get(("national_headroom_low", "national"), {}).get("status", {}).get("state")
-                 == "suppressed", timeout=30, what="national_headroom_critical to mute national_headroom_low")
+        wait_until(lambda: states().get(("national_headroom_low", "national"), {}).get("status", {}).get("state")
+                   == "suppressed", timeout=30, what="national_headroom_critical to mute national_headroom_low")
         now = states()
         muted = {k for k, a in now.items() if a["status"]["inhibitedBy"]}
         assert muted == {("national_headroom_low", "national")}, muted
@@ -133,8 +134,8 @@ def test_a_critical_mutes_only_its_sibling_and_a_rules_scopes_go_out_together(tm
         def slack_titles() -> list[str]:
             return [b["attachments"][0]["title"] for b in receivers["slack"].accepted]
 
-        wait_for(lambda: all(any(n in t for t in slack_titles()) for n in notified), timeout=60,
-                 what=f"Slack messages for each of {sorted(notified)}")
+        wait_until(lambda: all(any(n in t for t in slack_titles()) for n in notified), timeout=60,
+                   what=f"Slack messages for each of {sorted(notified)}")
         messages = receivers["slack"].accepted
         per_rule = Counter(n for t in slack_titles() for n in notified | {"national_headroom_low"} if t.endswith(n))
         assert per_rule == dict.fromkeys(notified, 1), per_rule  # one message per rule; the muted one none

@@ -16,10 +16,10 @@ import uuid
 import pytest
 import yaml
 
-from tests.support.helpers import REPO, run_capmon, wait_for
+from capmon.harness import WorkerProcess, wait_until
+from tests.support.helpers import REPO, run_capmon
 from tests.support.page_reader import read_page, shown_int
 from tests.support.prometheus import Prometheus
-from tests.support.worker_harness import WorkerProcess
 
 pytestmark = pytest.mark.kafka
 
@@ -73,7 +73,7 @@ def fed_worker(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory):
             lag = lag_series(worker.text("/metrics"))
             return len(lag) == INPUT_PARTITIONS and sum(lag) == 0
 
-        wait_for(processed_everything, timeout=240, interval=0.5, what="the worker to read every input event")
+        wait_until(processed_everything, timeout=240, interval=0.5, what="the worker to read every input event")
         previous: list[tuple] = []
 
         def stable_with_alert() -> bool:
@@ -83,7 +83,7 @@ def fed_worker(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory):
             previous.append(current)
             return stable and bool(alerts["active"])
 
-        wait_for(stable_with_alert, timeout=120, interval=2.0, what="stable figures and alerts, one firing")
+        wait_until(stable_with_alert, timeout=120, interval=2.0, what="stable figures and alerts, one firing")
         yield worker, tmp
     finally:
         worker.stop()
@@ -93,8 +93,8 @@ def fed_worker(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory):
 def prometheus(fed_worker):
     worker, tmp = fed_worker
     with Prometheus(tmp, [f"127.0.0.1:{worker.port}"]) as prom:
-        wait_for(lambda: prom.value("capmon_national_headroom") is not None, timeout=60,
-                 what="Prometheus to scrape the worker")
+        wait_until(lambda: prom.value("capmon_national_headroom") is not None, timeout=60,
+                   what="Prometheus to scrape the worker")
         yield prom
 
 
@@ -122,7 +122,7 @@ def test_every_dashboard_panel_query_returns_data(prometheus):
         return not empty
 
     try:
-        wait_for(all_answer, timeout=90, interval=2.0, what="every panel query to return data")
+        wait_until(all_answer, timeout=90, interval=2.0, what="every panel query to return data")
     except BaseException:
         print("queries without data:\n" + "\n".join(empty))
         raise
@@ -160,7 +160,7 @@ def test_prometheus_figures_equal_the_api_and_the_health_rules_are_quiet(prometh
         return not last
 
     try:
-        wait_for(equal, timeout=30, interval=1.0, what="Prometheus figures to equal /api/occupancy")
+        wait_until(equal, timeout=30, interval=1.0, what="Prometheus figures to equal /api/occupancy")
     except BaseException:
         print("differences:", last)
         raise

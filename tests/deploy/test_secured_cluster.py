@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from capmon.harness import WorkerProcess
 from streams.config import load_settings
 from tests.conftest import localkafka  # deploy/kafka/localkafka.py, put on the path by conftest
 from tests.streams.test_worker import ground_truth, wait_exact
 from tests.support.brokers import OwnBroker
 from tests.support.certs import Certs, make_certs
 from tests.support.helpers import run_capmon, write_jsonl
-from tests.support.worker_harness import WorkerProcess
 
 pytestmark = pytest.mark.kafka
 PASSWORD = "scram-Secret-7b1f"

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from capmon.harness import WorkerProcess, wait_until
 from streams.config import load_settings
-from tests.streams.test_worker import ground_truth, metric, wait_exact
+from tests.streams.test_worker import ground_truth, wait_exact
 from tests.support.brokers import OwnBroker
-from tests.support.helpers import replay, run_capmon, wait_for
+from tests.support.helpers import replay, run_capmon
 from tests.support.receivers import FakeReceiver, ReceiversThread
-from tests.support.worker_harness import WorkerProcess
 
 pytestmark = pytest.mark.kafka
 PREFIX = "outage."
@@ -105,21 +105,22 @@ def test_workers_ride_out_a_broker_outage(broker, tmp_path, outage_s, n_workers)
                 time.sleep(1)  # the outage's own length: the loop checks the workers all through it
             assert unhealthy == {w.port for w in workers}, "/health stayed 200 while Kafka was gone"
             for worker in workers:
-                assert metric(worker, "capmon_kafka_reachable") == 0
+                assert worker.metric("capmon_kafka_reachable") == 0
                 assert "Kafka unreachable for" in worker.text("/")  # the duty officer's page says it too
 
             broker.start()
             for worker in workers:
-                wait_for(worker.healthy, timeout=120, what="/health 200 again after the outage")
+                wait_until(worker.healthy, timeout=120, what="/health 200 again after the outage")
                 wait_exact(worker, after)
-            wait_for(lambda: receivers["pagerduty"].incidents_opened == 1, timeout=60, what="the page after the outage")
+            wait_until(lambda: receivers["pagerduty"].incidents_opened == 1, timeout=60,
+                       what="the page after the outage")
 
             replay(placements(last + timedelta(minutes=30), roomy, "check_out"), tmp_path / "leave.jsonl", env)
             end, _valid, _invalid = ground_truth(settings)
             for worker in workers:
                 wait_exact(worker, end)
             pagerduty = receivers["pagerduty"]
-            wait_for(lambda: set(pagerduty.incidents.values()) == {"resolved"}, timeout=60, what="the resolve")
+            wait_until(lambda: set(pagerduty.incidents.values()) == {"resolved"}, timeout=60, what="the resolve")
             assert pagerduty.incidents_opened == 1
             actions = [body["event_action"] for body in pagerduty.accepted]
             assert actions == ["trigger", "resolve"], actions
@@ -127,9 +128,9 @@ def test_workers_ride_out_a_broker_outage(broker, tmp_path, outage_s, n_workers)
             assert len(slack) == 2 and "national_crowded" in slack[0], slack
 
             for worker in workers:
-                assert metric(worker, "capmon_kafka_reachable") == 1 and "Kafka unreachable" not in worker.text("/")
-                assert metric(worker, "capmon_kafka_outages_total") >= 1
-                assert metric(worker, "capmon_kafka_unreachable_seconds_total") >= outage_s - 10
+                assert worker.metric("capmon_kafka_reachable") == 1 and "Kafka unreachable" not in worker.text("/")
+                assert worker.metric("capmon_kafka_outages_total") >= 1
+                assert worker.metric("capmon_kafka_unreachable_seconds_total") >= outage_s - 10
                 assert "Kafka unreachable" in worker.log() and "Kafka reachable again" in worker.log()
                 assert worker.proc is not None and worker.proc.poll() is None
         finally:

@@ -12,11 +12,10 @@ import time
 
 import pytest
 
+from capmon.harness import WorkerProcess, free_port, wait_until
 from tests.alerts.test_live import backtest, morning_feed, per_alert, replay_paced, rules_yaml, slack_seen
-from tests.streams.test_worker import ground_truth, metric, wait_exact
-from tests.support.helpers import wait_for
+from tests.streams.test_worker import ground_truth, wait_exact
 from tests.support.receivers import FakeReceiver, ReceiversThread
-from tests.support.worker_harness import WorkerProcess, free_port
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 WANT = {"national_low/national": ["fired", "resolved"], "province_low/NL-GR": ["fired", "resolved"]}
@@ -40,7 +39,7 @@ def start(receivers: ReceiversThread, feed, capmon_env, tmp_path) -> WorkerProce
 
 
 def rss(worker: WorkerProcess) -> float:
-    return metric(worker, "process_resident_memory_bytes")
+    return worker.metric("process_resident_memory_bytes")
 
 
 def test_pagerduty_down_for_ten_minutes_gets_every_change_afterwards(feed, settings, capmon_env, tmp_path):
@@ -55,28 +54,28 @@ def test_pagerduty_down_for_ten_minutes_gets_every_change_afterwards(feed, setti
         replay = replay_paced(feed, capmon_env, tmp_path)
         try:
             # Slack and the figures carry on while PagerDuty refuses connections.
-            wait_for(lambda: len(receivers["slack"].accepted) == 4, timeout=180, what="every Slack notification")
+            wait_until(lambda: len(receivers["slack"].accepted) == 4, timeout=180, what="every Slack notification")
             assert per_alert(slack_seen(receivers["slack"])) == WANT
             assert replay.wait(timeout=60) == 0
             wait_exact(worker, ground_truth(settings)[0], timeout=120)
-            wait_for(lambda: metric(worker, "capmon_alert_delivery_queue", receiver="pagerduty") == 4, timeout=60,
-                     what="four PagerDuty notifications waiting")
+            wait_until(lambda: worker.metric("capmon_alert_delivery_queue", {"receiver": "pagerduty"}) == 4, timeout=60,
+                       what="four PagerDuty notifications waiting")
             memory_before = rss(worker)
 
-            wait_for(lambda: time.monotonic() - down_at > 300, timeout=330, interval=5, what="five minutes refused")
+            wait_until(lambda: time.monotonic() - down_at > 300, timeout=330, interval=5, what="five minutes refused")
             pd.unavailable_until = down_at + 600  # then up, but answering 503 for the rest of the ten minutes
             receivers.start(pd, port)
-            wait_for(lambda: len(pd.requests) > 0, timeout=60, what="a retry answered with 503")
-            wait_for(lambda: time.monotonic() > pd.unavailable_until, timeout=330, interval=5, what="ten minutes")
+            wait_until(lambda: len(pd.requests) > 0, timeout=60, what="a retry answered with 503")
+            wait_until(lambda: time.monotonic() > pd.unavailable_until, timeout=330, interval=5, what="ten minutes")
             assert not pd.accepted
-            assert metric(worker, "capmon_alert_delivery_queue", receiver="pagerduty") == 4  # changes, not retries
+            assert worker.metric("capmon_alert_delivery_queue", {"receiver": "pagerduty"}) == 4  # changes, not retries
             memory_after = rss(worker)
-            assert metric(worker, "capmon_alert_delivery_retries_total", receiver="pagerduty") > 10
+            assert worker.metric("capmon_alert_delivery_retries_total", {"receiver": "pagerduty"}) > 10
 
-            wait_for(lambda: len(pd.accepted) == 4, timeout=120, what="every PagerDuty change after the outage")
+            wait_until(lambda: len(pd.accepted) == 4, timeout=120, what="every PagerDuty change after the outage")
             assert pagerduty_seen(pd) == WANT  # in order per alert
             assert pd.incidents_opened == 2 and set(pd.incidents.values()) == {"resolved"}
-            assert metric(worker, "capmon_alert_delivery_queue", receiver="pagerduty") == 0
+            assert worker.metric("capmon_alert_delivery_queue", {"receiver": "pagerduty"}) == 0
             assert memory_after - memory_before < 16 * 2**20, (memory_before, memory_after)
             assert worker.proc is not None and worker.proc.poll() is None
         finally:
@@ -92,11 +91,11 @@ def test_a_receiver_answering_in_30_s_gets_each_change_once_and_holds_up_nothing
         replay = replay_paced(feed, capmon_env, tmp_path)
         pd = receivers["pagerduty"]
         try:
-            wait_for(lambda: len(receivers["slack"].accepted) == 4, timeout=180, what="every Slack notification")
+            wait_until(lambda: len(receivers["slack"].accepted) == 4, timeout=180, what="every Slack notification")
             assert replay.wait(timeout=60) == 0
             wait_exact(worker, ground_truth(settings)[0], timeout=120)
             assert len(pd.accepted) < 4  # Slack and the figures did not wait for PagerDuty
-            wait_for(lambda: len(pd.accepted) == 4, timeout=240, what="every PagerDuty change, 30 s each")
+            wait_until(lambda: len(pd.accepted) == 4, timeout=240, what="every PagerDuty change, 30 s each")
             assert len(pd.requests) == 4, "a slow answer was taken for a failure and sent again"
             assert pagerduty_seen(pd) == WANT and pd.incidents_opened == 2
             assert receivers["slack"].arrivals[-1] < pd.arrivals[-1] - 30

@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from tests.streams.test_worker import FEED, ground_truth, metric, wait_exact, watermark_day
-from tests.support.helpers import start_capmon, wait_for
+from capmon.harness import WorkerProcess, wait_until
+from tests.streams.test_worker import FEED, ground_truth, wait_exact, watermark_day
+from tests.support.helpers import start_capmon
 from tests.support.receivers import FakeReceiver, ReceiversThread
-from tests.support.worker_harness import WorkerProcess
 
 pytestmark = pytest.mark.kafka
 SESSION_TIMEOUT_S = 10.0  # CAPMON_SESSION_TIMEOUT_S's default
@@ -47,7 +47,7 @@ class ReporterSampler(threading.Thread):
             total = 0
             for worker in self.workers:
                 with contextlib.suppress(OSError):
-                    total += int(metric(worker, "capmon_figures_reporter"))
+                    total += int(worker.metric("capmon_figures_reporter"))
             self.samples.append((time.monotonic(), total))
             time.sleep(0.5)  # the sampling rate, not a synchronisation
 
@@ -70,7 +70,7 @@ class ReporterSampler(threading.Thread):
 def reporter(workers: list[WorkerProcess]) -> WorkerProcess | None:
     for worker in workers:
         try:
-            if metric(worker, "capmon_figures_reporter") == 1:
+            if worker.metric("capmon_figures_reporter") == 1:
                 return worker
         except OSError:
             continue
@@ -86,20 +86,20 @@ def test_a_rolling_restart_loses_nothing_and_pages_once(settings, capmon_env, tm
         sampler = ReporterSampler(workers)
         feed = None
         try:
-            wait_for(lambda: all(w.get("/health")["assigned_partitions"] for w in workers), timeout=60,
-                     what="both workers to have partitions")
+            wait_until(lambda: all(w.get("/health")["assigned_partitions"] for w in workers), timeout=60,
+                       what="both workers to have partitions")
             sampler.start()
             feed = start_capmon("simulate", *FEED, "--speed", str(SPEED), env=capmon_env, log=tmp_path / "feed.log")
             handovers = []
             for n, (first, other) in enumerate([(workers[0], workers[1]), (workers[1], workers[0])]):
                 day = 10 + 15 * n
-                wait_for(lambda day=day: max(watermark_day(w) for w in workers) >= day, timeout=180,
-                         what=f"the figures to reach day {day}")
+                wait_until(lambda day=day: max(watermark_day(w) for w in workers) >= day, timeout=180,
+                           what=f"the figures to reach day {day}")
                 handovers.append(time.monotonic())
                 took = first.stop(timeout=30)
                 assert first.proc is not None and first.proc.returncode == 0 and took < 15, first.log()[-3000:]
-                wait_for(lambda other=other: reporter(workers) is other, timeout=60,
-                         what="the other worker to take over the figures")
+                wait_until(lambda other=other: reporter(workers) is other, timeout=60,
+                           what="the other worker to take over the figures")
                 handovers.append(time.monotonic())
                 first.start()  # it joins the group again: a rebalance, another handover
                 handovers.append(time.monotonic())
@@ -107,7 +107,7 @@ def test_a_rolling_restart_loses_nothing_and_pages_once(settings, capmon_env, tm
             expected, _valid, _invalid = ground_truth(settings)
             for worker in workers:
                 wait_exact(worker, expected)
-            wait_for(lambda: reporter(workers) is not None, timeout=60, what="a figures reporter")
+            wait_until(lambda: reporter(workers) is not None, timeout=60, what="a figures reporter")
             sampler.running = False
             sampler.join(10)
 
@@ -116,7 +116,7 @@ def test_a_rolling_restart_loses_nothing_and_pages_once(settings, capmon_env, tm
                 assert end - start <= limit, f"{end - start:.1f} s without exactly one reporter"
                 assert any(abs(start - h) <= limit for h in handovers), "reporters off one away from a handover"
             pd = receivers["pagerduty"]
-            wait_for(lambda: pd.incidents_opened == 1, timeout=30, what="the page")
+            wait_until(lambda: pd.incidents_opened == 1, timeout=30, what="the page")
             assert [b["event_action"] for b in pd.requests] == ["trigger"], "paged again across the handovers"
         finally:
             sampler.running = False

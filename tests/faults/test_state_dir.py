@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from capmon.harness import WorkerProcess, wait_until
 from streams.runtime.state_dir import EXIT_STATE_UNWRITABLE
 from tests.streams.test_worker import ground_truth, wait_exact
-from tests.support.helpers import replay, run_capmon, wait_for
-from tests.support.worker_harness import WorkerProcess
+from tests.support.helpers import replay, run_capmon
 
 pytestmark = pytest.mark.kafka
 
@@ -88,7 +88,7 @@ def test_a_disk_that_fills_up_under_a_running_worker(small_disk, settings, capmo
         after, _valid, _invalid = ground_truth(settings)
 
         assert worker.proc is not None
-        wait_for(lambda: worker.proc.poll() is not None, timeout=90, what="the worker to stop on a full disk")
+        wait_until(lambda: worker.proc.poll() is not None, timeout=90, what="the worker to stop on a full disk")
         assert worker.proc.returncode == EXIT_STATE_UNWRITABLE, worker.log()[-3000:]
         critical = [line for line in worker.log().splitlines() if "CRITICAL" in line]
         assert len(critical) == 1 and "cannot write the state directory" in critical[0], critical

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from kafka import KafkaAdminClient
 
+from capmon.harness import WorkerProcess, free_port, wait_until
 from streams.config import load_settings
 from streams.contract.topics import Topics
 from streams.runtime.state_dir import MARKER, ChangelogIdentity, claim, recorded_identity, topic_state_dir
 from tests.streams.test_worker import ground_truth, wait_exact
-from tests.support.helpers import REPO, run_capmon, wait_for
-from tests.support.worker_harness import WorkerProcess, free_port
+from tests.support.helpers import REPO, run_capmon
 
 # --- claiming a directory (pure file system) -----------------------------------------------------------------
 
@@ -102,8 +102,8 @@ def delete_topics(bootstrap: str, prefix: str) -> None:
     try:
         names = [n for n in admin.list_topics() if n.startswith(prefix)]
         admin.delete_topics(names)
-        wait_for(lambda: not any(n.startswith(prefix) for n in admin.list_topics()), timeout=60,
-                 what="the topics to be deleted")
+        wait_until(lambda: not any(n.startswith(prefix) for n in admin.list_topics()), timeout=60,
+                   what="the topics to be deleted")
     finally:
         admin.close()
 
@@ -188,8 +188,8 @@ def test_make_run_twice_in_a_row_on_one_checkout_and_ctrl_c_leaves_nothing_behin
     # Ctrl-C in the terminal: SIGINT to the whole foreground process group while the feed runs.
     log = tmp_path / "run3.log"
     run = make_run({**base, "CAPMON_TOPIC_PREFIX": f"{settings.topic_prefix}run3.", "DAYS": "365"}, log)
-    wait_for(lambda: "capmon is running" in log.read_text() or run.poll() is not None, timeout=180,
-             what="the third run to start")
+    wait_until(lambda: "capmon is running" in log.read_text() or run.poll() is not None, timeout=180,
+               what="the third run to start")
     assert run.poll() is None, log.read_text()[-3000:]
     os.killpg(run.pid, signal.SIGINT)
     run.wait(timeout=60)

@@ -10,10 +10,9 @@ import time
 
 from kafka import KafkaProducer
 
+from capmon.harness import WorkerProcess, wait_until
 from streams.contract.topics import Topics
-from tests.streams.test_worker import metric
-from tests.support.helpers import read_all, replay, wait_for
-from tests.support.worker_harness import WorkerProcess
+from tests.support.helpers import read_all, replay
 
 AT = "2023-07-01T10:00:00+02:00"
 PLACED = 10_000  # distinct location ids on the one partition: a summary of ~300 KB, over one part (256 KiB)
@@ -42,7 +41,7 @@ def test_an_oversized_value_nested_records_and_a_huge_summary_stop_no_worker(set
             if worker.get_status("/api/occupancy") != 200:
                 return False
             return worker.get("/api/occupancy")["national"]["occupancy"] == PLACED
-        wait_for(exact, timeout=120, what=f"national occupancy {PLACED} ({worker.log_path})")
+        wait_until(exact, timeout=120, what=f"national occupancy {PLACED} ({worker.log_path})")
         assert worker.proc.poll() is None and worker.proc.pid == pid and worker.healthy()
 
         [dead] = read_all(settings.kafka_bootstrap, [topics.dead_letters])
@@ -51,9 +50,9 @@ def test_an_oversized_value_nested_records_and_a_huge_summary_stop_no_worker(set
         assert headers["capmon.reason"].startswith(b"too large: 1010000 bytes")
         keys = [m.key for m in read_all(settings.kafka_bootstrap, [topics.figures])]
         assert b"partition:0:part:0" in keys  # the summary went out in parts (and was read back whole above)
-        wait_for(lambda: metric(worker, "capmon_internal_records_skipped_total", topic="capmon-figures") == 1
-                 and metric(worker, "capmon_internal_records_skipped_total", topic="alerts") == 1,
-                 timeout=30, what="the two unreadable records counted")
+        wait_until(lambda: worker.metric("capmon_internal_records_skipped_total", {"topic": "capmon-figures"}) == 1
+                   and worker.metric("capmon_internal_records_skipped_total", {"topic": "alerts"}) == 1,
+                   timeout=30, what="the two unreadable records counted")
         assert "Traceback" not in worker.log()
         metrics = worker.text("/metrics").splitlines()
         series = [line for line in metrics if line.startswith("capmon_location_occupancy{")]
@@ -65,7 +64,7 @@ def test_an_oversized_value_nested_records_and_a_huge_summary_stop_no_worker(set
         worker.kill9()
         started = time.monotonic()
         worker.start()
-        wait_for(exact, timeout=120, what="the figures again after a restart")
+        wait_until(exact, timeout=120, what="the figures again after a restart")
         assert worker.healthy() and time.monotonic() - started < 120
     finally:
         worker.stop()

@@ -12,26 +12,19 @@ from datetime import UTC, datetime, timedelta
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
+from capmon.harness import WorkerProcess, wait_until
 from streams.contract.records.figures import EVENT_ID_KEY_PREFIX
 from streams.contract.topics import Topics
 from streams.ingest.pseudonyms import keyed_event_id
 from streams.runtime.hash_key import deployment_key
 from streams.runtime.kafka_io import prepare_worker_topics
-from tests.support.helpers import read_all, read_topics, wait_for
-from tests.support.worker_harness import WorkerProcess
+from tests.support.helpers import read_all, read_topics
 
 DAY_S = 86_400
 
 
 def at(day: float, hour: int = 10) -> str:
     return (datetime(2023, 1, 1, tzinfo=UTC) + timedelta(days=day, hours=hour)).isoformat()
-
-
-def gauge(worker: WorkerProcess, name: str, **labels: str) -> float | None:
-    """The sum of a metric's samples (with these labels), None when it has none."""
-    found = [float(line.rsplit(" ", 1)[1]) for line in worker.text("/metrics").splitlines()
-             if line.startswith((name + "{", name + " ")) and all(f'{k}="{v}"' in line for k, v in labels.items())]
-    return sum(found) if found else None
 
 
 class Producer:
@@ -85,37 +78,39 @@ def test_a_quiet_topic_holds_nobody_for_ever_and_erasure_leaves_nothing_behind(s
     feed.flush()
     worker = WorkerProcess({**capmon_env, "CAPMON_PERSON_RETENTION_DAYS": "1"}, tmp_path, "ret").start()
     try:
-        wait_for(lambda: gauge(worker, "capmon_persons_expired_total") == 14, timeout=120,
-                 what="the 10 persons done on day 1 and the 4 decided on day 0 to expire")
-        assert gauge(worker, "capmon_person_oldest_event_age_seconds") == DAY_S / 2  # y, and no id anywhere
-        held = gauge(worker, "capmon_persons_in_state")
+        wait_until(lambda: worker.metric("capmon_persons_expired_total") == 14, timeout=120,
+                   what="the 10 persons done on day 1 and the 4 decided on day 0 to expire")
+        assert worker.metric("capmon_person_oldest_event_age_seconds") == DAY_S / 2  # y, and no id anywhere
+        held = worker.metric("capmon_persons_in_state")
         assert held == 5  # c0..c3 in reception, y
 
         # Tombstones for ids never seen: counted, no state, and those ids' later registrations are accepted.
         for i in range(10):
             feed.send("registration", f"u{i}", None)
         feed.flush()
-        wait_for(lambda: gauge(worker, "capmon_erasures_total") == 10, timeout=60, what="the tombstones")
-        assert gauge(worker, "capmon_persons_in_state") == held
-        accepted = gauge(worker, "capmon_events_total", topic="registrations", result="accepted")
+        wait_until(lambda: worker.metric("capmon_erasures_total") == 10, timeout=60, what="the tombstones")
+        assert worker.metric("capmon_persons_in_state") == held
+        registrations = {"topic": "registrations", "result": "accepted"}
+        accepted = worker.metric("capmon_events_total", registrations)
         for i in range(10):
             feed.send("registration", f"u{i}", {"event_id": f"r-u{i}", "occurred_at": at(10, 3),
                                                 "application_type": "resettlement", "nationality": "ERI"})
         feed.flush()
-        wait_for(lambda: gauge(worker, "capmon_events_total", topic="registrations", result="accepted")
-                 == accepted + 10, timeout=60, what="the unknown-tombstoned ids' registrations to be accepted")
-        assert not gauge(worker, "capmon_dead_letters_total"), [
+        wait_until(lambda: worker.metric("capmon_events_total", registrations) == accepted + 10, timeout=60,
+                   what="the unknown-tombstoned ids' registrations to be accepted")
+        assert not worker.metric("capmon_dead_letters_total"), [
             (dict(m.headers), m.value[:200]) for m in read_all(settings.kafka_bootstrap, [topics.dead_letters])]
 
         # An erased person's later event: a dead letter with no key and nothing about them.
-        placed = gauge(worker, "capmon_events_total", topic="placements", result="accepted")
+        placements = {"topic": "placements", "result": "accepted"}
+        placed = worker.metric("capmon_events_total", placements)
         feed.arrive("erin-4711", 10, "e", check_out_day=10, where="TerApel")
         feed.flush()
-        wait_for(lambda: gauge(worker, "capmon_events_total", topic="placements", result="accepted") == placed + 2,
-                 timeout=60, what="erin's placements")
+        wait_until(lambda: worker.metric("capmon_events_total", placements) == placed + 2, timeout=60,
+                   what="erin's placements")
         feed.send("placement", "erin-4711", None)
         feed.flush()
-        wait_for(lambda: gauge(worker, "capmon_erasures_total") == 11, timeout=60, what="erin's erasure")
+        wait_until(lambda: worker.metric("capmon_erasures_total") == 11, timeout=60, what="erin's erasure")
         feed.send("placement", "erin-4711", {"event_id": "in-e2", "occurred_at": at(10, 14), "action": "check_in",
                                              "location_id": "Budel"})
         feed.flush()

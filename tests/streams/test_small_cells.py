@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from tests.support.helpers import replay, wait_for
-from tests.support.worker_harness import WorkerProcess
+from capmon.harness import WorkerProcess, wait_until
+from tests.support.helpers import replay
 
 pytestmark = pytest.mark.kafka
 
@@ -50,8 +50,8 @@ def test_no_read_out_of_the_real_worker_carries_a_small_cell(capmon_env, tmp_pat
     replay(events(), tmp_path / "decided.jsonl", capmon_env)
     worker = WorkerProcess(capmon_env, tmp_path).start()
     try:
-        wait_for(lambda: sum(worker.get("/api/inflow")["decisions"].values()) == 50, timeout=120,
-                 what="all 50 decisions in the figures")
+        wait_until(lambda: sum(worker.get("/api/inflow")["decisions"].values()) == 50, timeout=120,
+                   what="all 50 decisions in the figures")
         metrics = worker.text("/metrics")
         flow = worker.get("/api/inflow")
         everything = "\n".join([metrics, str(flow), str(worker.get("/api/occupancy")), worker.text("/"),

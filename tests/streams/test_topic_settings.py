@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 
+from capmon.harness import WorkerProcess
 from streams.config import load_settings
 from streams.contract.topics import Topics
 from streams.runtime.topic_settings import Difference, differences, wanted_settings, warning_line
 from tests.support.helpers import run_capmon
-from tests.support.worker_harness import WorkerProcess
 
 DAY_MS = 86_400_000
 

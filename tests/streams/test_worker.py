@@ -9,12 +9,12 @@ from datetime import date, datetime
 
 import pytest
 
+from capmon.harness import WorkerProcess, wait_until
 from streams.contract.events import check_not_in_future, parse_event
 from streams.contract.topics import EVENT_TYPES, Topics
 from streams.errors import InvalidEvent
-from tests.support.helpers import read_all, run_capmon, start_capmon, wait_for
-from tests.support.reference import expected_figures
-from tests.support.worker_harness import WorkerProcess, figures_differences
+from tests.support.helpers import read_all, run_capmon, start_capmon
+from tests.support.reference import expected_figures, figures_differences
 
 # CAPMON_TEST_FEED_DAYS=365 runs the same checks on a whole simulated year (about 4 minutes longer).
 DAYS = os.environ.get("CAPMON_TEST_FEED_DAYS", "40")
@@ -54,7 +54,7 @@ def wait_exact(worker: WorkerProcess, expected: dict, timeout: float = 180 + 2 *
         return not last
 
     try:
-        wait_for(exact, timeout=timeout, interval=0.5, what="exact figures")
+        wait_until(exact, timeout=timeout, interval=0.5, what="exact figures")
     except BaseException:
         try:
             progress = [line for line in worker.text("/metrics").splitlines()
@@ -68,17 +68,6 @@ def wait_exact(worker: WorkerProcess, expected: dict, timeout: float = 180 + 2 *
               "\nworker log, what happened to the partitions:\n", "\n".join(story[-80:]),
               "\nworker log tail:\n", worker.log()[-3000:])
         raise
-
-
-def metric(worker: WorkerProcess, name: str, **labels: str) -> float:
-    text = worker.text("/metrics")
-    total = 0.0
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        if all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def produce_from_the_future(settings) -> None:
@@ -115,9 +104,9 @@ def test_worker_figures_equal_the_reference_and_invalid_events_are_dead_letters(
             assert headers["capmon.reason"]
         assert len({(k) for k in ((dict(m.headers)["capmon.offset"], dict(m.headers)["capmon.topic"],
                                     dict(m.headers)["capmon.partition"]) for m in dead)}) == len(invalid)
-        assert metric(worker, "capmon_events_total", result="invalid") == len(invalid)
-        assert metric(worker, "capmon_events_total", result="duplicate") > 0
-        assert metric(worker, "capmon_national_headroom") == expected["national"]["headroom"]
+        assert worker.metric("capmon_events_total", {"result": "invalid"}) == len(invalid)
+        assert worker.metric("capmon_events_total", {"result": "duplicate"}) > 0
+        assert worker.metric("capmon_national_headroom") == expected["national"]["headroom"]
         assert worker.get("/api/occupancy")["now"].startswith("2023-")  # the events from 2099 did not move it
         reasons = {dict(m.headers)["capmon.reason"].decode() for m in dead}
         assert any(r.startswith("occurred_at in the future") for r in reasons)
@@ -135,7 +124,7 @@ def test_kill_9_mid_stream_then_restart_gives_exact_figures(settings, capmon_env
     produce_feed(capmon_env)
     expected, valid, invalid = ground_truth(settings)
     worker = WorkerProcess(capmon_env, tmp_path, "first").start()
-    wait_for(lambda: metric(worker, "capmon_events_total") > len(valid) / 3, timeout=120, what="a third processed")
+    wait_until(lambda: worker.metric("capmon_events_total") > len(valid) / 3, timeout=120, what="a third processed")
     assert figures_differences(worker, expected)  # really in the middle
     worker.kill9()
     again = WorkerProcess(capmon_env, tmp_path, "first").start()  # same state directory: a restart in place
@@ -173,14 +162,14 @@ def test_two_workers_stay_exact_through_kill_9_at_several_points_of_a_live_feed(
     workers = [WorkerProcess(capmon_env, tmp_path, name).start() for name in ("a", "b")]
     feed = None
     try:
-        wait_for(lambda: all(w.get("/health")["assigned_partitions"] for w in workers), timeout=60,
-                 what="both workers to have partitions")
+        wait_until(lambda: all(w.get("/health")["assigned_partitions"] for w in workers), timeout=60,
+                   what="both workers to have partitions")
         feed = start_capmon("simulate", *FEED, "--speed", str(LIVE_SPEED), env=capmon_env,
                             log=tmp_path / "simulate.log")
         for n, day in enumerate(KILL_AT_DAYS):
-            wait_for(lambda day=day: max(watermark_day(w) for w in workers) >= day, timeout=180,
-                     what=f"the figures to reach day {day}")
-            leader = [w for w in workers if metric(w, "capmon_figures_reporter") == 1]
+            wait_until(lambda day=day: max(watermark_day(w) for w in workers) >= day, timeout=180,
+                       what=f"the figures to reach day {day}")
+            leader = [w for w in workers if w.metric("capmon_figures_reporter") == 1]
             victim = leader[0] if leader and n == 0 else workers[n % 2]  # the first kill hits the reporter
             victim.kill9()
             victim.start()  # the same state directory: a restart in place
@@ -188,10 +177,10 @@ def test_two_workers_stay_exact_through_kill_9_at_several_points_of_a_live_feed(
         expected, _valid, invalid = ground_truth(settings)
         for worker in workers:
             wait_exact(worker, expected)
-        wait_for(lambda: sum(metric(w, "capmon_figures_reporter") for w in workers) == 1, timeout=60,
-                 what="exactly one figures reporter")
-        reporter = next(w for w in workers if metric(w, "capmon_figures_reporter") == 1)
-        assert metric(reporter, "capmon_national_headroom") == expected["national"]["headroom"]
+        wait_until(lambda: sum(w.metric("capmon_figures_reporter") for w in workers) == 1, timeout=60,
+                   what="exactly one figures reporter")
+        reporter = next(w for w in workers if w.metric("capmon_figures_reporter") == 1)
+        assert reporter.metric("capmon_national_headroom") == expected["national"]["headroom"]
         assert_dead_letters_describe_the_input(settings, invalid, kills=len(KILL_AT_DAYS))
     finally:
         if feed is not None and feed.poll() is None:
@@ -216,7 +205,7 @@ def test_expiry_and_erasure_keep_the_figures_exact_and_reach_the_changelog(setti
     worker = WorkerProcess(env, tmp_path, "r").start()
     try:
         wait_exact(worker, expected)
-        assert metric(worker, "capmon_persons_expired_total") > 0
+        assert worker.metric("capmon_persons_expired_total") > 0
         latest: dict[str, tuple[str, str]] = {}
         for e in valid:
             if e["event_type"] == "placement":
@@ -227,7 +216,7 @@ def test_expiry_and_erasure_keep_the_figures_exact_and_reach_the_changelog(setti
             producer.send(Topics(settings.topic_prefix).placements, key=person.encode(), value=None)
         producer.flush()
         producer.close()
-        wait_for(lambda: metric(worker, "capmon_erasures_total") == len(erased), timeout=60, what="the erasures")
+        wait_until(lambda: worker.metric("capmon_erasures_total") == len(erased), timeout=60, what="the erasures")
         assert figures_differences(worker, expected) == []  # an erasure changes no figure
         worker.kill9()
         worker.start()

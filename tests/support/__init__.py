@@ -1,2 +1,2 @@
-"""What the tests share: the real CLI and worker processes, loopback receivers, Prometheus and Alertmanager
-harnesses, and the independent reference model of the figures."""
+"""What the tests share: the real CLI, loopback receivers, brokers of their own, Prometheus and Alertmanager
+harnesses, and the independent reference model of the figures (worker processes: capmon.harness)."""

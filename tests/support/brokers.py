@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from capmon.harness import free_ports
 from tests.conftest import localkafka  # deploy/kafka/localkafka.py, put on the path by conftest
-from tests.support.ports import free_ports
 
 
 class OwnBroker:

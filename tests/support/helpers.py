@@ -1,4 +1,4 @@
-"""Helpers for tests: run the real CLI, poll for a condition, read a topic back."""
+"""Helpers for tests: run the real CLI, read a topic back (polling for a condition: capmon.harness.wait_until)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,18 +38,6 @@ def start_capmon(*args: str, log: Path, env: dict[str, str] | None = None) -> su
     with open(log, "ab") as out:
         return subprocess.Popen([sys.executable, "-m", "capmon", *args], env=env, cwd=REPO,
                                 stdout=out, stderr=subprocess.STDOUT)
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.1, what: str = "") -> object:
-    """Poll `condition` until it returns something truthy; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what or condition}")
-        time.sleep(interval)
 
 
 def read_topics(bootstrap: str, topics: list[str], expected: int, timeout: float = 60.0) -> list:

@@ -11,8 +11,7 @@ from typing import Self
 
 import pytest
 
-from tests.support.helpers import wait_for
-from tests.support.worker_harness import free_port
+from capmon.harness import free_port, wait_until
 
 
 class LoopbackService:
@@ -37,7 +36,7 @@ class LoopbackService:
     def __enter__(self) -> Self:
         with open(self.log_path, "wb") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen([self.binary, *self.arguments()], stdout=log, stderr=subprocess.STDOUT)
-        wait_for(self._ready, timeout=60, what=f"{self.name} to be ready ({self.log_path})")
+        wait_until(self._ready, timeout=60, what=f"{self.name} to be ready ({self.log_path})")
         return self
 
     def _ready(self) -> bool:

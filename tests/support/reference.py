@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -172,3 +173,62 @@ def load_jsonl(path) -> list[dict]:
                 continue
             events.append(json.loads(line))
     return events
+
+
+class ReadsApi(Protocol):
+    def get(self, path: str) -> Any: ...
+
+
+def figures_differences(worker: ReadsApi, expected: dict) -> list[str]:
+    """What differs between a worker's API and `expected_figures` (empty when they are equal): one list of
+    differences for every test that compares a running worker with the reference."""
+    try:
+        occ = worker.get("/api/occupancy")
+        flow = worker.get("/api/inflow")
+    except OSError as exc:
+        return [f"API not answering: {exc}"]
+    diffs = []
+    for key in ("occupancy", "capacity", "headroom"):
+        if occ["national"][key] != expected["national"][key]:
+            diffs.append(f"national {key}: {occ['national'][key]} != {expected['national'][key]}")
+    if occ["national"]["permit_holders_in_reception"] != expected["permit_holders"]:
+        diffs.append(f"permit holders {occ['national']['permit_holders_in_reception']} != {expected['permit_holders']}")
+    got_prov = {p: {k: v[k] for k in ("occupancy", "capacity", "headroom")} for p, v in occ["provinces"].items()}
+    if got_prov != expected["provinces"]:
+        diffs.append("provinces differ")
+    got_loc = {loc: (v["occupancy"], v["capacity"]) for loc, v in occ["locations"].items()}
+    exp_loc = {loc: (v["occupancy"], v["capacity"]) for loc, v in expected["locations"].items()}
+    if got_loc != exp_loc:
+        diffs.append(f"{sum(got_loc.get(k) != v for k, v in exp_loc.items())} locations differ")
+    got_transfer = {k: occ["transfer"][k] for k in ("occupancy", "capacity", "headroom")}
+    if got_transfer != expected["transfer"]:
+        diffs.append(f"transfer {got_transfer} != {expected['transfer']}")
+    got_types = {t: {k: v[k] for k in ("occupancy", "capacity", "headroom")}
+                 for t, v in occ["location_types"].items() if v["occupancy"] or v["capacity"]}
+    if got_types != {t: v for t, v in expected["location_types"].items() if v["occupancy"] or v["capacity"]}:
+        diffs.append("location types differ")
+    got_norms = {loc: (v["norm"], v["over_norm"]) for loc, v in occ["locations"].items() if "norm" in v}
+    if got_norms != expected["norms"]:
+        diffs.append(f"norms {got_norms} != {expected['norms']}")
+    overall = flow["grant_rates"]["overall"]
+    if overall != expected["grant_rates"] and not _close(overall, expected["grant_rates"]):
+        diffs.append(f"grant rates {overall} != {expected['grant_rates']}")
+    if "backlog" in expected and flow["ind_backlog"] != expected["backlog"]:
+        diffs.append(f"backlog {flow['ind_backlog']} != {expected['backlog']}")
+    need = occ.get("capacity_need")
+    if "capacity_need" in expected and (need is None or any(
+            abs(need["scenarios"][s]["need"] - v) > 1e-6 for s, v in expected["capacity_need"].items())):
+        diffs.append(f"capacity need {need and {s: v['need'] for s, v in need['scenarios'].items()}} != "
+                     f"{expected['capacity_need']}")
+    if flow["ytd"] != expected["inflow_ytd"] or flow["rolling"] != expected["rolling"]:
+        diffs.append(f"inflow {flow['ytd']} {flow['rolling']} != {expected['inflow_ytd']} {expected['rolling']}")
+    if expected["now"] is not None and (occ["now"] is None or datetime.fromisoformat(occ["now"]) != expected["now"]):
+        diffs.append(f"now {occ['now']} != {expected['now'].isoformat()}")
+    return diffs
+
+
+def _close(got: dict, want: dict) -> bool:
+    """Equal, ratios to 1e-9 (they are divided in different orders)."""
+    return got.keys() == want.keys() and all(
+        got[k] == want[k] or (isinstance(got[k], float) and want[k] is not None and abs(got[k] - want[k]) < 1e-9)
+        for k in got)
