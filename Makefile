@@ -58,7 +58,7 @@ test: install
 	@deploy/test-deps.sh
 	@$(PYTHON) deploy/kafka/localkafka.py fetch
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	CAPMON_HYPOTHESIS_PROFILE=ci $(BIN)/pytest
 
 check: install
 	$(BIN)/ruff check .
