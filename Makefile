@@ -14,7 +14,8 @@ help:
 	@echo "make run         local Kafka + a capmon worker + simulated feed (SPEED=$(SPEED) x real time)"
 	@echo "make test        the whole test suite (starts its own Kafka)"
 	@echo "make check       before a commit: ruff and the tests that need no Kafka"
-	@echo "make test-slow   the long fault cases (3-minute broker outage, receiver down 10 minutes, slow receiver)"
+	@echo "make test-slow   the long cases: faults (3-minute broker outage, receiver down 10 minutes, slow receiver)"
+	@echo "                 and the multi-minute real-worker runs (kill -9, two workers, rolling restart, live alerting)"
 	@echo "make soak        a worker and the simulator at 2,000x for 30 minutes: bench/soak.csv and bench/soak.png"
 	@echo "make kafka       start the local broker on 127.0.0.1:$(KAFKA_PORT); make kafka-stop stops it"
 	@echo "make lint        ruff;  make schemas  regenerate streams/contract/schemas/*.json"
@@ -58,7 +59,7 @@ test: install
 	@deploy/test-deps.sh
 	@$(PYTHON) deploy/kafka/localkafka.py fetch
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	CAPMON_HYPOTHESIS_PROFILE=ci $(BIN)/pytest
 
 check: install
 	$(BIN)/ruff check .

@@ -117,6 +117,7 @@ def per_alert(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
+@pytest.mark.slow  # minutes of a real worker: `make test-slow` (CI runs it)
 def test_live_notifications_agree_with_the_backtest_at_a_realistic_pace_through_receiver_failures(
         feed, capmon_env, tmp_path):
     expected = backtest(feed, tmp_path)
@@ -142,6 +143,7 @@ def test_live_notifications_agree_with_the_backtest_at_a_realistic_pace_through_
             worker.stop()
 
 
+@pytest.mark.slow  # minutes of a real worker: `make test-slow` (CI runs it)
 def test_kill_9_while_an_alert_fires_opens_no_second_incident_and_still_resolves(feed, capmon_env, tmp_path):
     # PagerDuty is down at first, so the worker is killed while the critical alert fires, undelivered or not.
     with ReceiversThread(slack=FakeReceiver("slack"), pagerduty=FakeReceiver("pagerduty", [500] * 3)) as receivers:
@@ -164,6 +166,7 @@ def test_kill_9_while_an_alert_fires_opens_no_second_incident_and_still_resolves
                 again.stop()
 
 
+@pytest.mark.slow  # minutes of a real worker: `make test-slow` (CI runs it)
 def test_a_real_alertmanager_receives_and_routes_capmons_alerts(feed, capmon_env, tmp_path):
     from tests.support.alertmanager import Alertmanager
 

@@ -40,6 +40,7 @@ def sasl_env(sasl: str, tmp_path, password: str) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow  # minutes of a real worker: `make test-slow` (CI runs it)
 def test_a_worker_on_a_sasl_listener_gives_exact_figures(sasl_broker, tmp_path):
     plain, sasl = sasl_broker
     env = sasl_env(sasl, tmp_path, PASSWORD)

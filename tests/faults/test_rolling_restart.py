@@ -77,6 +77,7 @@ def reporter(workers: list[WorkerProcess]) -> WorkerProcess | None:
     return None
 
 
+@pytest.mark.slow  # minutes of a real worker: `make test-slow` (CI runs it)
 def test_a_rolling_restart_loses_nothing_and_pages_once(settings, capmon_env, tmp_path):
     (tmp_path / "rules.yaml").write_text(RULES)
     with ReceiversThread(pagerduty=FakeReceiver("pagerduty")) as receivers:

@@ -168,6 +168,7 @@ def left_behind(tmp_path):
             os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.slow  # minutes of a real worker: `make test-slow` (CI runs it)
 @pytest.mark.kafka
 def test_make_run_twice_in_a_row_on_one_checkout_and_ctrl_c_leaves_nothing_behind(capmon_env, settings, tmp_path,
                                                                                     left_behind):

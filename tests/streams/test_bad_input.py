@@ -23,6 +23,7 @@ from streams.contract.records.figures import partition_key, register_key
 from streams.contract.topics import Topics
 from streams.ingest.processors import Incoming, PeopleProcessor, RegisterProcessor
 from streams.state.view import FiguresView
+from tests.support.examples import examples
 from tests.support.helpers import REPO
 
 T = Topics("")
@@ -80,7 +81,7 @@ def read_outs(view: FiguresView) -> None:
     Evaluator(RULES).evaluate(figures, at_us=figures.now_us or NOW_US)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kind=st.sampled_from(sorted(BASE)), path=st.sampled_from(FIELDS), value=JSON,
        raw=st.one_of(st.none(), st.binary(max_size=40)))
 def test_any_value_in_any_field_is_an_event_or_a_dead_letter_and_never_breaks_a_read_out(kind, path, value, raw):

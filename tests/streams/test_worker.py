@@ -86,6 +86,7 @@ def produce_from_the_future(settings) -> None:
     producer.close()
 
 
+@pytest.mark.slow  # minutes of a real worker: `make test-slow` (CI runs it)
 def test_worker_figures_equal_the_reference_and_invalid_events_are_dead_letters(settings, capmon_env, tmp_path):
     produce_feed(capmon_env)
     produce_from_the_future(settings)
@@ -120,6 +121,7 @@ def test_worker_figures_equal_the_reference_and_invalid_events_are_dead_letters(
         worker.stop()
 
 
+@pytest.mark.slow  # minutes of a real worker: `make test-slow` (CI runs it)
 def test_kill_9_mid_stream_then_restart_gives_exact_figures(settings, capmon_env, tmp_path):
     produce_feed(capmon_env)
     expected, valid, invalid = ground_truth(settings)
@@ -156,6 +158,7 @@ def watermark_day(worker: WorkerProcess) -> int:
     return 0 if now is None else (datetime.fromisoformat(now).date() - FEED_START).days
 
 
+@pytest.mark.slow  # minutes of a real worker: `make test-slow` (CI runs it)
 def test_two_workers_stay_exact_through_kill_9_at_several_points_of_a_live_feed(settings, capmon_env, tmp_path):
     """Each kill makes the survivor rebalance while it processes, and each restart in place recovers a state
     directory that a kill interrupted: the two ways a processed event could go missing."""
@@ -189,6 +192,7 @@ def test_two_workers_stay_exact_through_kill_9_at_several_points_of_a_live_feed(
             worker.stop()
 
 
+@pytest.mark.slow  # minutes of a real worker: `make test-slow` (CI runs it)
 def test_expiry_and_erasure_keep_the_figures_exact_and_reach_the_changelog(settings, capmon_env, tmp_path):
     """With a short retention persons expire while the feed is processed, and tombstones erase persons still in
     reception; the figures stay the reference's throughout, also after a kill -9 and a restart (which rebuilds

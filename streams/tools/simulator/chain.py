@@ -74,6 +74,7 @@ class ChainSimulation:
         self._out: list[tuple[float, dict]] = []
         self.sites: dict[str, Site] = {}
         self.open: dict[str, bool] = {}
+        self._beds: dict[tuple[str, ...], list[tuple[str, int]]] = {}  # see _pick_location
         self.occupancy: dict[str, int] = {}
         self.residents: dict[str, set[str]] = {}
         self.people: dict[str, Person] = {}
@@ -227,6 +228,7 @@ class ChainSimulation:
                 self._transfer(t, person_id, must_leave=True)
         self.sites[site.location_id] = site
         self.open[site.location_id] = status == "open"
+        self._beds.clear()
         self.occupancy.setdefault(site.location_id, 0)
         self.residents.setdefault(site.location_id, set())
         norm = NORMS.get(site.location_id)
@@ -384,13 +386,17 @@ class ChainSimulation:
             self._at(t + self.rng.uniform(20, 150) * DAY, self._transfer, person_id)
 
     def _pick_location(self, person: Person, exclude: str | None) -> str | None:
+        """A free bed of the wanted kind, locations weighted by their free beds."""
         wanted = ("amv",) if person.amv else TRANSFER_TYPES
+        beds = self._beds.get(wanted)
+        if beds is None:  # the open sites of these kinds with their capacity, in register order, until it changes
+            beds = self._beds[wanted] = [(location_id, site.capacity) for location_id, site in self.sites.items()
+                                         if self.open[location_id] and site.location_type in wanted]
+        occupancy = self.occupancy
         names, weights = [], []
-        for location_id, site in self.sites.items():
-            if location_id == exclude or not self.open[location_id] or site.location_type not in wanted:
-                continue
-            free = site.capacity - self.occupancy[location_id]
-            if free > 0:
+        for location_id, capacity in beds:
+            free = capacity - occupancy[location_id]
+            if free > 0 and location_id != exclude:
                 names.append(location_id)
                 weights.append(free)
         return self.rng.choices(names, weights)[0] if names else None

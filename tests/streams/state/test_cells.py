@@ -17,6 +17,7 @@ from streams.state.readmodel import derive
 from streams.state.register import Register
 from streams.state.totals import Totals
 from streams.state.view import FiguresView
+from tests.support.examples import examples
 
 NATIONALITIES = ("SYR", "ERI", "AFG", "TUR", "MDA", "DZA", "YEM")
 Cell = tuple[str, str]
@@ -65,7 +66,7 @@ def check(release_: Release, table: Counter[Cell], name: str, derived: bool = Fa
 
 
 @given(decisions())
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 def test_no_published_cell_is_small_and_no_withheld_cell_can_be_recovered(tables_: tuple):
     everything, first = tables_
     out = release(everything, first)
@@ -77,7 +78,7 @@ def test_no_published_cell_is_small_and_no_withheld_cell_can_be_recovered(tables
 
 
 @given(decisions())
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 def test_a_rate_is_published_only_from_published_cells(tables_: tuple):
     everything, first = tables_
     totals = Totals(decisions=everything, first_instance=first)
@@ -145,7 +146,7 @@ arrivals = st.lists(st.tuples(st.tuples(st.sampled_from(OUTCOMES[:3]), st.sample
 
 
 @given(arrivals)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 def test_counters_never_go_down_while_decisions_only_grow(steps: list):
     """Decisions arrive one by one (some first-instance); after each, every counter on /metrics is at least what
     it was. The figures that move between a nationality and `other` are gauges."""

@@ -15,6 +15,7 @@ from streams.state.figures import inflow, occupancy
 from streams.state.people import Person
 from streams.state.readmodel import derive, ind_backlog
 from streams.state.totals import Totals
+from tests.support.examples import examples
 from tests.support.reference import expected_figures
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -128,14 +129,14 @@ def check(state: ChainState, expected: dict) -> None:
         assert flow.expected_ytd == {}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(deliveries())
 def test_figures_equal_the_reference_for_any_delivery(case):
     evs, delivered = case
     check(run(delivered), expected_figures(evs))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(deliveries(), st.integers(2, 4))
 def test_partitions_by_person_sum_to_the_whole(case, n_parts):
     """Workers that each own some persons' events (plus the whole register) add up to the exact figures."""
