@@ -31,7 +31,7 @@ from streams.state.erasure import AwaitingErasure
 from streams.state.figures import daily_kept_from
 from streams.state.people import MAX_EVENTS_PER_PERSON, Person
 from streams.state.register import Register
-from streams.state.retention import expiry_horizon, oldest_expirable_us
+from streams.state.retention import Expirable, expiry_horizon
 from streams.state.stamp import micros
 from streams.state.totals import Totals
 
@@ -107,6 +107,7 @@ class PartitionState(ChainState):
     swept: tuple[int, int] | None = field(default=None, compare=False, repr=False)
     # last event time of the longest-held person the retention applies to (as of the last sweep, or older)
     oldest_us: int | None = field(default=None, compare=False, repr=False)
+    expirable: Expirable = field(default_factory=Expirable, compare=False, repr=False)  # who a sweep may forget
 
     def meta(self) -> bytes:
         """Watermark, offsets, latest event and message times per topic and the event-id hash key, stored beside
@@ -222,7 +223,8 @@ class PeopleProcessor:
         state.legacy_unkeyed = self.pseudonyms is None and stored is not None and (stored.legacy_unkeyed or (
             stored.event_id_key is None and any(person.counted for person in held.values())))
         state.totals = Totals.of(state.people.values())
-        state.oldest_us = oldest_expirable_us(state.people.values())
+        state.expirable = Expirable.of(state.people)
+        state.oldest_us = state.expirable.oldest_us(state.people)
         if forgotten:
             state.forgotten = ForgottenTotals.decode(forgotten).totals
             state.totals.add(state.forgotten)
@@ -291,6 +293,7 @@ class PeopleProcessor:
                     state.erase(person_id, state.watermark_us or 0)  # its tombstone was read first
                 person = state.people[person_id]
                 result.changed.setdefault(message.partition, {})[person_id] = person
+                state.expirable.note(person_id, person, state.people)
                 if person.erased:
                     erased_or_expired.add(message.partition)
                 if not person.active and (state.oldest_us is None or person.last_us < state.oldest_us):
@@ -324,6 +327,7 @@ class PeopleProcessor:
                 state.awaiting_erasure.add(state.hashed(person_id), message.timestamp_us)
             return False
         result.changed.setdefault(message.partition, {})[person_id] = state.people[person_id]
+        state.expirable.note(person_id, state.people[person_id], state.people)
         return True
 
     def _expire(self, state: PartitionState, changed: dict[str, Person | None], result: BatchResult) -> bool:
@@ -338,8 +342,9 @@ class PeopleProcessor:
         state.swept = mark
         for topic in silent:  # its older events could be repeats of persons forgotten now: "too late" from here
             state.latest[topic] = max(state.latest[topic], horizon)
-        gone = state.expire(horizon, self.retention_us)
-        state.oldest_us = oldest_expirable_us(state.people.values())
+        gone = state.expirable.due(horizon - self.retention_us, state.people)
+        state.forget(gone)
+        state.oldest_us = state.expirable.oldest_us(state.people)
         for person_id in gone:
             changed[person_id] = None
         if gone:

@@ -7,7 +7,7 @@ tests and backtests, a changelog-backed table in the worker.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -80,10 +80,8 @@ class ChainState:
         self.people[person_id] = replace(minimize(before, self.hashed), last_us=max(before.last_us, at_us))
         return True
 
-    def expire(self, horizon_us: int, retention_us: int) -> list[str]:
-        """Forget every person out of reception and not awaiting a decision whose last event is more than
-        `retention_us` before `horizon_us`; their history stays in the counts (`forgotten`)."""
-        gone = [pid for pid, p in self.people.items() if horizon_us - p.last_us > retention_us and not p.active]
-        for pid in gone:
+    def forget(self, person_ids: Iterable[str]) -> None:
+        """Forget persons past the retention (which ones: streams/state/retention.py); their history stays in the
+        counts (`forgotten`)."""
+        for pid in person_ids:
             self.forgotten.add(Totals.history_of(self.people.pop(pid)))
-        return gone

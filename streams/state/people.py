@@ -165,15 +165,21 @@ def fold(person: Person, event: Registration | Decision | Placement) -> Person:
 
 
 def first_instance_decisions(person: Person) -> Counter[tuple[str, str]]:
-    """(outcome, nationality) of the person's first-instance asylum decisions: those whose latest registration
-    before them (by occurred_at, event_id) asks for asylum (first, repeat, relocation). Not a nareis or
-    resettlement grant. Computed from the whole person, so the order in which events arrive does not matter."""
+    """(outcome, nationality) of the person's first-instance asylum decisions (`first_instance`). Computed from
+    the whole person, so the order in which events arrive does not matter."""
     counts: Counter[tuple[str, str]] = Counter()
     if not person.decisions or not person.registrations:
         return counts
-    regs = sorted((us, rid, app_type) for rid, (_day, app_type, _amv, us) in person.registrations.items())
-    for did, (_day, outcome, nationality, us) in person.decisions.items():
-        before = [r for r in regs if (r[0], r[1]) < (us, did)]
-        if before and before[-1][2] in ASYLUM_TYPES:
+    for did, (_day, outcome, nationality, _us) in person.decisions.items():
+        if first_instance(person, did):
             counts[(outcome, nationality)] += 1
     return counts
+
+
+def first_instance(person: Person, decision_id: str) -> bool:
+    """Whether a decision of the person is a first-instance asylum decision: their latest registration before it
+    (by occurred_at, event_id) asks for asylum (first, repeat, relocation). Not a nareis or resettlement grant."""
+    us = person.decisions[decision_id][3]
+    before = max(((r_us, rid, app_type) for rid, (_day, app_type, _amv, r_us) in person.registrations.items()
+                  if (r_us, rid) < (us, decision_id)), default=None)
+    return before is not None and before[2] in ASYLUM_TYPES

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from streams.state.people import Person, first_instance_decisions, replace
+from streams.state.people import Person, first_instance, first_instance_decisions, replace
 from streams.state.stamp import local_day
 
 
@@ -67,33 +67,43 @@ class Totals:
             getattr(self, name).update(getattr(other, name))
 
     def apply(self, before: Person, after: Person) -> None:
-        """Replace `before`'s contribution by `after`'s (after = fold(before, ...), so id-keyed maps only grow)."""
+        """Replace `before`'s contribution by `after`'s (after = fold(before, ...), so id-keyed maps only grow).
+
+        Runs for every event: a map `fold` left alone is the same object in `after`, and is skipped."""
         if before.location != after.location or before.permit_holder_in_reception != after.permit_holder_in_reception:
             self._place(before, -1)
             self._place(after, +1)
-        _move(self.arrivals, arrival(before), arrival(after))
-        _move(self.awaiting, awaiting_day(before), awaiting_day(after))
-        if before.registrations is not after.registrations or before.decisions is not after.decisions:
+        regs_same = before.registrations is after.registrations
+        if not regs_same or bool(before.check_ins) != bool(after.check_ins):
+            _move(self.arrivals, arrival(before), arrival(after))
+        if before.asylum_registration is not after.asylum_registration or before.decision is not after.decision:
+            _move(self.awaiting, awaiting_day(before), awaiting_day(after))
+        if not regs_same:
             # a registration arriving late can change which earlier decisions are first-instance ones
             self.first_instance.update(first_instance_decisions(after))
             self.first_instance.subtract(first_instance_decisions(before))
             for key in [k for k, n in self.first_instance.items() if not n]:
                 del self.first_instance[key]
-        for key in after.registrations.keys() - before.registrations.keys():
-            day, app_type, minor, _us = after.registrations[key]
-            self.inflow[(day, app_type, minor)] += 1
-            self.inflow_years[(day[:4], app_type, minor)] += 1
-        for key in after.decisions.keys() - before.decisions.keys():
-            _day, outcome, nationality, _us = after.decisions[key]
-            self.decisions[(outcome, nationality)] += 1
-        for key in after.check_ins.keys() - before.check_ins.keys():
-            self.check_ins[after.check_ins[key]] += 1
-            self.net_days[after.check_ins[key][0]] += 1
-        for key in after.check_outs.keys() - before.check_outs.keys():
-            day, reason, location = after.check_outs[key]
-            self.outflow[(half_year(day), reason)] += 1
-            self.check_outs[(day, location)] += 1
-            self.net_days[day] -= 1
+            for key in after.registrations.keys() - before.registrations.keys():
+                day, app_type, minor, _us = after.registrations[key]
+                self.inflow[(day, app_type, minor)] += 1
+                self.inflow_years[(day[:4], app_type, minor)] += 1
+        if before.decisions is not after.decisions:
+            for key in after.decisions.keys() - before.decisions.keys():
+                _day, outcome, nationality, _us = after.decisions[key]
+                self.decisions[(outcome, nationality)] += 1
+                if regs_same and first_instance(after, key):  # the others' first-instance status stays
+                    self.first_instance[(outcome, nationality)] += 1
+        if before.check_ins is not after.check_ins:
+            for key in after.check_ins.keys() - before.check_ins.keys():
+                self.check_ins[after.check_ins[key]] += 1
+                self.net_days[after.check_ins[key][0]] += 1
+        if before.check_outs is not after.check_outs:
+            for key in after.check_outs.keys() - before.check_outs.keys():
+                day, reason, location = after.check_outs[key]
+                self.outflow[(half_year(day), reason)] += 1
+                self.check_outs[(day, location)] += 1
+                self.net_days[day] -= 1
 
     def _place(self, person: Person, sign: int) -> None:
         where = person.location

@@ -1,10 +1,12 @@
-"""The expiry horizon and the longest-held person (streams/state/retention.py), as pure functions."""
+"""The expiry horizon and the persons a sweep may forget (streams/state/retention.py), without Kafka."""
 
 from __future__ import annotations
 
+import random
+
 from streams.state.chain import ChainState
 from streams.state.people import Person
-from streams.state.retention import expiry_horizon, oldest_expirable_us
+from streams.state.retention import Expirable, expiry_horizon
 
 DAY = 86_400 * 1_000_000
 RETENTION = 30 * DAY
@@ -42,11 +44,56 @@ def test_a_topic_without_a_broker_time_is_never_silent_and_the_horizon_never_pas
 
 def test_the_oldest_expirable_person_ignores_persons_in_reception_or_awaiting_a_decision():
     stamp = (1, "e")
-    held = [Person(last_us=3 * DAY, placement=(stamp, "L1")),  # in reception: not expirable
-            Person(last_us=4 * DAY, asylum_registration=stamp),  # awaiting a decision
-            Person(last_us=9 * DAY), Person(last_us=7 * DAY, placement=(stamp, None))]
-    assert oldest_expirable_us(held) == 7 * DAY
-    assert oldest_expirable_us(held[:2]) is None
+    held = {"in": Person(last_us=3 * DAY, placement=(stamp, "L1")),  # in reception: not expirable
+            "awaiting": Person(last_us=4 * DAY, asylum_registration=stamp),  # awaiting a decision
+            "a": Person(last_us=9 * DAY), "b": Person(last_us=7 * DAY, placement=(stamp, None))}
+    assert Expirable.of(held).oldest_us(held) == 7 * DAY
+    active = {pid: held[pid] for pid in ("in", "awaiting")}
+    assert Expirable.of(active).oldest_us(active) is None
+    assert Expirable.of(held).due(9 * DAY, held) == ["b"]  # before: strictly
+
+
+def scan(people: dict[str, Person], before_us: int) -> set[str]:
+    """What the heap must find: every expirable person whose last event is before `before_us`."""
+    return {pid for pid, p in people.items() if p.last_us < before_us and not p.active}
+
+
+def test_the_heap_finds_what_a_scan_of_every_person_finds_through_any_history_of_changes():
+    rng = random.Random(19)
+    stamp = (1, "e")
+    states = [lambda us: Person(last_us=us), lambda us: Person(last_us=us, placement=(stamp, "L1")),
+              lambda us: Person(last_us=us, asylum_registration=stamp), lambda us: Person(last_us=us, erased=True)]
+    for _round in range(20):
+        people: dict[str, Person] = {f"p{i}": rng.choice(states)(rng.randrange(50) * DAY) for i in range(40)}
+        expirable = Expirable.of(people)
+        day = 50
+        for _step in range(600):
+            pid = f"p{rng.randrange(60)}"
+            # a change keeps or raises the last event time; the state may go back and forth between active and not
+            last = max(people[pid].last_us, rng.randrange(day - 5, day + 1) * DAY) if pid in people \
+                else rng.randrange(day - 5, day + 1) * DAY
+            people[pid] = rng.choice(states)(last)
+            expirable.note(pid, people[pid], people)
+            if rng.random() < 0.05:  # a sweep
+                day += rng.randrange(1, 4)
+                cutoff = (day - 10) * DAY
+                expected = scan(people, cutoff)
+                gone = expirable.due(cutoff, people)
+                assert len(gone) == len(set(gone)) and set(gone) == expected
+                for person_id in gone:
+                    del people[person_id]
+                left = [p.last_us for p in people.values() if not p.active]
+                assert expirable.oldest_us(people) == (min(left) if left else None)
+
+
+def test_entries_of_earlier_states_do_not_pile_up():
+    people: dict[str, Person] = {}
+    expirable = Expirable()
+    for us in range(10_000):  # one person's events, one after the other
+        people["p"] = Person(last_us=us)
+        expirable.note("p", people["p"], people)
+    assert len(expirable._heap) <= 2 * len(people) + 1_024
+    assert expirable.due(10_000, people) == ["p"]
 
 
 def test_a_tombstone_for_a_person_not_held_creates_nothing():
