@@ -263,12 +263,12 @@ class PeopleProcessor:
                 continue
             state.offsets[message.topic] = message.offset + 1
             result.meta[message.partition] = b""  # filled in below, once the batch is folded
-            if message.value is None and self.topics.event_type_of(message.topic) is not None:
+            event_type = self.topics.event_type_of(message.topic)
+            if message.value is None and event_type is not None:
                 if self._erase(message, state, result, base):
                     erased_or_expired.add(message.partition)
                 continue
-            event = _decode(message, self.topics.event_type_of(message.topic), result, base, self.max_skew_s,
-                            self.max_event_bytes)
+            event = _decode(message, event_type, result, base, self.max_skew_s, self.max_event_bytes)
             if event is None:
                 continue
             occurred = micros(event.occurred_at)
