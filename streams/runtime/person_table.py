@@ -26,6 +26,7 @@ from pathlib import Path
 import faust
 
 from streams.contract.record_parts import BadParts, digest_of, is_head, join, pack
+from streams.runtime.faust_adapter import partition_store
 from streams.runtime.state_dir import exit_unwritable, is_storage_failure
 from streams.state.codec import decode_person, encode_person
 from streams.state.people import Person
@@ -58,7 +59,7 @@ class PersonTable:
         Faust's recovery)."""
         people, meta, forgotten = [], None, None
         parts: dict[bytes, bytes] = {}
-        for key, value in _items(self.table.data._db_for_partition(partition)):
+        for key, value in _items(partition_store(self.table, partition)):
             if key == META_KEY:
                 meta = value
             elif key == FORGOTTEN_KEY:
@@ -111,7 +112,7 @@ class PersonTable:
             self._crashing = asyncio.ensure_future(self.app.crash(error))
             return
         try:
-            db = self.table.data._db_for_partition(partition)
+            db = partition_store(self.table, partition)
             for key, value in entries:
                 if value is None:
                     with contextlib.suppress(KeyError):
