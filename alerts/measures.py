@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from streams.state.figures import UNREGISTERED, Area
+from streams.state.occupancy import UNREGISTERED, Area
 from streams.state.readmodel import Figures
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from alerts.measures import inputs
 from alerts.rules import Rule
 from streams.contract.events import Decision, Event, Forecast, Location, Placement, Registration
 from streams.state.chain import ChainState
-from streams.state.figures import daily_kept_from
+from streams.state.occupancy import daily_kept_from
 from streams.state.readmodel import Figures, derive
 from streams.state.stamp import local_day, micros
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerts.rules import Rule
-from streams.state.figures import InflowCurve
+from streams.state.inflow import InflowCurve
 
 REFRESH_S = 15
 NORM = 0.96  # COA plans at 96 % occupancy (DOMAIN.md)

@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from readout.status_page import Thresholds, render
 from streams.config import DEFAULT_TAAKSTELLING
 from streams.contract.finite import finite
-from streams.state.figures import Area
+from streams.state.occupancy import Area
 from streams.state.stamp import AMSTERDAM
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from streams.ingest.pseudonyms import Pseudonyms, keyed_event_id
 from streams.state.chain import ChainState
 from streams.state.codec import decode_totals, encode_totals
 from streams.state.erasure import AwaitingErasure
-from streams.state.figures import daily_kept_from
+from streams.state.occupancy import daily_kept_from
 from streams.state.people import MAX_EVENTS_PER_PERSON, Person
 from streams.state.register import Register
 from streams.state.retention import expiry_horizon, oldest_expirable_us

@@ -13,21 +13,23 @@ from functools import cached_property
 
 from streams.contract.events import MPP_APPLICATION_TYPES
 from streams.state.cells import Release, release
-from streams.state.figures import (
-    Area,
+from streams.state.inflow import (
     Inflow,
     InflowCurve,
-    Occupancy,
     Rolling,
     YearToDate,
     compose_inflow,
-    days_until_full,
     inflow_curve,
+    rolling_windows,
+    year_to_date,
+)
+from streams.state.occupancy import (
+    Area,
+    Occupancy,
+    days_until_full,
     net_inflow_national,
     net_inflow_per_province,
     occupancy,
-    rolling_windows,
-    year_to_date,
 )
 from streams.state.register import Register
 from streams.state.stamp import from_micros

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from streams.contract.events import parse_event
 from streams.state.chain import ChainState
-from streams.state.figures import daily_kept_from
+from streams.state.occupancy import daily_kept_from
 from streams.state.readmodel import derive
 from streams.state.stamp import micros
 from streams.tools.simulator import mix

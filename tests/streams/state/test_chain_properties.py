@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from streams.contract.events import parse_event
 from streams.state.chain import ChainState
-from streams.state.figures import inflow, occupancy
+from streams.state.inflow import inflow
+from streams.state.occupancy import occupancy
 from streams.state.people import Person
 from streams.state.readmodel import derive, ind_backlog
 from streams.state.totals import Totals

@@ -10,14 +10,8 @@ import pytest
 from streams.contract.events import Forecast, parse_event
 from streams.errors import InvalidEvent
 from streams.state.chain import ChainState
-from streams.state.figures import (
-    days_until_full,
-    elapsed_share,
-    inflow,
-    inflow_curve,
-    net_inflow_per_day,
-    occupancy,
-)
+from streams.state.inflow import elapsed_share, inflow, inflow_curve
+from streams.state.occupancy import days_until_full, net_inflow_per_day, occupancy
 from streams.state.stamp import AMSTERDAM
 from tests.support.helpers import run_capmon
 from tests.support.reference import expected_figures, load_jsonl
