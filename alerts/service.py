@@ -22,7 +22,6 @@ from alerts.evaluate import Evaluator, Transition
 from alerts.live import LiveEvaluator, StalenessWatch
 from alerts.log import CHECKPOINT_KEY, AlertLog, AlertRecord, Checkpoint, Undelivered
 from alerts.machine import AlertState
-from alerts.measures import snapshot
 from alerts.rules import Rule
 from alerts.text import printable
 from alerts.timeline import DEFAULT_STEP_S
@@ -104,7 +103,7 @@ class AlertService:
                 if self.view.messages != seen:
                     seen = self.view.messages
                     staleness.observe_offsets(self._read_per_topic())
-                    changes = live.advance(snapshot(self.view), self.view.slowest_watermark_us(self.partitions),
+                    changes = live.advance(self.view.figures(), self.view.slowest_watermark_us(self.partitions),
                                            self.view.take_changed_from())
                     await self._changes(changes)
                     if live.evaluated_until_us is not None:

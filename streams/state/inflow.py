@@ -6,8 +6,10 @@ Pure functions of totals and the register; `now` is the watermark, never the wal
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import accumulate
 
 from streams.contract.events import MPP_APPLICATION_TYPES, Forecast
 from streams.state.register import Register
@@ -15,6 +17,7 @@ from streams.state.stamp import AMSTERDAM, from_micros
 from streams.state.totals import Totals
 
 ROLLING_WINDOWS = {"7d": 7, "28d": 28}
+MPP_TYPES = tuple(sorted(MPP_APPLICATION_TYPES))
 
 
 @dataclass(frozen=True)
@@ -79,14 +82,16 @@ def year_to_date(totals: Totals, register: Register, now_us: int | None) -> Year
                       deviation)
 
 
-def rolling_windows(totals: Totals, now_us: int | None) -> Rolling:
+def rolling_windows(totals: Totals, now_us: int | None, mpp_per_day: Mapping[str, int]) -> Rolling:
+    """`mpp_per_day` is MPP inflow per day over (at least) the longest window ending on now's day."""
     if now_us is None:
         return Rolling(dict.fromkeys(ROLLING_WINDOWS, 0), {name: {} for name in ROLLING_WINDOWS},
                        dict.fromkeys(ROLLING_WINDOWS, 0))
     today = from_micros(now_us).date()
     years = (str(today.year), str(today.year - 1))
     kinds = {(t, m) for (y, t, m) in totals.inflow_years if y in years}
-    mpp = dict.fromkeys(ROLLING_WINDOWS, 0)
+    mpp = {name: sum(mpp_per_day.get(d.isoformat(), 0) for d in last_days(now_us, n))
+           for name, n in ROLLING_WINDOWS.items()}
     by_type: dict[str, dict[str, int]] = {name: {} for name in ROLLING_WINDOWS}
     amv = dict.fromkeys(ROLLING_WINDOWS, 0)
     for back in range(max(ROLLING_WINDOWS.values())):
@@ -97,21 +102,34 @@ def rolling_windows(totals: Totals, now_us: int | None) -> Rolling:
                 continue
             for name, n in ROLLING_WINDOWS.items():
                 if back < n:
-                    mpp[name] += count if app_type in MPP_APPLICATION_TYPES else 0
                     by_type[name][app_type] = by_type[name].get(app_type, 0) + count
                     amv[name] += count if minor else 0
     return Rolling(mpp, {name: dict(sorted(types.items())) for name, types in by_type.items()}, amv)
+
+
+def last_days(now_us: int, n: int) -> list[date]:
+    """The `n` calendar days ending on now's day, oldest first."""
+    today = from_micros(now_us).date()
+    return [today - timedelta(days=back) for back in range(n - 1, -1, -1)]
+
+
+def mpp_inflow_per_day(totals: Totals, days: Iterable[date]) -> dict[str, int]:
+    """MPP registrations on each of `days` that had any (ISO day -> registrations, in the order asked): a lookup
+    per day asked and MPP type, never a pass over every day ever counted."""
+    inflow = totals.inflow
+    per_day: dict[str, int] = {}
+    for day in days:
+        iso = day.isoformat()
+        n = sum(inflow.get((iso, app_type, minor), 0) for app_type in MPP_TYPES for minor in (False, True))
+        if n:
+            per_day[iso] = n
+    return per_day
 
 
 def compose_inflow(now_us: int | None, ytd: YearToDate, rolling: Rolling) -> Inflow:
     return Inflow(from_micros(now_us) if now_us is not None else None, ytd.ytd, ytd.by_type,
                   ytd.unaccompanied_minors, rolling.mpp, ytd.forecast_id, ytd.expected, ytd.deviation,
                   rolling.by_type, rolling.unaccompanied_minors)
-
-
-def inflow(totals: Totals, register: Register, now_us: int | None) -> Inflow:
-    """Inflow year to date against the MPP forecast, and over the rolling windows."""
-    return compose_inflow(now_us, year_to_date(totals, register, now_us), rolling_windows(totals, now_us))
 
 
 def elapsed_share(now: datetime, forecast: Forecast) -> float:
@@ -153,14 +171,9 @@ def inflow_curve(totals: Totals, register: Register, now_us: int | None) -> Infl
     today = from_micros(now_us).date()
     first = date(today.year, 1, 1)
     days = [first + timedelta(days=i) for i in range((date(today.year + 1, 1, 1) - first).days)]
-    per_day: dict[str, int] = {}
-    for (day, app_type, _minor), count in totals.inflow.items():
-        if app_type in MPP_APPLICATION_TYPES and day.startswith(str(today.year)):
-            per_day[day] = per_day.get(day, 0) + count
-    actual, running = [], 0
-    for day in days[: (today - first).days + 1]:
-        running += per_day.get(day.isoformat(), 0)
-        actual.append(running)
+    so_far = days[: (today - first).days + 1]
+    per_day = mpp_inflow_per_day(totals, so_far)
+    actual = list(accumulate(per_day.get(day.isoformat(), 0) for day in so_far))
     expected: dict[str, list[float]] = {}
     entry = register.forecasts.get(today.year)
     if entry is not None:

@@ -149,10 +149,6 @@ class Occupancy:
                     sum(totals.permit_holders.values()))
 
 
-def occupancy(totals: Totals, register: Register) -> Occupancy:
-    return Occupancy(totals, register)
-
-
 def net_inflow_national(totals: Totals, now_us: int | None) -> float:
     """Net inflow into reception (check-ins minus check-outs) per day over the last NET_INFLOW_WINDOW_DAYS days
     ending on now's day, nationally (transfers between locations do not count)."""
@@ -164,19 +160,32 @@ def net_inflow_national(totals: Totals, now_us: int | None) -> float:
     return net / NET_INFLOW_WINDOW_DAYS
 
 
-def net_inflow_per_province(totals: Totals, register: Register, now_us: int | None) -> dict[str, float]:
-    """The same net inflow per province (they add up to the national one)."""
+def check_outs_by_location(totals: Totals, now_us: int | None) -> Counter[str]:
+    """Check-outs per location over the NET_INFLOW_WINDOW_DAYS days ending on now's day (no day after now's is
+    counted: now is the greatest event time). The net inflow per province and the capacity need read these."""
+    outs: Counter[str] = Counter()
+    if now_us is None:
+        return outs
+    start = _window_start(now_us)
+    for (day, location_id), count in totals.check_outs.items():
+        if day >= start:
+            outs[location_id] += count
+    return outs
+
+
+def net_inflow_per_province(totals: Totals, register: Register, now_us: int | None,
+                            check_outs: Counter[str]) -> dict[str, float]:
+    """The same net inflow per province (they add up to the national one); `check_outs` per location over the
+    window (`check_outs_by_location`)."""
     if now_us is None:
         return {}
-    today = from_micros(now_us).date()
-    start = (today - timedelta(days=NET_INFLOW_WINDOW_DAYS - 1)).isoformat()
+    start = _window_start(now_us)
     per_location: dict[str, int] = {}
     for (day, location_id), count in totals.check_ins.items():
         if day >= start:
             per_location[location_id] = per_location.get(location_id, 0) + count
-    for (day, location_id), count in totals.check_outs.items():
-        if day >= start:
-            per_location[location_id] = per_location.get(location_id, 0) - count
+    for location_id, count in check_outs.items():
+        per_location[location_id] = per_location.get(location_id, 0) - count
     per_province: dict[str, float] = {}
     for location_id, n in per_location.items():
         site = register.site(location_id)
@@ -185,9 +194,8 @@ def net_inflow_per_province(totals: Totals, register: Register, now_us: int | No
     return {p: n / NET_INFLOW_WINDOW_DAYS for p, n in per_province.items()}
 
 
-def net_inflow_per_day(totals: Totals, register: Register, now_us: int | None) -> tuple[float, dict[str, float]]:
-    """Net inflow per day, nationally and per province."""
-    return net_inflow_national(totals, now_us), net_inflow_per_province(totals, register, now_us)
+def _window_start(now_us: int) -> str:
+    return (from_micros(now_us).date() - timedelta(days=NET_INFLOW_WINDOW_DAYS - 1)).isoformat()
 
 
 def daily_kept_from(now_us: int) -> str:

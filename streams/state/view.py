@@ -14,7 +14,7 @@ from streams.contract.events import Forecast, Location, parse_event
 from streams.contract.record_parts import BadParts, is_head, join
 from streams.contract.summary import PART_SEPARATOR, BadRecord, PartitionSummary, RegisterProgress
 from streams.errors import InvalidEvent
-from streams.state.readmodel import Figures, derive
+from streams.state.readmodel import Figures
 from streams.state.register import Register
 from streams.state.stamp import micros
 from streams.state.totals import Totals
@@ -183,7 +183,7 @@ class FiguresView:
     def figures(self) -> Figures:
         """Every figure, derived once per change of the view (streams/state/readmodel.py)."""
         if self._figures is None:
-            self._figures = derive(self.totals, self.register, self.now_us)
+            self._figures = Figures(self.totals, self.register, self.now_us)
         return self._figures
 
 
