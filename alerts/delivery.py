@@ -29,7 +29,7 @@ from alerts.receivers import Receiver, Request
 from alerts.text import printable
 from streams.contract.finite import dumps
 
-log = logging.getLogger("capmon.alerts")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from alerts.machine import AlertState
 from alerts.text import printable
 from streams.contract.finite import dumps
 
-log = logging.getLogger("capmon.alerts")
+log = logging.getLogger(__name__)
 CHECKPOINT_KEY = b"__evaluated_until__"
 
 

@@ -28,7 +28,7 @@ from alerts.timeline import DEFAULT_STEP_S
 from streams.contract.topics import Topics
 from streams.state.view import FiguresView
 
-log = logging.getLogger("capmon.alerts")
+log = logging.getLogger(__name__)
 Produce = Callable[[bytes, bytes], Awaitable[None]]
 STALENESS_CHECK_S = 1.0
 # New figures arrive in bursts while workers catch up (a summary per partition every half second): evaluating

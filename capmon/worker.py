@@ -38,8 +38,9 @@ from streams.state.view import FiguresView
 ALERT_INTERVAL_S = 0.5
 
 
-class Worker:
-    """A capmon worker: the pipeline, its read models, alert leadership, and the read side (readout/) it serves."""
+class WorkerParts:
+    """The parts of one capmon worker process, wired: the pipeline, its read models, alert leadership, and the
+    read side (readout/) it serves. `app` is what runs them (streams/runtime/runner.py)."""
 
     def __init__(self, settings: Settings, rules: list[Rule], layout: dict[str, int],
                  users: WebUsers | None = None, event_key: bytes | None = None,
@@ -113,7 +114,7 @@ def run_worker(settings: Settings, loglevel: str, rules: list[Rule], layout: dic
                topics_checked: Mapping[str, bool] | None = None) -> int:
     from streams.runtime.runner import run
 
-    worker = Worker(settings, rules, layout, users, event_key, topics_checked)
+    worker = WorkerParts(settings, rules, layout, users, event_key, topics_checked)
     print(f"capmon worker: web on http://{settings.web_host}:{settings.web_port}/ "
           f"(/metrics, /health, /api/occupancy, /api/inflow, /api/alerts); Kafka {settings.kafka_bootstrap}, "
           f"{settings.partitions} partitions", file=sys.stderr, flush=True)

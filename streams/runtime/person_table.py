@@ -31,7 +31,7 @@ from streams.runtime.state_dir import exit_unwritable, is_storage_failure
 from streams.state.codec import decode_person, encode_person
 from streams.state.people import Person
 
-log = logging.getLogger("capmon.worker")
+log = logging.getLogger(__name__)
 META_KEY = b"__capmon_partition_meta__"
 FORGOTTEN_KEY = b"__capmon_partition_forgotten__"  # histories of erased and expired persons, as counts
 # a large forgotten record's parts: FORGOTTEN_PART + digest + b":" + number (streams/contract/record_parts.py); keyed by

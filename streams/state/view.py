@@ -19,7 +19,7 @@ from streams.state.register import Register
 from streams.state.stamp import micros
 from streams.state.totals import Totals
 
-log = logging.getLogger("capmon.view")
+log = logging.getLogger(__name__)
 
 PARTITION_PREFIX = "partition:"
 SITE_PREFIX = "site:"
