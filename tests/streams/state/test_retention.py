@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.state.chain import ChainState
-from streams.state.people import Person
+from streams.state.people import LatestPlacement, Person
 from streams.state.retention import expiry_horizon, oldest_expirable_us
 
 DAY = 86_400 * 1_000_000
@@ -42,9 +42,9 @@ def test_a_topic_without_a_broker_time_is_never_silent_and_the_horizon_never_pas
 
 def test_the_oldest_expirable_person_ignores_persons_in_reception_or_awaiting_a_decision():
     stamp = (1, "e")
-    held = [Person(last_us=3 * DAY, placement=(stamp, "L1")),  # in reception: not expirable
+    held = [Person(last_us=3 * DAY, placement=LatestPlacement(stamp, "L1")),  # in reception: not expirable
             Person(last_us=4 * DAY, asylum_registration=stamp),  # awaiting a decision
-            Person(last_us=9 * DAY), Person(last_us=7 * DAY, placement=(stamp, None))]
+            Person(last_us=9 * DAY), Person(last_us=7 * DAY, placement=LatestPlacement(stamp, None))]
     assert oldest_expirable_us(held) == 7 * DAY
     assert oldest_expirable_us(held[:2]) is None
 
