@@ -29,7 +29,7 @@ from alerts.text import printable
 from streams.contract.finite import dumps
 from streams.contract.records.alerts import Transition
 
-log = logging.getLogger("capmon.alerts")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import logging
 from alerts.delivery import Dispatcher
 from alerts.service import AlertService
 
-log = logging.getLogger("capmon.alerts")
+log = logging.getLogger(__name__)
 
 
 class AlertLeadership:

@@ -11,7 +11,7 @@ from alerts.text import printable
 from streams.contract.records.alerts import CHECKPOINT_KEY, AlertRecord, Checkpoint, alert_id_of
 from streams.errors import BadRecord
 
-log = logging.getLogger("capmon.alerts")
+log = logging.getLogger(__name__)
 
 
 class AlertLog:

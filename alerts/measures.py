@@ -3,15 +3,9 @@ alert evaluation maps the same `Figures` as the API and /metrics, it derives non
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from streams.state.figures import UNREGISTERED, Area
-from streams.state.readmodel import Figures
-
-if TYPE_CHECKING:
-    from streams.state.view import FiguresView
-
 from alerts.rules import Rule
+from streams.state.occupancy import UNREGISTERED, Area
+from streams.state.readmodel import Figures
 
 ALWAYS = frozenset({"registration", "decision", "placement", "location", "forecast", "day", "time"})
 
@@ -33,11 +27,6 @@ def inputs(rule: Rule) -> frozenset[str]:
     if measure == "ind_backlog_overdue":
         return frozenset({"registration", "decision", "day"})
     return ALWAYS
-
-
-def snapshot(view: FiguresView) -> Figures:
-    """The figures every worker reads, at the view's watermark."""
-    return view.figures()
 
 
 def _area_measure(measure: str, area: Area, days_until_full: float | None = None) -> float | None:

@@ -19,7 +19,7 @@ from alerts.text import details, iso, plain, printable, slack_escape, summary
 from streams.config import Settings
 from streams.contract.records.alerts import Transition
 
-log = logging.getLogger("capmon.alerts")
+log = logging.getLogger(__name__)
 PAGERDUTY_DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
 
 

@@ -21,7 +21,6 @@ from alerts.delivery import Dispatcher
 from alerts.evaluate import Evaluator
 from alerts.live import LiveEvaluator, StalenessWatch
 from alerts.log import AlertLog
-from alerts.measures import snapshot
 from alerts.rules import Rule
 from alerts.text import printable
 from alerts.timeline import DEFAULT_STEP_S
@@ -37,7 +36,7 @@ from streams.contract.records.alerts import (
 from streams.contract.topics import Topics
 from streams.state.view import FiguresView
 
-log = logging.getLogger("capmon.alerts")
+log = logging.getLogger(__name__)
 Produce = Callable[[bytes, bytes], Awaitable[None]]
 STALENESS_CHECK_S = 1.0
 # New figures arrive in bursts while workers catch up (a summary per partition every half second): evaluating
@@ -112,7 +111,7 @@ class AlertService:
                 if self.view.messages != seen:
                     seen = self.view.messages
                     staleness.observe_offsets(self._read_per_topic())
-                    changes = live.advance(snapshot(self.view), self.view.slowest_watermark_us(self.partitions),
+                    changes = live.advance(self.view.figures(), self.view.slowest_watermark_us(self.partitions),
                                            self.view.take_changed_from())
                     await self._changes(changes)
                     if live.evaluated_until_us is not None:

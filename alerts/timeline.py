@@ -15,8 +15,8 @@ from alerts.rules import Rule
 from streams.contract.events import Decision, Event, Forecast, Location, Placement, Registration
 from streams.contract.records.alerts import Transition
 from streams.state.chain import ChainState
-from streams.state.figures import daily_kept_from
-from streams.state.readmodel import Figures, derive
+from streams.state.occupancy import daily_kept_from
+from streams.state.readmodel import Figures
 from streams.state.stamp import local_day, micros
 
 DEFAULT_STEP_S = 300
@@ -42,7 +42,7 @@ class Timeline:
 
     def snapshot(self) -> Figures:
         s = self.state
-        return derive(s.totals, s.register, s.watermark_us)
+        return Figures(s.totals, s.register, s.watermark_us)
 
     def feed(self, event: Event) -> list[Transition]:
         """Apply one event (events must come in event-time order); returns the transitions of the grid

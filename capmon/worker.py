@@ -38,8 +38,9 @@ from streams.state.view import FiguresView
 ALERT_INTERVAL_S = 0.5
 
 
-class Worker:
-    """A capmon worker: the pipeline, its read models, alert leadership, and the read side (readout/) it serves."""
+class WorkerParts:
+    """The parts of one capmon worker process, wired: the pipeline, its read models, alert leadership, and the
+    read side (readout/) it serves. `app` is what runs them (streams/runtime/runner.py)."""
 
     def __init__(self, settings: Settings, rules: list[Rule], layout: dict[str, int],
                  users: WebUsers | None = None, event_key: bytes | None = None,
@@ -67,17 +68,18 @@ class Worker:
         registry = self.metrics.registry
         registry.register(FiguresCollector(self.view, self.reports_figures, settings.taakstelling))
         registry.register(AlertsCollector(self.alert_log, self.reports_figures))
-        registry.register(HealthCollector(self.view, self.pipeline.consumer_lag, lambda: self.reader.caught_up,
-                                          self.reports_figures, persons=self.pipeline.persons_held,
+        registry.register(HealthCollector(self.view, self.pipeline.health.consumer_lag, lambda: self.reader.caught_up,
+                                          self.reports_figures, persons=self.pipeline.health.persons_held,
                                           skipped=self._skipped_records))
         registry.register(ContactCollector(self.probe.contact, self.probe.clock))
-        registry.register(RetentionCollector(self.pipeline.oldest_person_age_s))
+        registry.register(RetentionCollector(self.pipeline.health.oldest_person_age_s))
         app = self.pipeline.app
         app.task(self.reader.run)
         app.task(self.probe.run)
         app.timer(ALERT_INTERVAL_S)(self._lead)
+        health = self.pipeline.health
         self.read_out = ReadOut(self.view, self.alert_log, rules, self.reader, lambda: self.probe.contact,
-                                self.probe.clock, Consumer(self.pipeline.consuming, self.pipeline.assigned_partitions),
+                                self.probe.clock, Consumer(health.consuming, health.assigned_partitions),
                                 registry, settings.taakstelling, settings.dashboard_url)
         add_routes(app, self.read_out, LoginGate(users) if users is not None else None)
 
@@ -87,11 +89,11 @@ class Worker:
 
     def reports_figures(self) -> bool:
         """The one worker that exports the figures: the group's leader, once its view has caught up."""
-        return self.reader.caught_up and self.pipeline.is_leader()
+        return self.reader.caught_up and self.pipeline.health.is_leader()
 
     async def _lead(self) -> None:
         if self.leadership is not None:
-            await self.leadership.tick(self.pipeline.is_leader(), self.reader.caught_up)
+            await self.leadership.tick(self.pipeline.health.is_leader(), self.reader.caught_up)
 
     def _skipped_records(self) -> dict[str, int]:
         """Per own topic (no prefix): records its reader refused, and records that failed the reader itself."""
@@ -104,7 +106,7 @@ class Worker:
             self.service.wake()
 
     async def _produce_alert(self, key: bytes, value: bytes) -> None:
-        await self.pipeline.produce(self.pipeline.topics.alerts, key, value)
+        await self.pipeline.publisher.send(self.pipeline.topics.alerts, key, value)
 
 
 def run_worker(settings: Settings, loglevel: str, rules: list[Rule], layout: dict[str, int],
@@ -112,7 +114,7 @@ def run_worker(settings: Settings, loglevel: str, rules: list[Rule], layout: dic
                topics_checked: Mapping[str, bool] | None = None) -> int:
     from streams.runtime.runner import run
 
-    worker = Worker(settings, rules, layout, users, event_key, topics_checked)
+    worker = WorkerParts(settings, rules, layout, users, event_key, topics_checked)
     print(f"capmon worker: web on http://{settings.web_host}:{settings.web_port}/ "
           f"(/metrics, /health, /api/occupancy, /api/inflow, /api/alerts); Kafka {settings.kafka_bootstrap}, "
           f"{settings.partitions} partitions", file=sys.stderr, flush=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from alerts.log import AlertLog
-from alerts.measures import snapshot, values
+from alerts.measures import values
 from alerts.rules import Rule
 from alerts.text import iso
 from streams.contract.records.alerts import AlertRecord
@@ -19,7 +19,7 @@ def alerts_json(alert_log: AlertLog, view: FiguresView, rules: list[Rule] | None
     With the rules, each alert also gets `current`: its measure now, from the same figures (`value` is the
     measure at the alert's last change)."""
     by_name = {rule.name: rule for rule in rules or []}
-    snap = snapshot(view) if by_name and alert_log.records else None
+    snap = view.figures() if by_name and alert_log.records else None
     measured: dict[str, dict[str, float | None]] = {}
 
     def current(rule_name: str, scope: str) -> float | None:

@@ -17,7 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from streams.config import DEFAULT_TAAKSTELLING
-from streams.state.figures import Inflow
+from streams.state.inflow import Inflow
 
 if TYPE_CHECKING:
     from alerts.log import AlertLog

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from readout.users import WebUsers
 
-log = logging.getLogger("capmon.web")
+log = logging.getLogger(__name__)
 
 CHECKS_AT_ONCE = 2  # bcrypt checks running at a time: the rest of the worker keeps its cores
 WAITING_MAX = 16  # checks queued behind those; more is a storm from many addresses: 429 at once

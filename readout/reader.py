@@ -16,7 +16,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-log = logging.getLogger("capmon.worker")
+log = logging.getLogger(__name__)
 RETRY_S = 1.0
 Apply = Callable[[bytes | None, bytes | None], None]
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerts.rules import Rule
-from streams.state.figures import InflowCurve
+from streams.state.inflow import InflowCurve
+from streams.state.readmodel import PLANNING_NORM
 
 REFRESH_S = 15
-NORM = 0.96  # COA plans at 96 % occupancy (DOMAIN.md)
 MAX_LOCATION_ROWS = 15  # the fullest first; the count above the table is complete
 
 PROVINCES = {
@@ -246,7 +246,7 @@ def _national(national: dict[str, Any], level: str, thresholds: Thresholds) -> s
 <dt>in reception</dt><dd>{_figure("national-occupancy", national["occupancy"], number(national["occupancy"]))}</dd>
 <dt>usable beds</dt><dd>{_figure("national-capacity", national["capacity"], number(national["capacity"]))}</dd>
 <dt>occupancy</dt><dd>{_figure("national-occupancy-ratio", national["occupancy_ratio"],
-                                percent(national["occupancy_ratio"]))} (norm {NORM * 100:.0f}&nbsp;%)</dd>
+                                percent(national["occupancy_ratio"]))} (norm {PLANNING_NORM * 100:.0f}&nbsp;%)</dd>
 <dt>days until full</dt><dd>{_figure("national-days-until-full", national.get("days_until_full"),
                                      days_text(national.get("days_until_full")))}
  <span class="muted">at {number(national.get("net_inflow_per_day"), 1)} net/day (28 days)</span></dd>
@@ -309,7 +309,7 @@ def _provinces(provinces: dict[str, Any]) -> str:
     rows = []
     for code, a in sorted(provinces.items(), key=lambda kv: kv[1]["headroom"]):
         ratio = a["occupancy_ratio"]
-        cls = "critical" if a["headroom"] < 0 else "warning" if ratio is not None and ratio > NORM else ""
+        cls = "critical" if a["headroom"] < 0 else "warning" if ratio is not None and ratio > PLANNING_NORM else ""
         rows.append(
             f'<tr data-province="{html.escape(code)}"><td>{html.escape(PROVINCES.get(code, code))}</td>'
             f'<td>{_figure(f"province-headroom:{code}", a["headroom"], number(a["headroom"]), cls=cls)}</td>'
@@ -325,7 +325,7 @@ def _provinces(provinces: dict[str, Any]) -> str:
 
 def _locations(locations: dict[str, Any]) -> str:
     crowded = [(loc_id, f) for loc_id, f in locations.items()
-               if f["headroom"] < 0 or (f["occupancy_ratio"] is not None and f["occupancy_ratio"] > NORM)]
+               if f["headroom"] < 0 or (f["occupancy_ratio"] is not None and f["occupancy_ratio"] > PLANNING_NORM)]
     crowded.sort(key=lambda item: (item[1]["occupancy_ratio"] is None, -(item[1]["occupancy_ratio"] or 0)))
     rows = []
     for loc_id, f in crowded[:MAX_LOCATION_ROWS]:
@@ -343,7 +343,7 @@ def _locations(locations: dict[str, Any]) -> str:
             f'</tr>{"".join(rows)}</table></div>') if rows else '<p class="ok">Every location is within the norm.</p>'
     if len(crowded) > MAX_LOCATION_ROWS:
         body += f'<p class="muted">and {len(crowded) - MAX_LOCATION_ROWS} more (all in /api/occupancy)</p>'
-    return (f'<section><h2>Locations over the {NORM * 100:.0f}&nbsp;% norm or over capacity '
+    return (f'<section><h2>Locations over the {PLANNING_NORM * 100:.0f}&nbsp;% norm or over capacity '
             f'({_figure("locations-crowded", len(crowded), str(len(crowded)))})</h2>{body}</section>')
 
 

@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from readout.status_page import Thresholds, render
 from streams.config import DEFAULT_TAAKSTELLING
 from streams.contract.finite import finite
-from streams.state.figures import Area
+from streams.state.occupancy import Area
 from streams.state.stamp import AMSTERDAM
 
 if TYPE_CHECKING:
@@ -65,9 +65,8 @@ def inflow_json(figures: Figures, taakstelling: Mapping[str, int] = DEFAULT_TAAK
     flow = figures.inflow
     outflow: dict[str, dict[str, Any]] = {}
     for half, reasons in figures.outflow.items():
-        target = taakstelling.get(half)
-        outflow[half] = {"taakstelling": target, **reasons,
-                         "housed_share_of_taakstelling": reasons.get("housed", 0) / target if target else None}
+        target, _housed, share = _housed_against_taakstelling(figures, half, taakstelling)
+        outflow[half] = {"taakstelling": target, **reasons, "housed_share_of_taakstelling": share}
     data = asdict(flow)
     data["now"] = flow.now.isoformat() if flow.now else None
     data["decisions"] = figures.decisions_by_outcome
@@ -79,13 +78,18 @@ def inflow_json(figures: Figures, taakstelling: Mapping[str, int] = DEFAULT_TAAK
     data["daily"] = figures.daily_mpp_inflow
     half = figures.current_half_year
     if half is not None:
-        housed = figures.outflow.get(half, {}).get("housed", 0)
-        target = taakstelling.get(half)
-        data["taakstelling"] = {"half_year": half, "target": target, "housed": housed,
-                                "share": housed / target if target else None}
+        target, housed, share = _housed_against_taakstelling(figures, half, taakstelling)
+        data["taakstelling"] = {"half_year": half, "target": target, "housed": housed, "share": share}
     backlog = figures.backlog
     data["ind_backlog"] = {"total": backlog.total, "by_waiting": backlog.bands, "overdue": backlog.overdue}
     return data
+
+
+def _housed_against_taakstelling(figures: Figures, half: str,
+                                 taakstelling: Mapping[str, int]) -> tuple[int | None, int, float | None]:
+    """A half year's taakstelling (None: none configured), the permit holders housed, and their share of it."""
+    housed, target = figures.outflow.get(half, {}).get("housed", 0), taakstelling.get(half)
+    return target, housed, housed / target if target else None
 
 
 class ReadModel(Protocol):

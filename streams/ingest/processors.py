@@ -28,7 +28,7 @@ from streams.errors import InvalidEvent
 from streams.ingest.pseudonyms import Pseudonyms, keyed_event_id
 from streams.state.chain import ChainState
 from streams.state.erasure import AwaitingErasure
-from streams.state.figures import daily_kept_from
+from streams.state.occupancy import daily_kept_from
 from streams.state.people import MAX_EVENTS_PER_PERSON, Person
 from streams.state.register import Register
 from streams.state.retention import Expirable, expiry_horizon
@@ -256,12 +256,12 @@ class PeopleProcessor:
                 continue
             state.offsets[message.topic] = message.offset + 1
             result.meta[message.partition] = b""  # filled in below, once the batch is folded
-            if message.value is None and self.topics.event_type_of(message.topic) is not None:
+            event_type = self.topics.event_type_of(message.topic)
+            if message.value is None and event_type is not None:
                 if self._erase(message, state, result, base):
                     erased_or_expired.add(message.partition)
                 continue
-            event = _decode(message, self.topics.event_type_of(message.topic), result, base, self.max_skew_s,
-                            self.max_event_bytes)
+            event = _decode(message, event_type, result, base, self.max_skew_s, self.max_event_bytes)
             if event is None:
                 continue
             occurred = micros(event.occurred_at)

@@ -35,10 +35,11 @@ from streams.contract.records.changelog import (
 )
 from streams.contract.records.values import decode_person, encode_person
 from streams.contract.topics import PEOPLE_TABLE
+from streams.runtime.faust_adapter import partition_store
 from streams.runtime.state_dir import exit_unwritable, is_storage_failure
 from streams.state.people import Person
 
-log = logging.getLogger("capmon.worker")
+log = logging.getLogger(__name__)
 FAUST_OFFSET_KEY = b"__faust\0offset__"
 
 
@@ -61,7 +62,7 @@ class PersonTable:
         Faust's recovery)."""
         people, meta, forgotten = [], None, None
         parts: dict[bytes, bytes] = {}
-        for key, value in _items(self.table.data._db_for_partition(partition)):
+        for key, value in _items(partition_store(self.table, partition)):
             if key == META_KEY:
                 meta = value
             elif key == FORGOTTEN_KEY:
@@ -114,7 +115,7 @@ class PersonTable:
             self._crashing = asyncio.ensure_future(self.app.crash(error))
             return
         try:
-            db = self.table.data._db_for_partition(partition)
+            db = partition_store(self.table, partition)
             for key, value in entries:
                 if value is None:
                     with contextlib.suppress(KeyError):

@@ -22,7 +22,7 @@ from typing import NamedTuple, NoReturn
 
 from streams.errors import CapmonError
 
-log = logging.getLogger("capmon.worker")
+log = logging.getLogger(__name__)
 EXIT_STATE_UNWRITABLE = 4
 PROBE_BYTES = 4 * 1024 * 1024  # RocksDB needs room for a write-ahead log and a memtable flush to open at all
 

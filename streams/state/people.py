@@ -11,24 +11,59 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from sys import intern
+from typing import NamedTuple
 
 from streams.contract.events import Decision, Placement, Registration
 from streams.state.stamp import Stamp, local_day, stamp
 
+# A person's entries are named tuples: named fields for readers, and still tuples where it matters (they compare
+# and hash as tuples, are Counter keys in `Totals`, and encode as JSON arrays: streams/contract/records/values.py).
+
+
+class LatestPlacement(NamedTuple):
+    stamp: Stamp
+    location_id: str | None  # None after a check-out
+
+
+class LatestDecision(NamedTuple):
+    stamp: Stamp
+    outcome: str
+
+
+class RegistrationEntry(NamedTuple):
+    day: str  # ISO, Europe/Amsterdam
+    application_type: str
+    unaccompanied_minor: bool
+    occurred_us: int
+
+
+class DecisionEntry(NamedTuple):
+    day: str
+    outcome: str
+    nationality: str
+    occurred_us: int
+
+
+class CheckIn(NamedTuple):
+    day: str
+    location_id: str
+
+
+class CheckOut(NamedTuple):
+    day: str
+    reason: str
+    location_id: str  # the location left
+
 
 @dataclass(frozen=True)
 class Person:
-    # latest placement: (stamp, location_id or None after a check-out)
-    placement: tuple[Stamp, str | None] | None = None
-    # latest decision: (stamp, outcome)
-    decision: tuple[Stamp, str] | None = None
-    # counted once per event_id: registration id -> (day ISO, application_type, unaccompanied minor, occurred µs)
-    registrations: dict[str, tuple[str, str, bool, int]] = field(default_factory=dict)
-    # decision id -> (day ISO, outcome, nationality, occurred µs)
-    decisions: dict[str, tuple[str, str, str, int]] = field(default_factory=dict)
-    # check-in id -> (day ISO, location_id); check-out id -> (day ISO, reason, location_id left)
-    check_ins: dict[str, tuple[str, str]] = field(default_factory=dict)
-    check_outs: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    placement: LatestPlacement | None = None
+    decision: LatestDecision | None = None
+    # counted once per event_id: event id -> entry
+    registrations: dict[str, RegistrationEntry] = field(default_factory=dict)
+    decisions: dict[str, DecisionEntry] = field(default_factory=dict)
+    check_ins: dict[str, CheckIn] = field(default_factory=dict)
+    check_outs: dict[str, CheckOut] = field(default_factory=dict)
     transfers: frozenset[str] = frozenset()  # ids of transfers, only to recognise their duplicates
     last_us: int = 0  # greatest occurred_at of their events: retention counts from it
     # latest registration that asks the IND for a decision (first, repeat, relocation): awaiting a decision
@@ -40,16 +75,16 @@ class Person:
     @property
     def location(self) -> str | None:
         """The contract's current location: that of the latest placement, None after a check-out."""
-        return self.placement[1] if self.placement else None
+        return self.placement.location_id if self.placement else None
 
     @property
     def permit_holder_in_reception(self) -> bool:
-        return self.location is not None and self.decision is not None and self.decision[1] == "granted"
+        return self.location is not None and self.decision is not None and self.decision.outcome == "granted"
 
     @property
     def awaiting_decision(self) -> bool:
         reg = self.asylum_registration
-        return reg is not None and (self.decision is None or not self.decision[0] > reg)
+        return reg is not None and (self.decision is None or not self.decision.stamp > reg)
 
     @property
     def active(self) -> bool:
@@ -74,9 +109,10 @@ def minimize(person: Person, hashed: Callable[[str], str]) -> Person:
     def hide(st: Stamp) -> Stamp:  # the time stays (it orders later events); the event id becomes its hash
         return st if st[1] in person.counted else (st[0], hashed(st[1]))
 
-    placement = (hide(person.placement[0]), person.placement[1]) if person.placement else None
-    decision = (hide(person.decision[0]), "granted" if person.decision[1] == "granted" else "other") \
-        if person.decision else None
+    placement = LatestPlacement(hide(person.placement.stamp), person.placement.location_id) if person.placement \
+        else None
+    decision = LatestDecision(hide(person.decision.stamp), "granted" if person.decision.outcome == "granted"
+                              else "other") if person.decision else None
     asylum = hide(person.asylum_registration) if person.asylum_registration else None
     marker = Person(last_us=person.last_us, erased=True)
     kept = replace(marker, placement=placement, decision=decision, asylum_registration=asylum)
@@ -84,7 +120,7 @@ def minimize(person: Person, hashed: Callable[[str], str]) -> Person:
         return marker
     ids = [*person.registrations, *person.decisions, *person.check_ins, *person.check_outs, *person.transfers]
     if person.placement is not None:
-        ids.append(person.placement[0][1])
+        ids.append(person.placement.stamp[1])
     return replace(kept, counted=person.counted | {hashed(i) for i in ids if i not in person.counted})
 
 
@@ -118,7 +154,7 @@ def seen(person: Person, event: Registration | Decision | Placement,
         return event.event_id in person.decisions
     latest = person.placement
     return (
-        (latest is not None and latest[0][1] == event.event_id)
+        (latest is not None and latest.stamp[1] == event.event_id)
         or event.event_id in person.check_outs
         or event.event_id in person.check_ins
         or event.event_id in person.transfers
@@ -136,7 +172,7 @@ def fold(person: Person, event: Registration | Decision | Placement) -> Person:
     if isinstance(event, Registration):
         if event.event_id in person.registrations:
             return person
-        entry = (day, intern(event.application_type), event.unaccompanied_minor, st[0])
+        entry = RegistrationEntry(day, intern(event.application_type), event.unaccompanied_minor, st[0])
         changed = replace(person, registrations={**person.registrations, event.event_id: entry})
         if event.application_type in ASYLUM_TYPES and (person.asylum_registration is None
                                                        or st > person.asylum_registration):
@@ -145,22 +181,23 @@ def fold(person: Person, event: Registration | Decision | Placement) -> Person:
     if isinstance(event, Decision):
         changed = person
         if event.event_id not in person.decisions:
-            entry3 = (day, intern(event.outcome), intern(event.nationality), st[0])
+            entry3 = DecisionEntry(day, intern(event.outcome), intern(event.nationality), st[0])
             changed = replace(changed, decisions={**person.decisions, event.event_id: entry3})
-        if person.decision is None or st > person.decision[0]:
-            changed = replace(changed, decision=(st, intern(event.outcome)))
+        if person.decision is None or st > person.decision.stamp:
+            changed = replace(changed, decision=LatestDecision(st, intern(event.outcome)))
         return changed
     changed = person
     if event.action == "check_out" and event.event_id not in person.check_outs:
-        entry = (day, intern(event.reason or "other"), intern(event.location_id))
-        changed = replace(changed, check_outs={**person.check_outs, event.event_id: entry})
+        out = CheckOut(day, intern(event.reason or "other"), intern(event.location_id))
+        changed = replace(changed, check_outs={**person.check_outs, event.event_id: out})
     elif event.action == "check_in" and event.event_id not in person.check_ins:
-        changed = replace(changed, check_ins={**person.check_ins, event.event_id: (day, intern(event.location_id))})
+        check_in = CheckIn(day, intern(event.location_id))
+        changed = replace(changed, check_ins={**person.check_ins, event.event_id: check_in})
     elif event.action == "transfer" and event.event_id not in person.transfers:
         changed = replace(changed, transfers=person.transfers | {event.event_id})
-    if person.placement is None or st > person.placement[0]:
+    if person.placement is None or st > person.placement.stamp:
         where = None if event.action == "check_out" else intern(event.location_id)
-        changed = replace(changed, placement=(st, where))
+        changed = replace(changed, placement=LatestPlacement(st, where))
     return changed
 
 
@@ -170,16 +207,16 @@ def first_instance_decisions(person: Person) -> Counter[tuple[str, str]]:
     counts: Counter[tuple[str, str]] = Counter()
     if not person.decisions or not person.registrations:
         return counts
-    for did, (_day, outcome, nationality, _us) in person.decisions.items():
+    for did, decision in person.decisions.items():
         if first_instance(person, did):
-            counts[(outcome, nationality)] += 1
+            counts[(decision.outcome, decision.nationality)] += 1
     return counts
 
 
 def first_instance(person: Person, decision_id: str) -> bool:
     """Whether a decision of the person is a first-instance asylum decision: their latest registration before it
     (by occurred_at, event_id) asks for asylum (first, repeat, relocation). Not a nareis or resettlement grant."""
-    us = person.decisions[decision_id][3]
-    before = max(((r_us, rid, app_type) for rid, (_day, app_type, _amv, r_us) in person.registrations.items()
-                  if (r_us, rid) < (us, decision_id)), default=None)
+    us = person.decisions[decision_id].occurred_us
+    before = max(((r.occurred_us, rid, r.application_type) for rid, r in person.registrations.items()
+                  if (r.occurred_us, rid) < (us, decision_id)), default=None)
     return before is not None and before[2] in ASYLUM_TYPES

@@ -1,7 +1,7 @@
 """The read model: every figure capmon shows, derived once from totals, the register and the watermark.
 
 The HTTP API, `/metrics`, the status page and the alert measures only map a `Figures`; none of them derives
-a figure of its own, so they cannot disagree. Pure: `derive` is a function of its inputs.
+a figure of its own, so they cannot disagree. Pure: a `Figures` is a function of its inputs.
 """
 
 from __future__ import annotations
@@ -12,29 +12,34 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache, cached_property, lru_cache
 
-from streams.contract.events import MPP_APPLICATION_TYPES
 from streams.state.cells import Release, release
-from streams.state.figures import (
-    Area,
+from streams.state.inflow import (
+    ROLLING_WINDOWS,
     Inflow,
     InflowCurve,
-    Occupancy,
     Rolling,
     YearToDate,
     compose_inflow,
-    days_until_full,
     inflow_curve,
-    net_inflow_national,
-    net_inflow_per_province,
-    occupancy,
+    last_days,
+    mpp_inflow_per_day,
     rolling_windows,
     year_to_date,
+)
+from streams.state.occupancy import (
+    NET_INFLOW_WINDOW_DAYS,
+    Area,
+    Occupancy,
+    check_outs_by_location,
+    days_until_full,
+    net_inflow_national,
+    net_inflow_per_province,
 )
 from streams.state.register import Register
 from streams.state.stamp import from_micros
 from streams.state.totals import Totals, half_year
 
-DAILY_DAYS = 28  # MPP inflow per day is shown for this many days ending on now's day
+DAILY_DAYS = max(ROLLING_WINDOWS.values())  # MPP inflow per day is shown (and windowed) over these days
 
 
 class Figures:
@@ -49,7 +54,7 @@ class Figures:
 
     @cached_property
     def occupancy(self) -> Occupancy:
-        return occupancy(self.totals, self.register)
+        return Occupancy(self.totals, self.register)
 
     @cached_property
     def year_to_date(self) -> YearToDate:
@@ -57,7 +62,7 @@ class Figures:
 
     @cached_property
     def rolling(self) -> Rolling:
-        return rolling_windows(self.totals, self.now_us)
+        return rolling_windows(self.totals, self.now_us, self.daily_mpp_inflow)
 
     @cached_property
     def inflow(self) -> Inflow:
@@ -70,7 +75,12 @@ class Figures:
 
     @cached_property
     def net_provinces(self) -> dict[str, float]:
-        return net_inflow_per_province(self.totals, self.register, self.now_us)
+        return net_inflow_per_province(self.totals, self.register, self.now_us, self.check_outs_by_location)
+
+    @cached_property
+    def check_outs_by_location(self) -> Counter[str]:
+        """Check-outs per location over the last NET_INFLOW_WINDOW_DAYS days (net inflow and capacity need)."""
+        return check_outs_by_location(self.totals, self.now_us)
 
     @cached_property
     def days_until_full_national(self) -> float | None:
@@ -155,8 +165,9 @@ class Figures:
     @cached_property
     def capacity_need(self) -> CapacityNeed | None:
         """Beds needed on 1 January after now's year, per MPP scenario (see `capacity_need`)."""
+        outs_per_day = sum(self.check_outs_by_location.values()) / CHECKOUT_DAYS
         return capacity_need(self.totals, self.register, self.now_us, self.occupancy.national,
-                             self.year_to_date.ytd)
+                             self.year_to_date.ytd, outs_per_day)
 
     @cached_property
     def backlog(self) -> Backlog:
@@ -166,7 +177,7 @@ class Figures:
     @cached_property
     def daily_mpp_inflow(self) -> dict[str, int]:
         """MPP inflow per day for the last DAILY_DAYS days ending on now's day (ISO day -> registrations)."""
-        return _daily_mpp_inflow(self.totals, self.now_us)
+        return mpp_inflow_per_day(self.totals, last_days(self.now_us, DAILY_DAYS)) if self.now_us is not None else {}
 
     @cached_property
     def curve(self) -> InflowCurve | None:
@@ -195,7 +206,7 @@ def _rates(outcomes: Counter[str]) -> Rate:
 
 
 BED_SHARE_DAYS = 90  # new applicants whose first registration fell this many days before now give the bed share
-CHECKOUT_DAYS = 28  # check-outs per day are averaged over this many days
+CHECKOUT_DAYS = NET_INFLOW_WINDOW_DAYS  # check-outs per day are averaged over the net inflow's window
 PLANNING_NORM = 0.96  # COA plans at 96 % occupancy: shown beside the need, not in it
 
 
@@ -208,13 +219,14 @@ class CapacityNeed:
     forecast_id: str
     need: dict[str, float]  # scenario -> beds needed on T
     short: dict[str, float]  # scenario -> need - capacity now (the register knows no future openings)
-    need_at_norm: dict[str, float]  # scenario -> need / 0.96: the beds to have for 96 % occupancy
+    need_at_norm: dict[str, float]  # scenario -> need / PLANNING_NORM: the beds to have for 96 % occupancy
 
 
 def capacity_need(totals: Totals, register: Register, now_us: int | None, national: Area,
-                  inflow_ytd: int) -> CapacityNeed | None:
+                  inflow_ytd: int, outs: float) -> CapacityNeed | None:
     """need(scenario) = occupancy now + max(0, scenario's annual inflow − MPP inflow year to date) × bed share
-    − check-outs per day (all reasons, last 28 days) × days until T. None without a forecast for now's year."""
+    − check-outs per day (`outs`: all reasons, last 28 days) × days until T. None without a forecast for now's
+    year."""
     if now_us is None:
         return None
     today = from_micros(now_us).date()
@@ -228,8 +240,6 @@ def capacity_need(totals: Totals, register: Register, now_us: int | None, nation
     arrived = [(checked_in, n) for (day, checked_in), n in totals.arrivals.items() if since < day <= today.isoformat()]
     total = sum(n for _, n in arrived)
     share = sum(n for checked_in, n in arrived if checked_in) / total if total else None
-    first = (today - timedelta(days=CHECKOUT_DAYS - 1)).isoformat()
-    outs = sum(n for (day, _loc), n in totals.check_outs.items() if first <= day <= today.isoformat()) / CHECKOUT_DAYS
     need, short, at_norm = {}, {}, {}
     for scenario in ("min", "medio", "max"):
         remaining = max(0, getattr(forecast.scenarios, scenario) - inflow_ytd)
@@ -283,17 +293,3 @@ def _days_in_order(days: tuple[str, ...]) -> tuple[list[str], list[int]]:
 def _ordinal(day: str) -> int:
     return date.fromisoformat(day).toordinal()
 
-
-def derive(totals: Totals, register: Register, now_us: int | None) -> Figures:
-    return Figures(totals, register, now_us)
-
-
-def _daily_mpp_inflow(totals: Totals, now_us: int | None) -> dict[str, int]:
-    if now_us is None:
-        return {}
-    first = (from_micros(now_us).date() - timedelta(days=DAILY_DAYS - 1)).isoformat()
-    per_day: Counter[str] = Counter()
-    for (day, app_type, _amv), n in totals.inflow.items():
-        if day >= first and app_type in MPP_APPLICATION_TYPES:
-            per_day[day] += n
-    return dict(sorted(per_day.items()))

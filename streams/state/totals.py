@@ -85,25 +85,26 @@ class Totals:
             for key in [k for k, n in self.first_instance.items() if not n]:
                 del self.first_instance[key]
             for key in after.registrations.keys() - before.registrations.keys():
-                day, app_type, minor, _us = after.registrations[key]
-                self.inflow[(day, app_type, minor)] += 1
-                self.inflow_years[(day[:4], app_type, minor)] += 1
+                reg = after.registrations[key]
+                self.inflow[(reg.day, reg.application_type, reg.unaccompanied_minor)] += 1
+                self.inflow_years[(reg.day[:4], reg.application_type, reg.unaccompanied_minor)] += 1
         if before.decisions is not after.decisions:
             for key in after.decisions.keys() - before.decisions.keys():
-                _day, outcome, nationality, _us = after.decisions[key]
-                self.decisions[(outcome, nationality)] += 1
+                decision = after.decisions[key]
+                self.decisions[(decision.outcome, decision.nationality)] += 1
                 if regs_same and first_instance(after, key):  # the others' first-instance status stays
-                    self.first_instance[(outcome, nationality)] += 1
+                    self.first_instance[(decision.outcome, decision.nationality)] += 1
         if before.check_ins is not after.check_ins:
             for key in after.check_ins.keys() - before.check_ins.keys():
-                self.check_ins[after.check_ins[key]] += 1
-                self.net_days[after.check_ins[key][0]] += 1
+                check_in = after.check_ins[key]
+                self.check_ins[(check_in.day, check_in.location_id)] += 1
+                self.net_days[check_in.day] += 1
         if before.check_outs is not after.check_outs:
             for key in after.check_outs.keys() - before.check_outs.keys():
-                day, reason, location = after.check_outs[key]
-                self.outflow[(half_year(day), reason)] += 1
-                self.check_outs[(day, location)] += 1
-                self.net_days[day] -= 1
+                out = after.check_outs[key]
+                self.outflow[(half_year(out.day), out.reason)] += 1
+                self.check_outs[(out.day, out.location_id)] += 1
+                self.net_days[out.day] -= 1
 
     def _place(self, person: Person, sign: int) -> None:
         where = person.location
@@ -161,7 +162,7 @@ def arrival(person: Person) -> tuple[str, bool] | None:
     """The day of the person's first registration and whether they ever checked in (None: no registration)."""
     if not person.registrations:
         return None
-    return min(entry[0] for entry in person.registrations.values()), bool(person.check_ins)
+    return min(r.day for r in person.registrations.values()), bool(person.check_ins)
 
 
 def awaiting_day(person: Person) -> str | None:

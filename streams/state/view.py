@@ -22,12 +22,12 @@ from streams.contract.records.figures import (
 )
 from streams.contract.records.parts import BadParts, is_head, join
 from streams.errors import BadRecord
-from streams.state.readmodel import Figures, derive
+from streams.state.readmodel import Figures
 from streams.state.register import Register
 from streams.state.stamp import micros
 from streams.state.totals import Totals
 
-log = logging.getLogger("capmon.view")
+log = logging.getLogger(__name__)
 
 
 class FiguresView:
@@ -165,5 +165,5 @@ class FiguresView:
     def figures(self) -> Figures:
         """Every figure, derived once per change of the view (streams/state/readmodel.py)."""
         if self._figures is None:
-            self._figures = derive(self.totals, self.register, self.now_us)
+            self._figures = Figures(self.totals, self.register, self.now_us)
         return self._figures

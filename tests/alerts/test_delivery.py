@@ -305,9 +305,9 @@ def test_log_lines_show_a_newline_in_an_alert_id_escaped(caplog):
             await slack.stop()
             await pd.stop()
 
-    with caplog.at_level(logging.INFO, logger="capmon.alerts"):
+    with caplog.at_level(logging.INFO, logger="alerts"):
         asyncio.run(scenario())
-    lines = [r.getMessage() for r in caplog.records if r.name == "capmon.alerts"]
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("alerts.")]
     about = [line for line in lines if "forged" in line]
     assert len(about) == 2, lines  # the retry (500) and the refusal (400)
     assert all("\n" not in line and "&\\n2026-01-01" in line for line in about), about

@@ -8,7 +8,6 @@ from collections import Counter
 
 from alerts.evaluate import Evaluator
 from alerts.live import LiveEvaluator
-from alerts.measures import snapshot
 from alerts.rules import parse_rules
 from streams.contract.records.figures import PartitionSummary, partition_key
 from streams.state.totals import Totals
@@ -35,7 +34,7 @@ def publish(view: FiguresView, partition: int, watermark_us: int | None, occupan
 
 
 def advance(live: LiveEvaluator, view: FiguresView, partitions: int = 2) -> list[tuple[str, int]]:
-    return [(t.kind, t.at_us) for t in live.advance(snapshot(view), view.slowest_watermark_us(partitions))]
+    return [(t.kind, t.at_us) for t in live.advance(view.figures(), view.slowest_watermark_us(partitions))]
 
 
 def test_a_partition_that_lags_holds_evaluation_back_so_for_cannot_pass_early():
@@ -132,7 +131,7 @@ def test_transfer_headroom_over_norm_and_the_overdue_backlog_are_measures():
         {"name": "t", "scope": "national", "measure": "transfer_headroom", "below": 0, "severity": "critical"},
         {"name": "n", "scope": "location", "measure": "over_norm", "above": 0, "severity": "critical"},
         {"name": "o", "scope": "national", "measure": "ind_backlog_overdue", "above": 0, "severity": "warning"}]})
-    figures = snapshot(view)
+    figures = view.figures()
     assert values(rules[0], figures) == {"national": -2.0}  # L1 over-full; Ter Apel's beds are not transfer beds
     assert values(rules[1], figures) == {"L1": None, "TA": 2.0}
     assert values(rules[2], figures) == {"national": 2.0}  # registered 1 Dec 2022: 212 days on 1 Jul 2023
@@ -171,7 +170,7 @@ def test_a_quiet_stretch_is_evaluated_on_the_figures_that_held_during_it_as_the_
         processor.process([Incoming("placements", 0, offset + i, None, json.dumps(e).encode())
                            for i, e in enumerate(batch)])
         view.apply(partition_key(0), processor.partitions[0].summary(caught_up=True))
-        got += [(t.kind, t.at_us) for t in live.advance(snapshot(view), view.slowest_watermark_us(1),
+        got += [(t.kind, t.at_us) for t in live.advance(view.figures(), view.slowest_watermark_us(1),
                                                         view.take_changed_from())]
     assert [g for g in got if g[0] in ("fired", "resolved")] == expected
 
@@ -186,7 +185,7 @@ def test_a_change_is_first_seen_at_the_first_grid_point_after_it_and_a_register_
     live = LiveEvaluator(Evaluator(RULES), 300, None)
 
     def advance_to() -> list[tuple[str, int]]:
-        return [(t.kind, t.at_us) for t in live.advance(snapshot(view), view.slowest_watermark_us(1),
+        return [(t.kind, t.at_us) for t in live.advance(view.figures(), view.slowest_watermark_us(1),
                                                         view.take_changed_from())]
     view.apply(partition_key(0), summary(T0, 0, 1, T0))
     assert advance_to() == []

@@ -108,7 +108,7 @@ def test_a_new_leader_logs_an_unconfirmed_alert_with_its_id_escaped(caplog):
                                                           (Undelivered(forged, ("pagerduty",)),)).encode())
     service = AlertService(RULES, FiguresView(), alert_log, RecordingDispatcher(), produce=None,  # type: ignore
                            topics=Topics(""), partitions=1)
-    with caplog.at_level(logging.INFO, logger="capmon.alerts"):
+    with caplog.at_level(logging.INFO, logger="alerts.service"):
         service.restore()
     lines = [r.getMessage() for r in caplog.records if "forged" in r.getMessage()]
     assert lines == ["alert low/x\\nCRITICAL forged: fired not confirmed by pagerduty; delivering again"]

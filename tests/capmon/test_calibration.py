@@ -15,7 +15,7 @@ import pytest
 from alerts.rules import load_rules
 from alerts.timeline import Timeline
 from capmon.calibration import DEFAULT_RULES, START, firing_days, simulated_events
-from streams.state.readmodel import derive
+from streams.state.readmodel import Figures
 from streams.state.stamp import micros
 from streams.tools.simulator import mix
 from streams.tools.simulator.chain import NORMS
@@ -34,7 +34,7 @@ def test_the_opening_state_is_not_inflow_and_pages_nobody():
         transitions += timeline.feed(event)
         if first_day is None and micros(event.occurred_at) >= micros(START + timedelta(days=1)):
             s = timeline.state
-            first_day = derive(s.totals, s.register, s.watermark_us)
+            first_day = Figures(s.totals, s.register, s.watermark_us)
     transitions += timeline.finish()
     years = firing_days(transitions, START, START + timedelta(days=42))
     assert {rule: y.before_start for rule, y in years.items() if y.before_start} == {}

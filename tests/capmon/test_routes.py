@@ -3,14 +3,14 @@ library's own pages, which would show a person's record (/table/people/<id>/).""
 
 from __future__ import annotations
 
-from capmon.worker import Worker
+from capmon.worker import WorkerParts
 from streams.config import load_settings
 
 ALLOWED = {"/", "/metrics", "/health", "/api/occupancy", "/api/inflow", "/api/alerts"}
 
 
 def test_every_route_the_worker_web_server_has_is_on_the_allow_list(tmp_path):
-    worker = Worker(load_settings({}, state_dir=tmp_path), [], {})
+    worker = WorkerParts(load_settings({}, state_dir=tmp_path), [], {})
     web = worker.app.web
     web.init_server()  # what the server does when it starts: mount blueprints, then serve the views
     routes = {(route.method, route.resource.canonical) for route in web.web_app.router.routes()}
@@ -25,7 +25,7 @@ def test_no_figure_is_served_before_the_view_is_read_whole(tmp_path):
 
     from aiohttp.test_utils import TestClient, TestServer
 
-    worker = Worker(load_settings({}, state_dir=tmp_path), [], {})
+    worker = WorkerParts(load_settings({}, state_dir=tmp_path), [], {})
     worker.app.web.init_server()
 
     paths = ("/api/occupancy", "/api/inflow", "/api/alerts", "/", "/health")

@@ -10,7 +10,6 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from alerts.evaluate import Evaluator
-from alerts.measures import snapshot
 from alerts.rules import parse_rules
 from alerts.text import details, summary
 from readout.collectors import FiguresCollector
@@ -66,7 +65,7 @@ def test_only_registered_locations_are_labels_scopes_and_names_the_rest_is_one_u
 
     rules = parse_rules({"rules": [{"name": "full", "scope": "location", "measure": "headroom", "below": 0,
                                     "clear": 1, "for": "0m", "severity": "critical"}]})
-    changes = Evaluator(rules).evaluate(snapshot(view))
+    changes = Evaluator(rules).evaluate(view.figures())
     assert [(t.scope, t.kind) for t in changes] == [("azc-1", "fired")]  # not "unregistered", not P0001...
     assert "in AZC <Budel> & co:" in summary(changes[0]) and "P0" not in summary(changes[0])
     assert details(changes[0], None, None)[0].startswith("Rule `full` (critical), scope AZC <Budel> & co (azc-1)")

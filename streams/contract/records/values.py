@@ -12,7 +12,15 @@ import sys
 from collections import Counter
 from datetime import date, timedelta
 
-from streams.state.people import Person
+from streams.state.people import (
+    CheckIn,
+    CheckOut,
+    DecisionEntry,
+    LatestDecision,
+    LatestPlacement,
+    Person,
+    RegistrationEntry,
+)
 from streams.state.totals import Totals
 
 PERSON_FORMAT = 2
@@ -22,8 +30,8 @@ ARRIVALS_EXTRA_DAYS = 90
 
 
 def encode_person(p: Person) -> bytes:
-    placement = [p.placement[0][0], p.placement[0][1], p.placement[1]] if p.placement else None
-    decision = [p.decision[0][0], p.decision[0][1], p.decision[1]] if p.decision else None
+    placement = [*p.placement.stamp, p.placement.location_id] if p.placement else None
+    decision = [*p.decision.stamp, p.decision.outcome] if p.decision else None
     asylum = list(p.asylum_registration) if p.asylum_registration else None
     body = [PERSON_FORMAT, placement, decision, p.registrations, p.decisions, p.check_ins, p.check_outs,
             sorted(p.transfers), p.last_us, asylum, p.erased, sorted(p.counted)]
@@ -37,12 +45,13 @@ def decode_person(raw: bytes | str | list) -> Person:
     last_us, asylum, erased, counted = body[8:12] if body[0] >= 2 else (0, None, False, [])
     i = _intern  # days, location ids and enums: one object each across all persons (see people.fold)
     return Person(
-        placement=((placement[0], placement[1]), i(placement[2])) if placement else None,
-        decision=((decision[0], decision[1]), i(decision[2])) if decision else None,
-        registrations={k: (i(v[0]), i(v[1]), v[2], v[3] if len(v) > 3 else 0) for k, v in regs.items()},
-        decisions={k: (i(v[0]), i(v[1]), i(v[2]), v[3] if len(v) > 3 else 0) for k, v in decs.items()},
-        check_ins={k: (i(v[0]), i(v[1])) for k, v in ins.items()},
-        check_outs={k: (i(v[0]), i(v[1]), i(v[2])) for k, v in outs.items()},
+        placement=LatestPlacement((placement[0], placement[1]), i(placement[2])) if placement else None,
+        decision=LatestDecision((decision[0], decision[1]), i(decision[2])) if decision else None,
+        registrations={k: RegistrationEntry(i(v[0]), i(v[1]), v[2], v[3] if len(v) > 3 else 0)
+                       for k, v in regs.items()},
+        decisions={k: DecisionEntry(i(v[0]), i(v[1]), i(v[2]), v[3] if len(v) > 3 else 0) for k, v in decs.items()},
+        check_ins={k: CheckIn(i(v[0]), i(v[1])) for k, v in ins.items()},
+        check_outs={k: CheckOut(i(v[0]), i(v[1]), i(v[2])) for k, v in outs.items()},
         transfers=frozenset(transfers),
         last_us=last_us,
         asylum_registration=(asylum[0], asylum[1]) if asylum else None,

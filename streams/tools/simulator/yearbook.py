@@ -14,8 +14,8 @@ from datetime import datetime
 
 from streams.contract.events import parse_event
 from streams.state.chain import ChainState
-from streams.state.figures import daily_kept_from
-from streams.state.readmodel import derive
+from streams.state.occupancy import daily_kept_from
+from streams.state.readmodel import Figures
 from streams.state.stamp import micros
 from streams.tools.simulator import mix
 from streams.tools.simulator.chain import AMSTERDAM, ChainSimulation, SimConfig
@@ -59,7 +59,7 @@ def days(events: Iterable[tuple[float, dict]]) -> Iterator[Day]:
 
 
 def _read(state: ChainState, day: str) -> Day:
-    f = derive(state.totals, state.register, state.watermark_us)
+    f = Figures(state.totals, state.register, state.watermark_us)
     occ = f.occupancy
     national, ter_apel = occ.national, occ.location("ter-apel")
     need = f.capacity_need

@@ -13,7 +13,7 @@ from prometheus_client.core import Metric
 from readout.collectors import FiguresCollector
 from streams.contract.records.figures import PartitionSummary, partition_key
 from streams.state.cells import MIN_CELL, OTHER, OUTCOMES, Release, release
-from streams.state.readmodel import derive
+from streams.state.readmodel import Figures
 from streams.state.register import Register
 from streams.state.totals import Totals
 from streams.state.view import FiguresView
@@ -82,7 +82,7 @@ def test_no_published_cell_is_small_and_no_withheld_cell_can_be_recovered(tables
 def test_a_rate_is_published_only_from_published_cells(tables_: tuple):
     everything, first = tables_
     totals = Totals(decisions=everything, first_instance=first)
-    figures = derive(totals, Register(), None)
+    figures = Figures(totals, Register(), None)
     for group, rate in figures.grant_rates.by_nationality.items():
         cells_ = {o: figures.first_instance_by_nationality[(o, group)] for o in OUTCOMES}  # KeyError: withheld
         assert rate.decisions == sum(cells_.values()) and rate.decisions >= MIN_CELL
@@ -109,12 +109,12 @@ def test_other_of_one_small_nationality_takes_more_nationalities_or_shows_no_rat
     out = release(everything, everything)
     assert out.groups == (OTHER,)
     assert out.first_instance[("granted", OTHER)] == 35 and out.first_instance[("rejected", OTHER)] == 13
-    rates = derive(Totals(decisions=everything, first_instance=everything), Register(), None).grant_rate
+    rates = Figures(Totals(decisions=everything, first_instance=everything), Register(), None).grant_rate
     assert rates == {OTHER: 35 / 48}
     # With nothing to fold, a small `other` (the national total itself) is withheld, and so is its rate.
     alone = Counter({("granted", "ERI"): 5, ("rejected", "ERI"): 3})
     assert release(alone, alone).first_instance == {(o, OTHER): 0 for o in ("dublin", "withdrawn", "other")}
-    assert derive(Totals(decisions=alone, first_instance=alone), Register(), None).grant_rate == {}
+    assert Figures(Totals(decisions=alone, first_instance=alone), Register(), None).grant_rate == {}
 
 
 def test_the_difference_of_all_and_first_instance_decisions_is_no_small_cell_either():

@@ -11,9 +11,8 @@ from hypothesis import strategies as st
 
 from streams.contract.events import parse_event
 from streams.state.chain import ChainState
-from streams.state.figures import inflow, occupancy
 from streams.state.people import Person
-from streams.state.readmodel import derive, ind_backlog
+from streams.state.readmodel import Figures, ind_backlog
 from streams.state.totals import Totals
 from tests.support.examples import examples
 from tests.support.reference import expected_figures
@@ -84,11 +83,12 @@ def run(delivered: list[dict]) -> ChainState:
 
 
 def grant_rates_of(totals: Totals):
-    return derive(totals, ChainState().register, None).grant_rates.overall
+    return Figures(totals, ChainState().register, None).grant_rates.overall
 
 
 def check(state: ChainState, expected: dict) -> None:
-    occ = occupancy(state.totals, state.register)
+    figures = Figures(state.totals, state.register, state.watermark_us)
+    occ = figures.occupancy
     assert occ.national.occupancy == expected["national"]["occupancy"]
     assert occ.national.capacity == expected["national"]["capacity"]
     assert occ.national.headroom == expected["national"]["headroom"]
@@ -114,14 +114,14 @@ def check(state: ChainState, expected: dict) -> None:
     for kind in ("without_dublin", "with_dublin"):
         got, want = getattr(rates, kind), expected["grant_rates"][kind]
         assert (got is None and want is None) or abs(got - want) < 1e-9
-    flow = inflow(state.totals, state.register, state.watermark_us)
+    flow = figures.inflow
     assert flow.now == expected["now"]
     assert flow.ytd == expected["inflow_ytd"]
     assert flow.rolling == expected["rolling"]
     if "expected" in expected:
         for scenario, value in expected["expected"].items():
             assert abs(flow.expected_ytd[scenario] - value) < 1e-6
-        need = derive(state.totals, state.register, state.watermark_us).capacity_need
+        need = figures.capacity_need
         assert need is not None
         for scenario, value in expected["capacity_need"].items():
             assert abs(need.need[scenario] - value) < 1e-6, (scenario, need.need[scenario], value)

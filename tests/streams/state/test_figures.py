@@ -10,14 +10,9 @@ import pytest
 from streams.contract.events import Forecast, parse_event
 from streams.errors import InvalidEvent
 from streams.state.chain import ChainState
-from streams.state.figures import (
-    days_until_full,
-    elapsed_share,
-    inflow,
-    inflow_curve,
-    net_inflow_per_day,
-    occupancy,
-)
+from streams.state.inflow import elapsed_share, inflow_curve
+from streams.state.occupancy import days_until_full
+from streams.state.readmodel import Figures
 from streams.state.stamp import AMSTERDAM
 from tests.support.helpers import run_capmon
 from tests.support.reference import expected_figures, load_jsonl
@@ -57,7 +52,7 @@ def test_inflow_deviation_against_each_scenario():
         state.apply(parse_event(json.dumps({
             "event_id": f"r{i}", "occurred_at": "2023-07-02T12:00:00+02:00", "person_id": f"p{i}",
             "application_type": "relocation" if i == 0 else "first", "nationality": "SYR"}), "registration"))
-    flow = inflow(state.totals, state.register, state.watermark_us)
+    flow = Figures(state.totals, state.register, state.watermark_us).inflow
     assert flow.ytd == 9 and flow.ytd_by_type == {"first": 9, "relocation": 1}
     assert flow.expected_ytd["medio"] == pytest.approx(67000 * 0.5, rel=0.01)
     assert flow.deviation["max"] == pytest.approx(9 / flow.expected_ytd["max"] - 1)
@@ -74,7 +69,7 @@ def test_rolling_inflow_by_type_and_unaccompanied_minors_count_only_days_in_the_
         if amv:
             body["unaccompanied_minor"] = True
         state.apply(parse_event(json.dumps(body), "registration"))
-    flow = inflow(state.totals, state.register, state.watermark_us)
+    flow = Figures(state.totals, state.register, state.watermark_us).inflow
     assert flow.rolling == {"7d": 2, "28d": 3}  # relocation is not MPP inflow; 28 February is outside 28 days
     assert flow.rolling_by_type == {"7d": {"first": 1, "relocation": 1, "repeat": 1},
                                     "28d": {"first": 2, "relocation": 1, "repeat": 1}}
@@ -90,7 +85,8 @@ def test_net_inflow_counts_check_ins_and_check_outs_not_transfers():
         state.apply(parse_event(json.dumps({"event_id": f"e{i}", "occurred_at": f"2023-05-0{i + 1}T10:00:00Z",
                                             "person_id": person, "action": action, "location_id": loc}),
                                 "placement"))
-    national, per_province = net_inflow_per_day(state.totals, state.register, state.watermark_us)
+    figures = Figures(state.totals, state.register, state.watermark_us)
+    national, per_province = figures.net_national, figures.net_provinces
     assert national == pytest.approx(2 / 28)
     assert per_province == {"unknown": pytest.approx(2 / 28)}
 
@@ -110,13 +106,13 @@ def test_a_faulty_simulated_quarter_gives_the_reference_figures(tmp_path):
             continue
         results[state.apply(event)] += 1
     expected = expected_figures(load_jsonl(path))
-    occ = occupancy(state.totals, state.register)
+    occ = Figures(state.totals, state.register, state.watermark_us).occupancy
     assert occ.national.occupancy == expected["national"]["occupancy"] > 40_000
     assert occ.national.capacity == expected["national"]["capacity"]
     assert {k: v.headroom for k, v in occ.provinces.items()} == {
         k: v["headroom"] for k, v in expected["provinces"].items()}
     assert occ.national.permit_holders == expected["permit_holders"]
-    flow = inflow(state.totals, state.register, state.watermark_us)
+    flow = Figures(state.totals, state.register, state.watermark_us).inflow
     assert (flow.ytd, flow.rolling) == (expected["inflow_ytd"], expected["rolling"])
     assert results["duplicate"] > 0 and results["invalid"] > 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from streams.state.chain import ChainState
-from streams.state.people import Person
+from streams.state.people import LatestPlacement, Person
 from streams.state.retention import Expirable, expiry_horizon
 
 DAY = 86_400 * 1_000_000
@@ -44,9 +44,9 @@ def test_a_topic_without_a_broker_time_is_never_silent_and_the_horizon_never_pas
 
 def test_the_oldest_expirable_person_ignores_persons_in_reception_or_awaiting_a_decision():
     stamp = (1, "e")
-    held = {"in": Person(last_us=3 * DAY, placement=(stamp, "L1")),  # in reception: not expirable
+    held = {"in": Person(last_us=3 * DAY, placement=LatestPlacement(stamp, "L1")),  # in reception: not expirable
             "awaiting": Person(last_us=4 * DAY, asylum_registration=stamp),  # awaiting a decision
-            "a": Person(last_us=9 * DAY), "b": Person(last_us=7 * DAY, placement=(stamp, None))}
+            "a": Person(last_us=9 * DAY), "b": Person(last_us=7 * DAY, placement=LatestPlacement(stamp, None))}
     assert Expirable.of(held).oldest_us(held) == 7 * DAY
     active = {pid: held[pid] for pid in ("in", "awaiting")}
     assert Expirable.of(active).oldest_us(active) is None
@@ -61,7 +61,7 @@ def scan(people: dict[str, Person], before_us: int) -> set[str]:
 def test_the_heap_finds_what_a_scan_of_every_person_finds_through_any_history_of_changes():
     rng = random.Random(19)
     stamp = (1, "e")
-    states = [lambda us: Person(last_us=us), lambda us: Person(last_us=us, placement=(stamp, "L1")),
+    states = [lambda us: Person(last_us=us), lambda us: Person(last_us=us, placement=LatestPlacement(stamp, "L1")),
               lambda us: Person(last_us=us, asylum_registration=stamp), lambda us: Person(last_us=us, erased=True)]
     for _round in range(20):
         people: dict[str, Person] = {f"p{i}": rng.choice(states)(rng.randrange(50) * DAY) for i in range(40)}

@@ -1,0 +1,213 @@
+"""Occupancy, capacity and headroom per location, location type, province and nationally, and the net inflow
+into reception behind "days until full" (CONTRACT.md section 3).
+
+Pure functions of totals and the register; `now` is the watermark, never the wall clock.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
+
+from streams.state.register import Register
+from streams.state.stamp import from_micros
+from streams.state.totals import Totals
+
+UNKNOWN = "unknown"
+UNREGISTERED = "unregistered"  # streams/contract/events.py refuses it as a location id
+NET_INFLOW_WINDOW_DAYS = 28  # days-until-full uses the net inflow into reception over this many days
+
+
+@dataclass(slots=True)
+class Area:
+    """Occupancy and capacity of an area (not frozen, for speed: the read model builds these per evaluation and
+    nothing changes them afterwards)."""
+
+    occupancy: int
+    capacity: int
+    permit_holders: int = 0
+
+    @property
+    def headroom(self) -> int:
+        return self.capacity - self.occupancy
+
+    @property
+    def occupancy_ratio(self) -> float | None:
+        return self.occupancy / self.capacity if self.capacity else None
+
+
+@dataclass(slots=True)
+class LocationFigures(Area):
+    name: str = ""
+    province: str = UNKNOWN
+    location_type: str = UNKNOWN
+    norm: int | None = None  # the agreed maximum occupancy, where the register gives one
+
+    @property
+    def over_norm(self) -> int | None:
+        """Occupancy above the norm (negative: below it); None without a norm."""
+        return None if self.norm is None else self.occupancy - self.norm
+
+
+LOCATION_TYPES = ("application_centre", "regular", "emergency", "crisis_emergency", "small_scale", "amv")
+# The beds people in the application centres can move on to (CONTRACT.md section 3, transfer headroom).
+TRANSFER_TYPES = frozenset({"regular", "emergency", "crisis_emergency", "small_scale"})
+
+
+class Occupancy:
+    """Occupancy, capacity and headroom per location, province and nationally, each level derived on first use.
+
+    Every location in the register or with people in it is listed; a placement to an unknown location counts
+    in occupancy (province and type "unknown"). Province and national figures are sums over locations (the
+    national one is summed straight from the counters: the same sum, without building every location).
+    """
+
+    def __init__(self, totals: Totals, register: Register) -> None:
+        self._totals = totals
+        self._register = register
+
+    @cached_property
+    def locations(self) -> dict[str, LocationFigures]:
+        """Every registered location, and everyone placed where the register knows no location summed under
+        UNREGISTERED (producers choose location ids: only registered ones become labels, scopes or keys)."""
+        totals, register = self._totals, self._register
+        locations: dict[str, LocationFigures] = {}
+        for location_id, (_stamp, site) in sorted(register.sites.items()):
+            locations[location_id] = LocationFigures(
+                totals.occupancy.get(location_id, 0), site.capacity, totals.permit_holders.get(location_id, 0),
+                site.name, site.province, site.location_type, site.norm)
+        unregistered = self.unregistered
+        if unregistered.occupancy or unregistered.permit_holders:
+            locations[UNREGISTERED] = unregistered
+        return locations
+
+    @cached_property
+    def unregistered(self) -> LocationFigures:
+        """Everyone at locations the register does not know, as one location without beds."""
+        totals, sites = self._totals, self._register.sites
+        occupied = sum(n for location_id, n in totals.occupancy.items() if location_id not in sites)
+        permits = sum(n for location_id, n in totals.permit_holders.items() if location_id not in sites)
+        return LocationFigures(occupied, 0, permits, UNREGISTERED, UNKNOWN, UNKNOWN)
+
+    def location(self, location_id: str) -> LocationFigures | None:
+        """One registered location (or UNREGISTERED, all the others together); None for any other id."""
+        if "locations" in self.__dict__:
+            return self.locations.get(location_id)
+        if location_id == UNREGISTERED:
+            return self.unregistered if self.unregistered.occupancy or self.unregistered.permit_holders else None
+        totals, site = self._totals, self._register.site(location_id)
+        if site is None:
+            return None
+        return LocationFigures(totals.occupancy.get(location_id, 0), site.capacity,
+                               totals.permit_holders.get(location_id, 0), site.name, site.province, site.location_type,
+                               site.norm)
+
+    def of_type(self, location_type: str) -> Area:
+        """All locations of one type added up (unregistered ones are of type "unknown")."""
+        return self.location_types.get(location_type) or Area(0, 0, 0)
+
+    @cached_property
+    def location_types(self) -> dict[str, Area]:
+        """Every contract location type (and "unknown" when unregistered locations have people), summed."""
+        occupied, permits = self._people_by(self._register.type_of)
+        beds = self._register.beds_by_type
+        names = [*LOCATION_TYPES, *([UNKNOWN] if occupied[UNKNOWN] else [])]
+        return {t: Area(occupied[t], beds.get(t, 0), permits[t]) for t in names}
+
+    @cached_property
+    def transfer(self) -> Area:
+        """Registered regular, emergency, crisis-emergency and small-scale locations together: transfer headroom
+        is its headroom (net: an over-full location's negative headroom counts)."""
+        types = self.location_types
+        return Area(sum(types[t].occupancy for t in TRANSFER_TYPES), sum(types[t].capacity for t in TRANSFER_TYPES),
+                    sum(types[t].permit_holders for t in TRANSFER_TYPES))
+
+    @cached_property
+    def provinces(self) -> dict[str, Area]:
+        """Sums over each province's locations, straight from the counters (the same sums as over `locations`)."""
+        occupied, permits = self._people_by(self._register.province_of)
+        beds = self._register.beds_by_province
+        names = sorted(set(beds) | set(occupied) | set(permits))
+        return {p: Area(occupied[p], beds.get(p, 0), permits[p]) for p in names}
+
+    def _people_by(self, group_of: dict[str, str]) -> tuple[Counter[str], Counter[str]]:
+        """Persons and permit holders in reception per group of locations (unregistered ones: "unknown")."""
+        occupied: Counter[str] = Counter()
+        permits: Counter[str] = Counter()
+        for location_id, n in self._totals.occupancy.items():
+            occupied[group_of.get(location_id, UNKNOWN)] += n
+        for location_id, n in self._totals.permit_holders.items():
+            permits[group_of.get(location_id, UNKNOWN)] += n
+        return occupied, permits
+
+    @cached_property
+    def national(self) -> Area:
+        totals = self._totals
+        return Area(sum(totals.occupancy.values()), sum(self._register.beds_by_province.values()),
+                    sum(totals.permit_holders.values()))
+
+
+def net_inflow_national(totals: Totals, now_us: int | None) -> float:
+    """Net inflow into reception (check-ins minus check-outs) per day over the last NET_INFLOW_WINDOW_DAYS days
+    ending on now's day, nationally (transfers between locations do not count)."""
+    if now_us is None:
+        return 0.0
+    today = from_micros(now_us).date()
+    net = sum(totals.net_days.get((today - timedelta(days=back)).isoformat(), 0)
+              for back in range(NET_INFLOW_WINDOW_DAYS))
+    return net / NET_INFLOW_WINDOW_DAYS
+
+
+def check_outs_by_location(totals: Totals, now_us: int | None) -> Counter[str]:
+    """Check-outs per location over the NET_INFLOW_WINDOW_DAYS days ending on now's day (no day after now's is
+    counted: now is the greatest event time). The net inflow per province and the capacity need read these."""
+    outs: Counter[str] = Counter()
+    if now_us is None:
+        return outs
+    start = _window_start(now_us)
+    for (day, location_id), count in totals.check_outs.items():
+        if day >= start:
+            outs[location_id] += count
+    return outs
+
+
+def net_inflow_per_province(totals: Totals, register: Register, now_us: int | None,
+                            check_outs: Counter[str]) -> dict[str, float]:
+    """The same net inflow per province (they add up to the national one); `check_outs` per location over the
+    window (`check_outs_by_location`)."""
+    if now_us is None:
+        return {}
+    start = _window_start(now_us)
+    per_location: dict[str, int] = {}
+    for (day, location_id), count in totals.check_ins.items():
+        if day >= start:
+            per_location[location_id] = per_location.get(location_id, 0) + count
+    for location_id, count in check_outs.items():
+        per_location[location_id] = per_location.get(location_id, 0) - count
+    per_province: dict[str, float] = {}
+    for location_id, n in per_location.items():
+        site = register.site(location_id)
+        province = site.province if site else UNKNOWN
+        per_province[province] = per_province.get(province, 0) + n
+    return {p: n / NET_INFLOW_WINDOW_DAYS for p, n in per_province.items()}
+
+
+def _window_start(now_us: int) -> str:
+    return (from_micros(now_us).date() - timedelta(days=NET_INFLOW_WINDOW_DAYS - 1)).isoformat()
+
+
+def daily_kept_from(now_us: int) -> str:
+    """The first day whose check-ins and -outs the net inflow can still read at `now_us` (a week of margin)."""
+    return (from_micros(now_us).date() - timedelta(days=NET_INFLOW_WINDOW_DAYS + 7)).isoformat()
+
+
+def days_until_full(headroom: int, net_per_day: float) -> float | None:
+    """Days until headroom is gone at the current net inflow; 0 when already full; None ("never") when the
+    net inflow is not positive (headroom is not shrinking)."""
+    if headroom <= 0:
+        return 0.0
+    if net_per_day <= 0:
+        return None
+    return headroom / net_per_day
