@@ -331,13 +331,17 @@ class PeopleProcessor:
         return True
 
     def _expire(self, state: PartitionState, changed: dict[str, Person | None], result: BatchResult) -> bool:
-        """Once per day of event time: forget persons past the retention (their history stays counted), and
-        find the longest-held one left (a gauge: expiry held back shows there)."""
+        """Once per day of event time, and whenever a person held is already past the retention (a look at the
+        heap's top): forget persons past the retention (their history stays counted), and find the longest-held
+        one left (a gauge: expiry held back shows there). Without the second condition, a person whose old events
+        come after the others' (a quiet topic read last) was held until the next day of event time, or for ever
+        on a feed that had stopped."""
         horizon, silent = expiry_horizon(state.latest, state.heard, self.retention_us)
         if horizon is None:
             return False
         mark = (horizon // DAY_US, (state.watermark_us or horizon) // DAY_US)
-        if mark == state.swept:
+        oldest = state.expirable.oldest_us(state.people)
+        if mark == state.swept and (oldest is None or oldest >= horizon - self.retention_us):
             return False
         state.swept = mark
         for topic in silent:  # its older events could be repeats of persons forgotten now: "too late" from here

@@ -183,6 +183,21 @@ def test_a_topic_quiet_for_longer_than_the_retention_no_longer_holds_persons():
     assert recovered.partitions[0].latest == proc.partitions[0].latest
 
 
+def test_a_quiet_topics_old_events_read_after_the_others_expire_in_the_same_day_of_event_time():
+    """The order a worker may read them in: the busy topics first (the day's sweep done), the quiet topic's
+    decision of long ago afterwards. Its person is past the retention at once, and goes without waiting for the
+    next day of event time (which, on a feed that stopped, never comes)."""
+    feed = Feed()
+    proc = PeopleProcessor(T, retention_days=30)
+    feed.appended = 1_700_000_000.0 + 31 * DAY
+    first = proc.process([reg(feed, 1, "carl", 45, "family_reunification"), place(feed, 1, "carl", 45)])
+    assert ("people", "expired") not in first.counts  # the day's sweep: nobody to forget yet
+    feed.appended = 1_700_000_000.0  # the quiet topic's last message, appended longer than the retention before
+    later = proc.process([dec(feed, 2, "dora", 1, "rejected")])
+    assert not later.dead and later.counts[("people", "expired")] == 1 and "dora" not in proc.partitions[0].people
+    assert later.changed[0]["dora"] is None  # and the changelog forgets her too
+
+
 def test_a_replay_of_old_events_appended_at_once_expires_nothing_a_quiet_topic_holds():
     feed = Feed()
     proc = PeopleProcessor(T, retention_days=30)
