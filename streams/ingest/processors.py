@@ -105,8 +105,6 @@ class PartitionState(ChainState):
     since_us: int | None = field(default=None, compare=False, repr=False)
     # last expiry sweep: (horizon day, watermark day), days since the epoch
     swept: tuple[int, int] | None = field(default=None, compare=False, repr=False)
-    # last event time of the longest-held person the retention applies to (as of the last sweep, or older)
-    oldest_us: int | None = field(default=None, compare=False, repr=False)
     expirable: Expirable = field(default_factory=Expirable, compare=False, repr=False)  # who a sweep may forget
 
     def meta(self) -> bytes:
@@ -127,9 +125,10 @@ class PartitionState(ChainState):
 
     def oldest_age_us(self) -> int | None:
         """Event time from the longest-held expirable person's last event to the partition's newest event."""
-        if self.oldest_us is None or self.watermark_us is None:
+        oldest = self.expirable.oldest_us(self.people)
+        if oldest is None or self.watermark_us is None:
             return None
-        return max(0, self.watermark_us - self.oldest_us)
+        return max(0, self.watermark_us - oldest)
 
     def summary(self, caught_up: bool = False) -> bytes:
         """What the figures topic gets for this partition (daily check-ins and -outs only as far back as the
@@ -224,7 +223,6 @@ class PeopleProcessor:
             stored.event_id_key is None and any(person.counted for person in held.values())))
         state.totals = Totals.of(state.people.values())
         state.expirable = Expirable.of(state.people)
-        state.oldest_us = state.expirable.oldest_us(state.people)
         if forgotten:
             state.forgotten = ForgottenTotals.decode(forgotten).totals
             state.totals.add(state.forgotten)
@@ -296,8 +294,6 @@ class PeopleProcessor:
                 state.expirable.note(person_id, person, state.people)
                 if person.erased:
                     erased_or_expired.add(message.partition)
-                if not person.active and (state.oldest_us is None or person.last_us < state.oldest_us):
-                    state.oldest_us = person.last_us
         for partition in result.meta:
             state = self.partitions[partition]
             state.awaiting_erasure.prune(state.heard, PERSON_TOPICS)
@@ -332,10 +328,9 @@ class PeopleProcessor:
 
     def _expire(self, state: PartitionState, changed: dict[str, Person | None], result: BatchResult) -> bool:
         """Once per day of event time, and whenever a person held is already past the retention (a look at the
-        heap's top): forget persons past the retention (their history stays counted), and find the longest-held
-        one left (a gauge: expiry held back shows there). Without the second condition, a person whose old events
-        come after the others' (a quiet topic read last) was held until the next day of event time, or for ever
-        on a feed that had stopped."""
+        heap's top): forget persons past the retention (their history stays counted). Without the second
+        condition, a person whose old events come after the others' (a quiet topic read last) was held until the
+        next day of event time, or for ever on a feed that had stopped."""
         horizon, silent = expiry_horizon(state.latest, state.heard, self.retention_us)
         if horizon is None:
             return False
@@ -348,7 +343,6 @@ class PeopleProcessor:
             state.latest[topic] = max(state.latest[topic], horizon)
         gone = state.expirable.due(horizon - self.retention_us, state.people)
         state.forget(gone)
-        state.oldest_us = state.expirable.oldest_us(state.people)
         for person_id in gone:
             changed[person_id] = None
         if gone:

@@ -48,9 +48,3 @@ class AwaitingErasure:
 
     def to_json(self) -> dict[str, int]:
         return dict(self.since)
-
-    @classmethod
-    def from_json(cls, body: object) -> AwaitingErasure:
-        if not isinstance(body, dict):
-            return cls()
-        return cls({str(k): int(v) for k, v in body.items() if isinstance(v, int)})
