@@ -44,15 +44,15 @@ class SummaryPublisher:
         fell behind) since its last summary."""
         if not self.app.rebalancing:
             await self._load_owned()
-        for partition, state in self.people_processor.partitions.items():
-            if self._caught_up(partition, state) != self._published_caught_up.get(partition):
-                self.due.add(partition)
+        caught_up = {partition: self._caught_up(partition, state)
+                     for partition, state in self.people_processor.partitions.items()}
+        self.due.update(p for p, now in caught_up.items() if now != self._published_caught_up.get(p))
         due, self.due = self.due, set()
-        for partition in sorted(due):
-            state = self.people_processor.partitions.get(partition)
+        for partition in sorted(due & caught_up.keys()):
+            state = self.people_processor.partitions.get(partition)  # revoked while an earlier one was sent?
             if state is not None:
-                caught_up = self._published_caught_up[partition] = self._caught_up(partition, state)
-                await self._publish(partition, state, caught_up)
+                self._published_caught_up[partition] = caught_up[partition]
+                await self._publish(partition, state, caught_up[partition])
 
     async def last_word(self, partition: int) -> None:
         """Before a revoked partition's state is dropped: its summary if one is due (the new owner takes over
