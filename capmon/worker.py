@@ -51,10 +51,10 @@ class WorkerParts:
         self.alert_log = AlertLog()
         self.metrics = WorkerMetrics()
         self.metrics.topics_checked(topics_checked or {})
-        self.pipeline = Pipeline(settings, layout, self.view, self.metrics, lambda: self.reader.caught_up,
-                                 event_key)
-        topics = self.pipeline.topics
         kafka = aiokafka_options(settings)  # one TLS context for the worker's own clients
+        self.pipeline = Pipeline(settings, layout, self.view, self.metrics, lambda: self.reader.caught_up,
+                                 kafka, event_key)
+        topics = self.pipeline.topics
         self.reader = TopicReader(
             kafka,
             {self.pipeline.figures_name: self.view.apply, topics.alerts: self.alert_log.apply},

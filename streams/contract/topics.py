@@ -76,6 +76,15 @@ class Topics:
         return f"{self.app_id}-{PEOPLE_TABLE}-changelog"
 
     @property
+    def people_partitions(self) -> str:
+        """An empty topic with the person topics' partition count, created by `capmon worker`: the worker's Faust
+        consumer subscribes to it instead of the person topics (which a plain consumer reads,
+        streams/runtime/people_reader.py), so Faust's group assigns its partitions, and with them the person
+        table's, while nothing passes through Faust's stream machinery. Partition p assigned: the person
+        topics' partition p and the table's are this worker's."""
+        return f"{self.app_id}-people-partitions"
+
+    @property
     def app_id(self) -> str:
         """The Faust app id: it names the consumer group and internal topics, so the prefix keeps them apart."""
         return f"{self.prefix}capmon"
@@ -125,6 +134,12 @@ def figures_configs() -> dict[str, str]:
     """The worker's figures topic (summaries, the register, the pseudonym key's fingerprint): latest per key."""
     return {"cleanup.policy": "compact", "message.timestamp.type": "LogAppendTime",
             "max.message.bytes": str(PUBLISH_MAX_BYTES)}
+
+
+def people_partitions_configs() -> dict[str, str]:
+    """The empty topic that carries the person partitions' assignment (`Topics.people_partitions`): nothing is
+    written to it; anything that is, is small, kept briefly and ignored."""
+    return {"cleanup.policy": "delete", "retention.ms": str(DAY_MS), "max.message.bytes": "1024"}
 
 
 def changelog_configs(input_retention_days: int) -> dict[str, str]:

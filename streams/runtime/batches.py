@@ -1,8 +1,9 @@
-"""Batch processing: the agents' loops, which hand each batch of owned messages to the processors and write
-what they decided (dead letters first, then the person table), one batch at a time and never during a rebalance.
+"""Batch processing: each batch of owned messages handed to the processors, and what they decided written
+(dead letters first, then the person table or the figures), one batch at a time and never during a rebalance.
+Person batches come from streams/runtime/people_reader.py, register batches from a Faust agent.
 
 A batch that fails half-way ends the process (`or_exit`); a partition's state is built from the recovered
-table before its first batch (`PartitionLoader`), and must not be behind what the group has committed.
+table before its first batch (`PartitionLoader`).
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import faust
-from faust.types import TP
 
 from streams.contract.records.figures import RegisterProgress, register_key, register_offsets_key
-from streams.ingest.processors import BatchResult, Incoming, PartitionState, PeopleProcessor, RegisterProcessor
-from streams.runtime.faust_adapter import committed_offset
+from streams.ingest.processors import BatchResult, Incoming, PeopleProcessor, RegisterProcessor
 from streams.runtime.holes import HoleReader, holes, in_order
 from streams.runtime.metrics import WorkerMetrics
 from streams.runtime.person_table import PersonTable
@@ -43,24 +42,26 @@ class Ownership:
     them), and the locks that keep batches, partition loads and revocations apart."""
 
     owned: set[tuple[str, int]] = field(default_factory=set)
+    generation: int = 0  # one more at every revocation and assignment: what was read before is stale
     batch_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # people batches, loads and revocations
     register_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # register batches and revocations
 
-    def incoming(self, events: list[faust.EventT]) -> list[Incoming]:
+    def owned_only(self, batch: Iterable[Incoming]) -> list[Incoming]:
         """The batch's messages of owned partitions: one buffered before a rebalance that moved its partition
-        away is its new owner's to process (from the last commit)."""
-        return [_incoming(e) for e in events if (e.message.topic, e.message.partition) in self.owned]
+        away is its new owner's to process (from where the changelog or the group's commit says)."""
+        return [m for m in batch if (m.topic, m.partition) in self.owned]
+
+    def people_partitions(self, first_topic: str) -> set[int]:
+        """The owned person partitions (the person topics are co-partitioned: the first names them)."""
+        return {partition for topic, partition in self.owned if topic == first_topic}
 
 
 class PartitionLoader:
     """Builds a person partition's state from the recovered table the first time this worker needs it."""
 
-    def __init__(self, app: faust.App, people_processor: PeopleProcessor, person_table: PersonTable,
-                 people_topics: Iterable[str], prefix: str) -> None:
-        self.app = app
+    def __init__(self, people_processor: PeopleProcessor, person_table: PersonTable, prefix: str) -> None:
         self.people_processor = people_processor
         self.person_table = person_table
-        self.people_topics = tuple(people_topics)
         self.prefix = prefix
 
     def load(self, partition: int) -> None:
@@ -68,27 +69,8 @@ class PartitionLoader:
             return
         people, meta, forgotten = self.person_table.load(partition)
         state = self.people_processor.load(partition, people, meta, forgotten)
-        self._check_not_behind(partition, state)
         log.info("partition %d: %d persons recovered, processed up to %s", partition, len(state.people),
                  ", ".join(f"{t.removeprefix(self.prefix)}@{o}" for t, o in sorted(state.offsets.items())))
-
-    def _check_not_behind(self, partition: int, state: PartitionState) -> None:
-        """The recovered state must cover what the group has committed: offsets are committed only after the
-        changelog has the batch (the producer is flushed first). A state behind the commit would skip the
-        messages in between for good (they are not delivered again), so the process ends instead of processing
-        with it; after a restart the table is recovered again."""
-        consumer = self.app.consumer
-        for topic in self.people_topics:
-            try:
-                committed = committed_offset(consumer, TP(topic, partition))
-            except Exception:
-                continue
-            if committed is not None and state.offsets.get(topic, 0) < committed:
-                log.critical("partition %d: the recovered state covers %s only up to %d but the group committed "
-                             "%d; exiting rather than skipping those messages (a restart recovers the table again)",
-                             partition, topic.removeprefix(self.prefix), state.offsets.get(topic, 0), committed)
-                logging.shutdown()
-                os._exit(EXIT_BATCH_FAILED)
 
 
 @dataclass(frozen=True)
@@ -125,10 +107,11 @@ class BatchTools:
 
     @contextlib.asynccontextmanager
     async def or_exit(self) -> AsyncIterator[None]:
-        """A batch that fails half-way must not be committed: Faust acks a batch's events however its handling
-        ends and commits what is acked (also on an agent error, and when a stop cancels the agent mid-batch),
-        which would skip what was not written. So the process ends at once instead; after a restart the batch
-        is processed again from the last commit."""
+        """A batch that fails half-way must not be kept: its state is folded in part, and for the register
+        agent Faust acks a batch's events however its handling ends and commits what is acked (also on an agent
+        error, and when a stop cancels the agent mid-batch), which would skip what was not written. So the
+        process ends at once instead; after a restart the batch is processed again (from the changelog's
+        offsets, or the register's last commit)."""
         try:
             yield
         except asyncio.CancelledError:
@@ -144,13 +127,14 @@ class BatchTools:
             logging.shutdown()
             os._exit(EXIT_BATCH_FAILED)
 
-    def count(self, result: BatchResult, events: list[faust.EventT], started: float) -> None:
-        oldest = min((e.message.timestamp for e in events), default=None)
-        self.metrics.observe_batch(result.counts, time.perf_counter() - started, oldest)
+    def count(self, result: BatchResult, batch: list[Incoming], started: float) -> None:
+        oldest = min((m.timestamp_us for m in batch if m.timestamp_us is not None), default=None)
+        self.metrics.observe_batch(result.counts, time.perf_counter() - started,
+                                   oldest / 1e6 if oldest is not None else None)
 
 
 class PeopleBatches:
-    """The people agent: registration, decision and placement events folded into the owned partitions' state,
+    """The people batches: registration, decision and placement events folded into the owned partitions' state,
     then written to the person table. `changed` hears which partitions a batch changed (summaries are due)."""
 
     def __init__(self, tools: BatchTools, people_processor: PeopleProcessor, loader: PartitionLoader,
@@ -161,18 +145,11 @@ class PeopleBatches:
         self.person_table = person_table
         self.changed = changed
 
-    async def agent(self, stream: faust.StreamT) -> None:
+    async def batch(self, messages: list[Incoming]) -> None:
+        """Fold a batch (read by streams/runtime/people_reader.py, under the batch lock) into the owned
+        partitions' state; write what changed (dead letters first)."""
         tools = self.tools
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            async with tools.or_exit():
-                await tools.settled()
-                async with tools.ownership.batch_lock:
-                    await self.batch(events)
-
-    async def batch(self, events: list[faust.EventT]) -> None:
-        """Fold a batch into the owned partitions' state; write what changed (dead letters first)."""
-        tools = self.tools
-        batch = in_order(tools.ownership.incoming(events))
+        batch = in_order(tools.ownership.owned_only(messages))
         for partition in {m.partition for m in batch}:
             self.loader.load(partition)
         started = time.perf_counter()
@@ -185,7 +162,7 @@ class PeopleBatches:
         for partition, meta in result.meta.items():
             await self.person_table.write(partition, result.changed.get(partition, {}), meta,
                                           result.forgotten.get(partition))
-        tools.count(result, events, started)
+        tools.count(result, messages, started)
         self.changed(result.meta)
 
 
@@ -218,7 +195,8 @@ class RegisterBatches:
     async def batch(self, events: list[faust.EventT]) -> None:
         """Fold register events (capacity, forecasts) and publish them, with their progress, to the figures."""
         tools = self.tools
-        batch = in_order(tools.ownership.incoming(events))
+        messages = [_incoming(e) for e in events]
+        batch = in_order(tools.ownership.owned_only(messages))
         started = time.perf_counter()
         offsets, processed = self.register_processor.offsets, self.view.register_processed
         batch = await tools.fill_holes(batch, lambda t, p: max(offsets.get((t, p), 0), processed(t, p)) or None)
@@ -229,7 +207,7 @@ class RegisterBatches:
         for (topic, partition), offset in result.register_offsets.items():
             await tools.publisher.send(self.figures_topic, register_offsets_key(topic, partition),
                                        RegisterProgress(offset).encode())
-        tools.count(result, events, started)
+        tools.count(result, messages, started)
 
 
 def _incoming(event: faust.EventT) -> Incoming:

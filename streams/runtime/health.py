@@ -8,19 +8,37 @@ import faust
 
 from streams.ingest.processors import PeopleProcessor
 from streams.runtime.faust_adapter import committed_offset, read_offset
+from streams.runtime.people_reader import PeopleReader
 
 
 class WorkerHealth:
-    """Reads Faust's consumer and the people processor's partitions; changes nothing."""
+    """Reads Faust's consumer, the person reader and the people processor's partitions; changes nothing.
+    `register_inputs` are the topics Faust's consumer reads (the person topics are the person reader's)."""
 
-    def __init__(self, app: faust.App, people_processor: PeopleProcessor, inputs: Iterable[str], prefix: str) -> None:
+    def __init__(self, app: faust.App, people_processor: PeopleProcessor, people_reader: PeopleReader,
+                 register_inputs: Iterable[str], prefix: str) -> None:
         self.app = app
         self.people_processor = people_processor
-        self.inputs = frozenset(inputs)
+        self.people_reader = people_reader
+        self.inputs = frozenset(register_inputs)
         self.prefix = prefix
 
     def consumer_lag(self) -> dict[tuple[str, int], int]:
-        """Messages in the input partitions this worker owns that it has not read yet, per topic (no prefix)."""
+        """Messages in the input partitions this worker owns that it has not processed yet, per topic (no
+        prefix)."""
+        return self._people_lag() | self._register_lag()
+
+    def _people_lag(self) -> dict[tuple[str, int], int]:
+        lag: dict[tuple[str, int], int] = {}
+        reader = self.people_reader
+        for partition, state in list(self.people_processor.partitions.items()):
+            for topic in reader.people_topics:
+                high = reader.highwater(topic, partition)
+                if high is not None:
+                    lag[(topic.removeprefix(self.prefix), partition)] = max(0, high - state.offsets.get(topic, 0))
+        return lag
+
+    def _register_lag(self) -> dict[tuple[str, int], int]:
         consumer = self.app.consumer
         try:
             assigned = consumer.assignment()

@@ -1,4 +1,4 @@
-"""Input messages Faust skipped: finding the holes in a batch, and reading them from Kafka.
+"""Input messages a consumer skipped: finding the holes in a batch, and reading them from Kafka.
 
 After a rebalance that gives a partition back to the same worker, faust-streaming seeks it to the committed
 offset; a fetch still in flight from the old position can then arrive first. Faust takes the jump for a gap
@@ -7,7 +7,8 @@ below its new read position: they are never delivered, and the commit moves past
 transfer lost that way after `kill -9` of one of two workers. capmon's state knows the next offset it expects
 per input partition, so a batch whose messages jump past it has a hole. The hole is read back with a plain
 consumer and folded in before the rest of the batch; a real gap (transaction markers, deleted by retention)
-reads back empty and costs one short read.
+reads back empty and costs one short read. The register topics are read by a Faust agent; the person topics by
+capmon's own consumer (streams/runtime/people_reader.py), sought to the state's offsets, which keeps the check.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streams.config import Settings
 from streams.contract.records.figures import FINGERPRINT_KEY, is_summary_key
-from streams.contract.topics import Topics, changelog_configs, figures_configs, topic_configs
+from streams.contract.topics import Topics, changelog_configs, figures_configs, people_partitions_configs, topic_configs
 from streams.errors import ConfigError, KafkaUnavailable
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,8 @@ def prepare_worker_topics(settings: Settings) -> dict[str, int]:
     partition count of every topic the worker reads (aiokafka's metadata alone would not know them yet).
 
     The three person topics must have one partition count (they are co-partitioned by person id), and the
-    person table's changelog must have the same: otherwise Faust crash-loops its agent forever.
+    person table's changelog must have the same (otherwise Faust crash-loops its agent forever), and so must the
+    topic whose assignment names the worker's person partitions (`Topics.people_partitions`).
     """
     topics = Topics(settings.topic_prefix)
     created = ensure_topics(settings, topics)
@@ -233,16 +234,22 @@ def prepare_worker_topics(settings: Settings) -> dict[str, int]:
             own = []
             if figures not in existing:
                 own.append(NewTopic(figures, num_partitions=1, replication_factor=-1, topic_configs=figures_configs()))
-            if changelog not in existing:  # before Faust would create it, without the erasure settings
+            marker = topics.people_partitions
+            if changelog not in existing or marker not in existing:
                 partitions = (settings.partitions if topics.registrations in created  # (not described yet)
                               else len(admin.describe_topics([topics.registrations])[0]["partitions"]))
-                own.append(NewTopic(changelog, num_partitions=partitions, replication_factor=-1,
-                                    topic_configs=changelog_configs(settings.input_retention_days)))
+                if changelog not in existing:  # before Faust would create it, without the erasure settings
+                    own.append(NewTopic(changelog, num_partitions=partitions, replication_factor=-1,
+                                        topic_configs=changelog_configs(settings.input_retention_days)))
+                if marker not in existing:
+                    own.append(NewTopic(marker, num_partitions=partitions, replication_factor=-1,
+                                        topic_configs=people_partitions_configs()))
             if own:
                 with suppress(TopicAlreadyExistsError):
                     admin.create_topics(own)
             existing = set(admin.list_topics())
-            described = admin.describe_topics([n for n in [*topics.all(), figures, changelog] if n in existing])
+            described = admin.describe_topics([n for n in [*topics.all(), figures, changelog, marker]
+                                               if n in existing])
             counts = {d.get("name", d.get("topic")): len(d["partitions"]) for d in described}
         finally:
             admin.close()
@@ -251,6 +258,10 @@ def prepare_worker_topics(settings: Settings) -> dict[str, int]:
         detail = ", ".join(f"{n}={counts[n]}" for n in names)
         raise ConfigError(f"the person topics must have the same number of partitions ({detail})")
     wanted = person_counts.pop()
+    if counts.get(marker, wanted) != wanted:
+        raise ConfigError(
+            f"topic {marker} has {counts[marker]} partitions but the person topics have {wanted}: delete it (it "
+            "holds nothing) and start the worker again, which creates it with the person topics' count")
     if changelog in counts and counts[changelog] != wanted:
         raise ConfigError(
             f"changelog topic {changelog} has {counts[changelog]} partitions but the person topics have {wanted}: "

@@ -1,28 +1,35 @@
-"""The Faust side of a worker, wired: topics, the changelog-backed person table, the agents, and publishing each
-owned partition's summary to the figures topic. Nothing here knows about alerts (see capmon/worker.py).
+"""The Faust side of a worker, wired: topics, the changelog-backed person table, the person reader and the
+register agent, and publishing each owned partition's summary to the figures topic. Nothing here knows about
+alerts (see capmon/worker.py).
 
-The parts: streams/runtime/faust_app.py builds the app, batches.py runs the agents' batches, summaries.py
-publishes the summaries, health.py answers /health and /metrics, publisher.py sends.
+The parts: streams/runtime/faust_app.py builds the app, people_reader.py reads the person topics, batches.py
+processes batches, summaries.py publishes the summaries, health.py answers /health and /metrics, publisher.py
+sends.
 
 Start-up order (Faust runs it; the comments say why it matters):
 1. `Pipeline` declares topics and the person table; nothing touches Kafka yet.
-2. The worker joins the consumer group; Faust recovers the person table for the assigned partitions.
-3. Agents start. Each partition's in-memory state is built from the recovered table before its first batch
-   (`PartitionLoader`), so it never sees a half-recovered table. A timer loads every owned partition too and
+2. The worker joins the consumer group; Faust recovers the person table for the assigned partitions (those of
+   the people-partitions topic, `Topics.people_partitions`, co-partitioned with the table's changelog).
+3. The person reader and the register agent start. Each person partition's in-memory state is built from the
+   recovered table before the reader seeks it (`PartitionLoader`), so it never sees a half-recovered table and
+   reads on from the offsets that state reached. A timer loads every owned partition too and
    publishes the summaries of partitions that changed, at most every PUBLISH_INTERVAL_S, so every partition
    has a summary (alert evaluation waits for the slowest one).
    A batch is processed and written under `batch_lock`, and never while Faust rebalances: a revocation
    waits for the batch in flight, then publishes its last word, drops the revoked state and waits until
    every changelog write is acknowledged, so the next owner (or this worker again) recovers all of it.
    Messages of partitions this worker no longer owns (still buffered from before a rebalance) are skipped:
-   their new owner processes them from the last commit.
+   their new owner processes them from where the changelog (person topics) or the last commit (register)
+   says.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from typing import Any
 
+import faust
 from aiokafka import TopicPartition
 
 from streams.config import Settings
@@ -34,6 +41,7 @@ from streams.runtime.faust_app import faust_app
 from streams.runtime.health import WorkerHealth
 from streams.runtime.holes import HoleReader
 from streams.runtime.metrics import WorkerMetrics
+from streams.runtime.people_reader import PeopleReader
 from streams.runtime.person_table import PersonTable
 from streams.runtime.publisher import Publisher
 from streams.runtime.summaries import PUBLISH_INTERVAL_S, SummaryPublisher
@@ -46,10 +54,11 @@ class Pipeline:
     """The processors, the Faust app and the parts its agents and timers call.
 
     `view` is the figures view the worker reads back (the register agent starts from it); `view_ready` says
-    when that view has caught up with the figures topic."""
+    when that view has caught up with the figures topic; `kafka` is the connection of the worker's own aiokafka
+    clients (the person topics' reader)."""
 
     def __init__(self, settings: Settings, layout: dict[str, int], view: FiguresView, metrics: WorkerMetrics,
-                 view_ready: Callable[[], bool], event_key: bytes | None = None) -> None:
+                 view_ready: Callable[[], bool], kafka: dict[str, Any], event_key: bytes | None = None) -> None:
         s = settings
         self.settings = s
         self.layout = layout  # partitions per topic, read by `capmon worker` before Faust starts
@@ -59,38 +68,51 @@ class Pipeline:
         self.register_processor = RegisterProcessor(t, s.max_clock_skew_s, s.max_event_bytes)
         self.app = app = faust_app(s, t)
         raw = {"key_serializer": "raw", "value_serializer": "raw"}
-        people_topics = (t.registrations, t.decisions, t.placements)  # registrations first: it names partitions
-        self.people_topic = app.topic(*people_topics, **raw)
+        self.people_topics = people_topics = (t.registrations, t.decisions, t.placements)  # the first names
+        self.people_partitions_topic = app.topic(t.people_partitions, **raw)  # Faust's group assigns these
         self.register_topic = app.topic(t.locations, t.forecasts, **raw)
         self.figures_name = t.figures  # created by `capmon worker` before Faust starts
         self.person_table = PersonTable(app, s.partitions, s.state_dir)
         self.publisher = Publisher(app, metrics, t.prefix, t.dead_letters)
         self.ownership = Ownership()
-        loader = PartitionLoader(app, self.people_processor, self.person_table, people_topics, t.prefix)
-        self.summaries = SummaryPublisher(app, self.people_processor, self.publisher, self.figures_name,
-                                          people_topics, self.ownership, loader)
+        loader = PartitionLoader(self.people_processor, self.person_table, t.prefix)
         tools = BatchTools(app, self.ownership, HoleReader(s), self.publisher, metrics, t.prefix, s.state_dir)
+        self.summaries = SummaryPublisher(app, self.people_processor, self.publisher, self.figures_name,
+                                          people_topics, self.ownership, loader,
+                                          lambda topic, partition: self.people_reader.highwater(topic, partition))
         people = PeopleBatches(tools, self.people_processor, loader, self.person_table, self.summaries.changed)
+        self.people_reader = PeopleReader(kafka, people_topics, tools, loader, self.people_processor, people)
         register = RegisterBatches(tools, self.register_processor, self.figures_name, view, view_ready)
-        self.health = WorkerHealth(app, self.people_processor, [*people_topics, t.locations, t.forecasts], t.prefix)
+        self.health = WorkerHealth(app, self.people_processor, self.people_reader, [t.locations, t.forecasts],
+                                   t.prefix)
 
-        app.agent(self.people_topic, name="people")(people.agent)
+        app.task(self.people_reader.run)
+        app.agent(self.people_partitions_topic, name="people-partitions")(_ignore)
         app.agent(self.register_topic, name="register")(register.agent)
         app.timer(PUBLISH_INTERVAL_S)(self.summaries.publish_due)
         app.on_partitions_revoked.connect(self._on_revoked)
         app.on_partitions_assigned.connect(self._on_assigned)
 
+    def _people_tps(self, tps: Iterable[TopicPartition]) -> set[tuple[str, int]]:
+        """The person topics' (topic, partition)s that an assignment of the people-partitions topic names."""
+        marker = self.topics.people_partitions
+        return {(topic, tp.partition) for tp in tps if tp.topic == marker for topic in self.people_topics}
+
     async def _on_assigned(self, sender: object, assigned: Iterable[TopicPartition], **kwargs: object) -> None:
-        self.ownership.owned = {(tp.topic, tp.partition) for tp in assigned}
+        assigned = list(assigned)
+        self.ownership.owned = {(tp.topic, tp.partition) for tp in assigned} | self._people_tps(assigned)
+        self.ownership.generation += 1
 
     async def _on_revoked(self, sender: object, revoked: Iterable[TopicPartition], **kwargs: object) -> None:
         """Faust awaits this during a rebalance: after the batch in flight, publish the last word of each revoked
         partition, drop its state, and wait until the changelog has everything (see the module docstring)."""
         ownership = self.ownership
+        revoked = list(revoked)
         async with ownership.batch_lock, ownership.register_lock:
-            ownership.owned -= {(tp.topic, tp.partition) for tp in revoked}
-            people_topics = set(self.people_topic.topics)
-            partitions = {tp.partition for tp in revoked if tp.topic in people_topics}
+            ownership.generation += 1
+            people = self._people_tps(revoked)
+            ownership.owned -= {(tp.topic, tp.partition) for tp in revoked} | people
+            partitions = {partition for _, partition in people}
             for partition in partitions:
                 await self.summaries.last_word(partition)  # before the new owner takes over
                 self.people_processor.drop(partition)
@@ -102,3 +124,9 @@ class Pipeline:
     def partitions_of(self, topic: str) -> int:
         default = 1 if topic == self.figures_name else self.settings.partitions
         return self.layout.get(topic, default)
+
+
+async def _ignore(stream: faust.StreamT) -> None:
+    """The people-partitions topic holds nothing: Faust subscribes to it for its assignment only."""
+    async for _ in stream:
+        pass

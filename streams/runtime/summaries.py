@@ -8,10 +8,9 @@ before its first event: alert evaluation waits for the slowest one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import faust
-from faust.types import TP
 
 from streams.contract.records.figures import partition_key, split
 from streams.ingest.processors import PartitionState, PeopleProcessor
@@ -25,7 +24,8 @@ class SummaryPublisher:
     """Knows which partitions' summaries are due (`changed`) and whether each last said it had caught up."""
 
     def __init__(self, app: faust.App, people_processor: PeopleProcessor, publisher: Publisher, figures_topic: str,
-                 people_topics: Iterable[str], ownership: Ownership, loader: PartitionLoader) -> None:
+                 people_topics: Iterable[str], ownership: Ownership, loader: PartitionLoader,
+                 highwater: Callable[[str, int], int | None]) -> None:
         self.app = app
         self.people_processor = people_processor
         self.publisher = publisher
@@ -35,6 +35,7 @@ class SummaryPublisher:
         self.loader = loader
         self.due: set[int] = set()
         self._published_caught_up: dict[int, bool] = {}
+        self.highwater = highwater  # where an owned person partition ends in Kafka (None: not known yet)
 
     def changed(self, partitions: Iterable[int]) -> None:
         self.due.update(partitions)
@@ -70,12 +71,8 @@ class SummaryPublisher:
     def _caught_up(self, partition: int, state: PartitionState) -> bool:
         """Everything Kafka holds in this partition's input topics is processed (alert evaluation does not wait
         for a partition that has nothing more to process)."""
-        consumer = self.app.consumer
         for topic in self.people_topics:
-            try:
-                high = consumer.highwater(TP(topic, partition))
-            except Exception:  # not assigned (any more)
-                return False
+            high = self.highwater(topic, partition)
             if high is None or state.offsets.get(topic, 0) < high:
                 return False
         return True
@@ -84,11 +81,7 @@ class SummaryPublisher:
         """Load every owned person partition not loaded yet, so each gets a summary even before (or without) its
         first event: alert evaluation waits for a summary of every partition."""
         first = self.people_topics[0]
-        try:
-            owned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == first}
-        except Exception:  # consumer not started yet
-            return
-        missing = owned - set(self.people_processor.partitions)
+        missing = self.ownership.people_partitions(first) - set(self.people_processor.partitions)
         for partition in sorted(missing):  # one at a time: a waiting batch goes in between
             async with self.ownership.batch_lock:
                 if self.app.rebalancing or (first, partition) not in self.ownership.owned:

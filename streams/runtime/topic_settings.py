@@ -14,7 +14,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from streams.config import Settings
-from streams.contract.topics import Topics, changelog_configs, figures_configs, topic_configs
+from streams.contract.topics import Topics, changelog_configs, figures_configs, people_partitions_configs, topic_configs
 from streams.runtime.kafka_io import client_options, kafka_errors
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ def wanted_settings(settings: Settings, topics: Topics, worker: bool = True) -> 
     if worker:
         wanted[topics.figures] = figures_configs()
         wanted[topics.people_changelog] = changelog_configs(settings.input_retention_days)
+        wanted[topics.people_partitions] = people_partitions_configs()
     return wanted
 
 

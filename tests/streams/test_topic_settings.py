@@ -37,7 +37,8 @@ def test_the_warning_is_one_line_with_the_fix():
 def test_a_worker_checks_its_own_topics_too():
     settings = load_settings({}, topic_prefix="p.", input_retention_days=7)
     wanted = wanted_settings(settings, Topics("p."))
-    assert set(wanted) == {*Topics("p.").all(), "p.capmon-figures", "p.capmon-people-changelog"}
+    assert set(wanted) == {*Topics("p.").all(), "p.capmon-figures", "p.capmon-people-changelog",
+                           "p.capmon-people-partitions"}
     assert wanted["p.placements"]["retention.ms"] == str(7 * DAY_MS)
     assert wanted["p.capmon-figures"]["cleanup.policy"] == "compact"
     assert set(wanted_settings(settings, Topics("p."), worker=False)) == set(Topics("p.").all())

@@ -12,3 +12,4 @@ def test_every_topic_name_is_the_one_it_always_was():
     assert (t.figures, t.people_changelog, t.app_id) == ("acc.capmon-figures", "acc.capmon-people-changelog",
                                                          "acc.capmon")
     assert (Topics().figures, Topics().people_changelog) == ("capmon-figures", "capmon-people-changelog")
+    assert t.people_partitions == "acc.capmon-people-partitions"  # new: the person partitions' assignment
