@@ -42,12 +42,11 @@ class Evaluator:
         the caller knows that no other location changed since the last evaluation."""
         at = (snap.now_us or 0) if at_us is None else at_us
         out: list[Transition] = []
+        active = self._active_by_rule()
         for rule in self.rules:
             if only is not None and rule.name not in only:
                 continue
-            prefix = f"{rule.name}/"
-            known = {k.removeprefix(prefix) for k, s in self.states.items()
-                     if k.startswith(prefix) and s.status != "inactive"}
+            known = active.get(rule.name, set())
             only_these = (touched | known) if touched is not None and rule.scope == "location" else None
             current = values(rule, snap, only_these)
             # An inactive alert whose measure does not breach stays inactive: only the others can change.
@@ -66,6 +65,16 @@ class Evaluator:
                                           change.at_us, change.value, after.since_us or before.since_us,
                                           rule.threshold, rule.notify, place=_place(rule, snap, scope_value)))
         return self._escalations(out)
+
+    def _active_by_rule(self) -> dict[str, set[str]]:
+        """Rule name -> the scope values of its alerts that are not inactive, in one pass over the states (not
+        one per rule): a rule's evaluation changes only its own alerts, and rule names have no "/"."""
+        active: dict[str, set[str]] = {}
+        for key, state in self.states.items():
+            if state.status != "inactive":
+                name, _, scope_value = key.partition("/")
+                active.setdefault(name, set()).add(scope_value)
+        return active
 
     def _escalations(self, changes: list[Transition]) -> list[Transition]:
         """A rule firing for a scope where a lower-severity rule on the same measure already fires escalates."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from itertools import accumulate
 
 from streams.contract.events import MPP_APPLICATION_TYPES, Forecast
@@ -90,12 +91,11 @@ def rolling_windows(totals: Totals, now_us: int | None, mpp_per_day: Mapping[str
     today = from_micros(now_us).date()
     years = (str(today.year), str(today.year - 1))
     kinds = {(t, m) for (y, t, m) in totals.inflow_years if y in years}
-    mpp = {name: sum(mpp_per_day.get(d.isoformat(), 0) for d in last_days(now_us, n))
-           for name, n in ROLLING_WINDOWS.items()}
+    days = _days_back(today, max(ROLLING_WINDOWS.values()))
+    mpp = {name: sum(mpp_per_day.get(day, 0) for day in days[:n]) for name, n in ROLLING_WINDOWS.items()}
     by_type: dict[str, dict[str, int]] = {name: {} for name in ROLLING_WINDOWS}
     amv = dict.fromkeys(ROLLING_WINDOWS, 0)
-    for back in range(max(ROLLING_WINDOWS.values())):
-        day = (today - timedelta(days=back)).isoformat()
+    for back, day in enumerate(days):
         for app_type, minor in kinds:
             count = totals.inflow.get((day, app_type, minor), 0)
             if not count:
@@ -105,6 +105,13 @@ def rolling_windows(totals: Totals, now_us: int | None, mpp_per_day: Mapping[str
                     by_type[name][app_type] = by_type[name].get(app_type, 0) + count
                     amv[name] += count if minor else 0
     return Rolling(mpp, {name: dict(sorted(types.items())) for name, types in by_type.items()}, amv)
+
+
+@lru_cache(maxsize=16)
+def _days_back(today: date, n: int) -> tuple[str, ...]:
+    """The ISO days of the `n` days ending on `today`, newest first: made once a day, not at every read (the alert
+    evaluation reads the rolling windows at every grid point with a registration)."""
+    return tuple((today - timedelta(days=back)).isoformat() for back in range(n))
 
 
 def last_days(now_us: int, n: int) -> list[date]:

@@ -7,9 +7,10 @@ Pure functions of totals and the register; `now` is the watermark, never the wal
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
-from functools import cached_property
+from datetime import date, timedelta
+from functools import cached_property, lru_cache
 
 from streams.state.register import Register
 from streams.state.stamp import from_micros
@@ -113,8 +114,8 @@ class Occupancy:
         """Every contract location type (and "unknown" when unregistered locations have people), summed."""
         occupied, permits = self._people_by(self._register.type_of)
         beds = self._register.beds_by_type
-        names = [*LOCATION_TYPES, *([UNKNOWN] if occupied[UNKNOWN] else [])]
-        return {t: Area(occupied[t], beds.get(t, 0), permits[t]) for t in names}
+        names = [*LOCATION_TYPES, *([UNKNOWN] if occupied.get(UNKNOWN) else [])]
+        return {t: Area(occupied.get(t, 0), beds.get(t, 0), permits.get(t, 0)) for t in names}
 
     @cached_property
     def transfer(self) -> Area:
@@ -130,17 +131,12 @@ class Occupancy:
         occupied, permits = self._people_by(self._register.province_of)
         beds = self._register.beds_by_province
         names = sorted(set(beds) | set(occupied) | set(permits))
-        return {p: Area(occupied[p], beds.get(p, 0), permits[p]) for p in names}
+        return {p: Area(occupied.get(p, 0), beds.get(p, 0), permits.get(p, 0)) for p in names}
 
-    def _people_by(self, group_of: dict[str, str]) -> tuple[Counter[str], Counter[str]]:
-        """Persons and permit holders in reception per group of locations (unregistered ones: "unknown")."""
-        occupied: Counter[str] = Counter()
-        permits: Counter[str] = Counter()
-        for location_id, n in self._totals.occupancy.items():
-            occupied[group_of.get(location_id, UNKNOWN)] += n
-        for location_id, n in self._totals.permit_holders.items():
-            permits[group_of.get(location_id, UNKNOWN)] += n
-        return occupied, permits
+    def _people_by(self, group_of: dict[str, str]) -> tuple[dict[str, int], dict[str, int]]:
+        """Persons and permit holders in reception per group of locations (unregistered ones: "unknown"); plain
+        dicts, not Counters: the alert evaluation reads these at every grid point."""
+        return _sum_by(self._totals.occupancy, group_of), _sum_by(self._totals.permit_holders, group_of)
 
     @cached_property
     def national(self) -> Area:
@@ -149,15 +145,31 @@ class Occupancy:
                     sum(totals.permit_holders.values()))
 
 
+def _sum_by(per_location: Mapping[str, int], group_of: dict[str, str]) -> dict[str, int]:
+    """Counts per location added up per group (locations without one: UNKNOWN)."""
+    sums: dict[str, int] = {}
+    group = group_of.get
+    for location_id, n in per_location.items():
+        key = group(location_id, UNKNOWN)
+        sums[key] = sums.get(key, 0) + n
+    return sums
+
+
 def net_inflow_national(totals: Totals, now_us: int | None) -> float:
     """Net inflow into reception (check-ins minus check-outs) per day over the last NET_INFLOW_WINDOW_DAYS days
     ending on now's day, nationally (transfers between locations do not count)."""
     if now_us is None:
         return 0.0
-    today = from_micros(now_us).date()
-    net = sum(totals.net_days.get((today - timedelta(days=back)).isoformat(), 0)
-              for back in range(NET_INFLOW_WINDOW_DAYS))
+    net_days = totals.net_days
+    net = sum(net_days.get(day, 0) for day in _window_days(from_micros(now_us).date()))
     return net / NET_INFLOW_WINDOW_DAYS
+
+
+@lru_cache(maxsize=8)
+def _window_days(today: date) -> tuple[str, ...]:
+    """The ISO days of the net inflow window ending on `today`, newest first: made once a day, not at every read
+    (the alert evaluation reads the net inflow at every grid point)."""
+    return tuple((today - timedelta(days=back)).isoformat() for back in range(NET_INFLOW_WINDOW_DAYS))
 
 
 def check_outs_by_location(totals: Totals, now_us: int | None) -> Counter[str]:

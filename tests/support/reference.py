@@ -6,7 +6,6 @@ event ids, replay in that order. Tests compare the stream code's figures with th
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -157,22 +156,6 @@ def _share(now: datetime, forecast: dict) -> float:
     into_month = (now.timestamp() - month_start.timestamp()) / (nxt.timestamp() - month_start.timestamp())
     done = sum(profile[: now.month - 1]) + profile[now.month - 1] * into_month
     return done / sum(profile)
-
-
-def load_jsonl(path) -> list[dict]:
-    """The valid events of a JSONL file (lines that fail the contract are left out, as the service does)."""
-    from streams.contract.events import parse_event
-    from streams.errors import InvalidEvent
-
-    events = []
-    with open(path, "rb") as f:
-        for line in f:
-            try:
-                parse_event(line)
-            except InvalidEvent:
-                continue
-            events.append(json.loads(line))
-    return events
 
 
 class ReadsApi(Protocol):
