@@ -221,7 +221,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from readout.users import WebUsers
     from streams.ingest.pseudonyms import fingerprint_of, pseudonyms_of
     from streams.runtime.hash_key import deployment_key
-    from streams.runtime.kafka_io import check_pseudonym_key, prepare_worker_topics, topic_id
+    from streams.runtime.kafka_io import check_no_old_workers, check_pseudonym_key, prepare_worker_topics, topic_id
     from streams.runtime.state_dir import ChangelogIdentity, check_writable, claim, topic_state_dir
     from streams.runtime.topic_settings import check_topic_settings
 
@@ -233,6 +233,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     rules = load_rules(rules_path) if settings.alert_rules or rules_path.exists() else []
     users = WebUsers.load(settings.web_users_file) if settings.web_users_file else None
     layout = prepare_worker_topics(settings)
+    check_no_old_workers(settings)
     checked = check_topic_settings(settings)  # a WARNING line per existing topic with other settings
     changelog = Topics(settings.topic_prefix).people_changelog
     claim(topic_state_dir(settings.state_dir, settings.topic_prefix),

@@ -336,3 +336,41 @@ def topic_id(settings: Settings, name: str) -> str | None:
             admin.close()
     found = described[0].get("topic_id") if described else None
     return str(found) if found and str(found).strip("0-") else None  # all zeros: no id
+
+
+def members_reading_person_topics(settings: Settings) -> list[str]:
+    """The members of the worker's consumer group that subscribe to a person topic themselves: workers of a
+    version that read the person topics through Faust. This version takes its person partitions from the
+    people-partitions topic instead, and Faust's assignor groups topics by who subscribes to them, so the two
+    would each be given every person partition (and both write the changelog). Returns their client ids."""
+    topics = Topics(settings.topic_prefix)
+    person_topics = {topics.registrations, topics.decisions, topics.placements}
+    with kafka_errors("describing the consumer group", settings):
+        admin = KafkaAdminClient(**client_options(settings))
+        try:
+            described = admin.describe_groups([topics.app_id])
+        finally:
+            admin.close()
+    found = []
+    for group in described.values():
+        for member in group.get("members") or []:
+            metadata = member.get("member_metadata")
+            subscribed = getattr(metadata, "topics", None)
+            if subscribed is None and isinstance(metadata, dict):
+                subscribed = metadata.get("topics")
+            if subscribed and person_topics & set(subscribed):
+                found.append(str(member.get("client_id") or member.get("member_id")))
+    return found
+
+
+def check_no_old_workers(settings: Settings) -> None:
+    """Refuse to join a group in which workers of the version before the person reader still run (see
+    `members_reading_person_topics`): a rolling restart across that change would process every person partition
+    twice."""
+    old = members_reading_person_topics(settings)
+    if old:
+        raise ConfigError(
+            f"{len(old)} worker(s) of an earlier capmon version still run in consumer group "
+            f"{Topics(settings.topic_prefix).app_id} ({', '.join(sorted(old))}): this version reads the person "
+            "topics differently; stop all of them first, then start the workers of this version (not a rolling "
+            "restart across this upgrade)")

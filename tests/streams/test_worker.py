@@ -250,4 +250,24 @@ def test_a_changelog_with_another_partition_count_is_refused_in_one_line(setting
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_worker_of_the_version_before_the_person_reader_in_the_group_is_refused_in_one_line(settings, capmon_env):
+    """An earlier worker subscribes to the person topics itself; Faust's assignor would give both versions every
+    person partition, so the new worker refuses to join instead of processing them twice."""
+    from kafka import KafkaConsumer
+
+    topics = Topics(settings.topic_prefix)
+    run_capmon("topics", env=capmon_env, timeout=60)
+    old = KafkaConsumer(topics.registrations, topics.decisions, topics.placements,
+                        bootstrap_servers=settings.kafka_bootstrap, group_id=topics.app_id, client_id="capmon-0.9")
+    try:
+        wait_until(lambda: old.poll(100) is not None and old.assignment(), timeout=60, what="the old worker's join")
+        result = run_capmon("worker", env=capmon_env, timeout=60)
+    finally:
+        old.close()
+    assert result.returncode == 2
+    assert re.fullmatch(r"capmon worker: 1 worker\(s\) of an earlier capmon version still run in consumer group "
+                        r"\S+ \(capmon-0\.9\): .*not a rolling restart across this upgrade\)\n", result.stderr), \
+        result.stderr
+
+
 pytestmark = pytest.mark.kafka
