@@ -7,6 +7,7 @@ Every test gets its own topic prefix, so tests never see each other's data, even
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -17,6 +18,10 @@ from pathlib import Path
 import pytest
 
 from streams.config import Settings, load_settings
+from streams.runtime.runner import GC_THRESHOLDS
+
+# The pure tests fold simulated months and years with the garbage collector the worker runs with.
+gc.set_threshold(*GC_THRESHOLDS)
 
 REPO = Path(__file__).resolve().parent.parent
 LOCALKAFKA = REPO / "deploy" / "kafka" / "localkafka.py"
