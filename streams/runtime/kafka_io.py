@@ -14,7 +14,13 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import (
+    CoordinatorLoadInProgressError,
+    CoordinatorNotAvailableError,
+    KafkaError,
+    NotCoordinatorError,
+    TopicAlreadyExistsError,
+)
 
 from streams.config import Settings
 from streams.contract.records.figures import FINGERPRINT_KEY, is_summary_key
@@ -24,6 +30,7 @@ from streams.errors import ConfigError, KafkaUnavailable
 log = logging.getLogger(__name__)
 TLS = ("SSL", "SASL_SSL")
 TLS_REFUSAL_WAIT_S = 0.5
+GROUP_COORDINATOR_WAIT_S = 30.0  # a broker just started has no group coordinator for a moment
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
@@ -348,7 +355,7 @@ def members_reading_person_topics(settings: Settings) -> list[str]:
     with kafka_errors("describing the consumer group", settings):
         admin = KafkaAdminClient(**client_options(settings))
         try:
-            described = admin.describe_groups([topics.app_id])
+            described = _describe_group(admin, topics.app_id)
         finally:
             admin.close()
     found = []
@@ -361,6 +368,20 @@ def members_reading_person_topics(settings: Settings) -> list[str]:
             if subscribed and person_topics & set(subscribed):
                 found.append(str(member.get("client_id") or member.get("member_id")))
     return found
+
+
+def _describe_group(admin: KafkaAdminClient, group: str, timeout_s: float = GROUP_COORDINATOR_WAIT_S) -> dict:
+    """The group described, waiting while the broker has no coordinator for it yet (a broker just started
+    creates its offsets topic on the first request; a coordinator moving after a broker restart answers the
+    same) up to `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return admin.describe_groups([group])
+        except (CoordinatorNotAvailableError, NotCoordinatorError, CoordinatorLoadInProgressError):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
 
 
 def check_no_old_workers(settings: Settings) -> None:
