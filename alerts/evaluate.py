@@ -7,12 +7,14 @@ stable across restarts; states are held in a mapping that the caller owns (a dic
 from __future__ import annotations
 
 from collections.abc import MutableMapping
+from datetime import date
 
 from alerts.machine import observe
 from alerts.measures import values
 from alerts.rules import Rule
 from streams.contract.records.alerts import AlertState, Transition
 from streams.state.readmodel import Figures
+from streams.state.stamp import local_day
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 INACTIVE = AlertState()
@@ -34,6 +36,7 @@ class Evaluator:
         self.all_rules = rules
         self.rules = [r for r in rules if r.measure != "staleness"]  # wall-clock rules: alerts/live.py
         self.states: MutableMapping[str, AlertState] = states if states is not None else {}
+        self._day: date | None = None  # the day of the last evaluation time (the register's dates follow it)
 
     def evaluate(self, snap: Figures, at_us: int | None = None, only: set[str] | None = None,
                  touched: set[str] | None = None) -> list[Transition]:
@@ -41,6 +44,11 @@ class Evaluator:
         `touched`, rules per location look only at those locations (and their alerts that are not inactive):
         the caller knows that no other location changed since the last evaluation."""
         at = (snap.now_us or 0) if at_us is None else at_us
+        if snap.now_us is not None:  # capacity by the register's dates on the evaluation time's day
+            day = local_day(at)
+            snap = snap.on_day(day)
+            if day != self._day:  # a new day may open or close any dated location: look at every one
+                self._day, touched = day, None
         out: list[Transition] = []
         active = self._active_by_rule()
         for rule in self.rules:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, MutableMapping
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 
 from alerts.evaluate import Evaluator, alert_id
 from alerts.machine import observe
@@ -24,6 +26,7 @@ from alerts.rules import Rule
 from streams.contract.records.alerts import AlertState, Transition
 from streams.contract.records.figures import UNKNOWN
 from streams.state.readmodel import Figures
+from streams.state.stamp import AMSTERDAM, local_day, micros
 
 
 class LiveEvaluator:
@@ -81,16 +84,25 @@ class LiveEvaluator:
         return self.ahead_from if self.ahead_from > self.evaluated_until_us else None
 
     def _grid(self, figures: Figures, before_us: int) -> list[Transition]:
-        """The grid points after the last evaluation and before `before_us`, on `figures`, while one is pending."""
+        """The grid points after the last evaluation and before `before_us`, on `figures`, while one is pending,
+        and the first of a new day (capacity follows the register's dates by the evaluation time's day, so a
+        closing is seen at midnight, as the backtest sees it)."""
         out: list[Transition] = []
         if self.evaluated_until_us is None:
             return out
         point = (self.evaluated_until_us // self.step_us + 1) * self.step_us
-        while point < before_us and self._pending():
+        while point < before_us:
+            if not self._pending() and local_day(point) == local_day(self.evaluated_until_us):
+                point = self._first_point_of_next_day(point)  # nothing waits: only the next midnight matters
+                continue
             out += self.evaluator.evaluate(figures, at_us=point)
             self.evaluated_until_us = point
             point += self.step_us
         return out
+
+    def _first_point_of_next_day(self, us: int) -> int:
+        midnight = datetime.combine(local_day(us) + timedelta(days=1), dt_time(), AMSTERDAM)
+        return -(-micros(midnight) // self.step_us) * self.step_us
 
     def _pending(self) -> bool:
         return any(s.status == "pending" for s in self.evaluator.states.values())

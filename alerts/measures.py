@@ -11,7 +11,8 @@ ALWAYS = frozenset({"registration", "decision", "placement", "location", "foreca
 
 
 def inputs(rule: Rule) -> frozenset[str]:
-    """What can change a rule's values: event types, a new calendar day at now ("day"), or now itself ("time").
+    """What can change a rule's values: event types, a new calendar day of the evaluation time ("day"), or now
+    itself ("time").
     A rule none of whose inputs changed gives the same values again, so an evaluation can skip it."""
     measure = rule.measure
     if measure.startswith("mpp_deviation:"):
@@ -22,7 +23,9 @@ def inputs(rule: Rule) -> frozenset[str]:
         return frozenset({"placement", "location", "day"})
     if measure == "permit_holders":
         return frozenset({"placement", "decision", "location"})
-    if measure in ("headroom", "occupancy", "occupancy_ratio", "transfer_headroom", "over_norm"):
+    if measure in ("headroom", "occupancy_ratio", "transfer_headroom"):
+        return frozenset({"placement", "location", "day"})  # capacity follows the register's dates by day
+    if measure in ("occupancy", "over_norm"):
         return frozenset({"placement", "location"})
     if measure == "ind_backlog_overdue":
         return frozenset({"registration", "decision", "day"})

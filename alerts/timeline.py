@@ -35,6 +35,7 @@ class Timeline:
         self.evaluated_us: int | None = None  # the latest grid point evaluated
         self._utc_day = -1
         self._local_day: object = None
+        self._evaluated_day: object = None  # the day of the last grid point evaluated (capacity follows it)
         self._changed: set[str] = set()  # what changed since the last grid point (see measures.inputs)
         self._touched: set[str] = set()  # the locations whose figures may have changed since then
         self._inputs = {rule.name: inputs(rule) for rule in self.evaluator.rules}
@@ -72,6 +73,10 @@ class Timeline:
         and those with an alert waiting for its `for` to pass; the others would give the same answer."""
         changed, self._changed = self._changed, set()
         touched, self._touched = self._touched, set()
+        day = local_day(at_us)
+        if day != self._evaluated_day:  # a grid point past midnight reads the new day's capacity
+            self._evaluated_day = day
+            changed.add("day")
         if self.exhaustive:
             waiting = any(s.status == "pending" for s in self.evaluator.states.values())
             return self.evaluator.evaluate(self.snapshot(), at_us=at_us) if changed or waiting else []

@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     web_users_file: Path | None = None  # user:bcrypt-hash lines: basic auth on every route but /health, /metrics
     state_dir: Path = Path(".cache/state")
     session_timeout_s: float = Field(10.0, ge=6, le=300, description="consumer group session timeout (seconds)")
-    max_clock_skew_s: float = Field(86_400.0, ge=0, le=31_536_000,
+    # one hour: a producer's fast clock moves `now`, and with dates in the register would close tomorrow's
+    # contracts today (CONTRACT.md section 2, "Time sanity")
+    max_clock_skew_s: float = Field(3_600.0, ge=0, le=31_536_000,
                                     description="how far after its message's timestamp an event may have occurred")
     max_event_bytes: int = Field(65_536, ge=1_024, le=524_288,
                                  description="a larger input message value is a dead letter (\"too large\")")

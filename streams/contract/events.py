@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -48,7 +48,7 @@ def _parse_rfc3339(value: Any) -> Any:
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 END = datetime(2101, 1, 1, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-DEFAULT_MAX_CLOCK_SKEW_S = 86_400
+DEFAULT_MAX_CLOCK_SKEW_S = 3_600  # one hour: dates in the register make a fast clock costly
 
 
 def _in_range(value: datetime) -> datetime:
@@ -74,6 +74,25 @@ def _location_id(value: str) -> str:
 LocationId = Annotated[str, AfterValidator(_location_id),
                        Field(json_schema_extra={"pattern": LOCATION_ID.pattern, "minLength": 1, "maxLength": 64})]
 Nationality = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _parse_date(value: Any) -> Any:
+    """Accept only a calendar day written YYYY-MM-DD (strict mode would refuse text, lax mode accepts more)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _DATE.match(value):
+        raise ValueError("must be a date YYYY-MM-DD")
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("is not a real date (YYYY-MM-DD)") from None
+    if not EARLIEST.year <= day.year < END.year:
+        raise ValueError("out of range: must lie in 2000-2100")
+    return day
+
+
+Day = Annotated[date, BeforeValidator(_parse_date), Field(json_schema_extra={"type": "string", "format": "date"})]
 Timestamp = Annotated[
     datetime,
     BeforeValidator(_parse_rfc3339),
@@ -156,6 +175,18 @@ class Location(_Event):
     capacity: int = Field(ge=0, le=MAX_BEDS)
     status: Literal["open", "closed"]
     norm: int | None = Field(None, ge=0, le=MAX_BEDS)  # the agreed maximum occupancy, where one exists
+    # Europe/Amsterdam days: the beds count from the start of `opens_on` and no longer from the start of
+    # `closes_on`, the first day without beds (a contract ending on 31 August closes on 1 September).
+    opens_on: Day | None = None
+    closes_on: Day | None = None
+
+    @model_validator(mode="after")
+    def _closes_after_opening(self) -> Location:
+        """A contract that closes on or before the day it opens would never have a bed: a producer's mistake
+        (swapped or mistyped dates) rather than a register entry, so it is refused instead of read as closed."""
+        if self.opens_on is not None and self.closes_on is not None and self.closes_on <= self.opens_on:
+            raise ValueError("closes_on must be after opens_on (closes_on is the first day without beds)")
+        return self
 
 
 class Scenarios(BaseModel):

@@ -1,7 +1,8 @@
 """Occupancy, capacity and headroom per location, location type, province and nationally, and the net inflow
 into reception behind "days until full" (CONTRACT.md section 3).
 
-Pure functions of totals and the register; `now` is the watermark, never the wall clock.
+Pure functions of totals and the register; `now` is the watermark, never the wall clock. Capacity is read for
+one day (the register's dates: streams/state/register.py `capacity`), given by whoever builds the figures.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property, lru_cache
 
-from streams.state.register import Register
+from streams.state.register import NO_DAY, Register, capacity
 from streams.state.stamp import from_micros
 from streams.state.totals import Totals
 
@@ -65,19 +66,20 @@ class Occupancy:
     national one is summed straight from the counters: the same sum, without building every location).
     """
 
-    def __init__(self, totals: Totals, register: Register) -> None:
+    def __init__(self, totals: Totals, register: Register, day: date | None = None) -> None:
         self._totals = totals
         self._register = register
+        self.day = NO_DAY if day is None else day  # the day capacity is read for (Europe/Amsterdam)
 
     @cached_property
     def locations(self) -> dict[str, LocationFigures]:
         """Every registered location, and everyone placed where the register knows no location summed under
         UNREGISTERED (producers choose location ids: only registered ones become labels, scopes or keys)."""
-        totals, register = self._totals, self._register
+        totals, register, day = self._totals, self._register, self.day
         locations: dict[str, LocationFigures] = {}
         for location_id, (_stamp, site) in sorted(register.sites.items()):
             locations[location_id] = LocationFigures(
-                totals.occupancy.get(location_id, 0), site.capacity, totals.permit_holders.get(location_id, 0),
+                totals.occupancy.get(location_id, 0), capacity(site, day), totals.permit_holders.get(location_id, 0),
                 site.name, site.province, site.location_type, site.norm)
         unregistered = self.unregistered
         if unregistered.occupancy or unregistered.permit_holders:
@@ -101,7 +103,7 @@ class Occupancy:
         totals, site = self._totals, self._register.site(location_id)
         if site is None:
             return None
-        return LocationFigures(totals.occupancy.get(location_id, 0), site.capacity,
+        return LocationFigures(totals.occupancy.get(location_id, 0), capacity(site, self.day),
                                totals.permit_holders.get(location_id, 0), site.name, site.province, site.location_type,
                                site.norm)
 
@@ -113,7 +115,7 @@ class Occupancy:
     def location_types(self) -> dict[str, Area]:
         """Every contract location type (and "unknown" when unregistered locations have people), summed."""
         occupied, permits = self._people_by(self._register.type_of)
-        beds = self._register.beds_by_type
+        beds = self._register.beds_by_type(self.day)
         names = [*LOCATION_TYPES, *([UNKNOWN] if occupied.get(UNKNOWN) else [])]
         return {t: Area(occupied.get(t, 0), beds.get(t, 0), permits.get(t, 0)) for t in names}
 
@@ -129,7 +131,7 @@ class Occupancy:
     def provinces(self) -> dict[str, Area]:
         """Sums over each province's locations, straight from the counters (the same sums as over `locations`)."""
         occupied, permits = self._people_by(self._register.province_of)
-        beds = self._register.beds_by_province
+        beds = self._beds_by_province
         names = sorted(set(beds) | set(occupied) | set(permits))
         return {p: Area(occupied.get(p, 0), beds.get(p, 0), permits.get(p, 0)) for p in names}
 
@@ -139,9 +141,13 @@ class Occupancy:
         return _sum_by(self._totals.occupancy, group_of), _sum_by(self._totals.permit_holders, group_of)
 
     @cached_property
+    def _beds_by_province(self) -> dict[str, int]:
+        return self._register.beds_by_province(self.day)
+
+    @cached_property
     def national(self) -> Area:
         totals = self._totals
-        return Area(sum(totals.occupancy.values()), sum(self._register.beds_by_province.values()),
+        return Area(sum(totals.occupancy.values()), sum(self._beds_by_province.values()),
                     sum(totals.permit_holders.values()))
 
 

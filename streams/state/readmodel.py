@@ -36,7 +36,7 @@ from streams.state.occupancy import (
     net_inflow_per_province,
 )
 from streams.state.register import Register
-from streams.state.stamp import from_micros
+from streams.state.stamp import from_micros, local_day
 from streams.state.totals import Totals, half_year
 
 DAILY_DAYS = max(ROLLING_WINDOWS.values())  # MPP inflow per day is shown (and windowed) over these days
@@ -45,16 +45,30 @@ DAILY_DAYS = max(ROLLING_WINDOWS.values())  # MPP inflow per day is shown (and w
 class Figures:
     """Every figure at `now_us` (the watermark), each derived on first use and then kept: a reader pays only
     for what it reads (alert evaluation on a grid point reads far less than the status page). Valid while its
-    totals and register do not change; whoever changes them makes a new `Figures`."""
+    totals and register do not change; whoever changes them makes a new `Figures`.
 
-    def __init__(self, totals: Totals, register: Register, now_us: int | None) -> None:
+    Capacity follows the register's dates on `capacity_day`: now's day (Europe/Amsterdam) unless given; alert
+    evaluation reads the figures of its evaluation time's day through `on_day`."""
+
+    def __init__(self, totals: Totals, register: Register, now_us: int | None,
+                 capacity_day: date | None = None) -> None:
         self.totals = totals
         self.register = register
         self.now_us = now_us
+        self.capacity_day = capacity_day if capacity_day is not None or now_us is None else local_day(now_us)
+        self._other_days: dict[date, Figures] = {}
+
+    def on_day(self, day: date) -> Figures:
+        """The same figures with capacity read for `day` (this one when it is already that day)."""
+        if day == self.capacity_day:
+            return self
+        if day not in self._other_days:
+            self._other_days = {day: Figures(self.totals, self.register, self.now_us, day)}  # keep one
+        return self._other_days[day]
 
     @cached_property
     def occupancy(self) -> Occupancy:
-        return Occupancy(self.totals, self.register)
+        return Occupancy(self.totals, self.register, self.capacity_day)
 
     @cached_property
     def year_to_date(self) -> YearToDate:

@@ -198,3 +198,21 @@ def test_a_change_is_first_seen_at_the_first_grid_point_after_it_and_a_register_
     view.apply(b"site:L1", json.dumps(closing).encode())  # no person event since 10:50: a quiet night
     assert view.slowest_watermark_us(1) == T0 + 90 * MIN and advance_to() == []
     assert live.evaluated_until_us == T0 + 90 * MIN  # evaluated at the closing's own time, not held back
+
+
+def test_a_closing_is_seen_live_at_midnight_as_the_backtest_sees_it():
+    """The register's `closes_on` takes effect on the evaluation time's day: live evaluates the first grid point
+    of a new day even when nothing is pending, so the alert starts at midnight, not with the next event."""
+    rules = parse_rules({"rules": [{"name": "gone", "scope": "national", "measure": "headroom", "below": 0,
+                                    "clear": 0, "for": "0m", "severity": "critical"}]})
+    view = FiguresView()
+    view.apply(b"site:L1", json.dumps({"event_id": "l1", "occurred_at": "2023-06-01T00:00:00+02:00",
+                                       "location_id": "L1", "name": "Crisis", "province": "NL-UT",
+                                       "location_type": "crisis_emergency", "capacity": 10, "status": "open",
+                                       "closes_on": "2023-07-02"}).encode())
+    live = LiveEvaluator(Evaluator(rules), 300, None)
+    publish(view, 0, T0, 6, 1)  # 1 July 10:00, six people, ten beds until the end of the day
+    assert advance(live, view, partitions=1) == []
+    publish(view, 0, T0 + 900 * MIN, 5, 2)  # the next event: 2 July 01:00
+    midnight = T0 + 840 * MIN  # 2 July 00:00 (+02:00)
+    assert advance(live, view, partitions=1) == [("fired", midnight)]

@@ -14,6 +14,7 @@ from streams.errors import InvalidEvent
 from streams.tools.simulator import mix
 from streams.tools.simulator.chain import AMSTERDAM, ChainSimulation, SimConfig
 from streams.tools.simulator.faults import encode, inject_invalid, reorder
+from streams.tools.simulator.register import NOTICE_DAYS
 from tests.support.helpers import run_capmon
 from tests.support.years import simulated_year
 
@@ -62,9 +63,33 @@ def test_the_register_is_national_and_grows(quarter):
     assert {e["location_type"] for e in latest.values()} >= {
         "application_centre", "regular", "emergency", "crisis_emergency", "amv", "small_scale"}
     assert latest["ter-apel"]["location_type"] == "application_centre"
-    first_day = sum(e["capacity"] for e in events[:60] if e["event_type"] == "location")
+    first_day = sum(e["capacity"] for e in events[:60] if e["event_type"] == "location" and "opens_on" not in e)
     now = sum(e["capacity"] for e in latest.values() if e["status"] == "open")
     assert 40_000 <= first_day <= 60_000 and now > first_day
+
+
+def test_openings_and_crisis_closures_are_announced_weeks_ahead_from_the_opening_state_on():
+    """Contracts are known ahead (DOMAIN.md, "Capacity has dates"): the register dates them NOTICE_DAYS before,
+    and the opening state already carries the changes of the first weeks. On its day the simulation moves people
+    as before: into an opening location from its `opens_on`, out of a closing one on the day before `closes_on`."""
+    sim, events = simulate(250, seed=3)
+    locations = [e for e in events if e["event_type"] == "location"]
+    start = START.date().isoformat()
+    dated = [e for e in locations if "opens_on" in e or "closes_on" in e]
+    opening_state = [e for e in dated if e["occurred_at"][:10] < start]
+    assert {e["location_id"] for e in opening_state} >= {"noodopvang-hardenberg", "crisis-assen"}
+    closures = [e for e in dated if "closes_on" in e]
+    assert {e["location_id"] for e in closures} == {"crisis-venray", "crisis-goes", "crisis-zwolle",
+                                                    "crisis-doetinchem"}
+    for e in dated:
+        day = e.get("closes_on") or e["opens_on"]
+        ahead = (datetime.fromisoformat(day).date() - datetime.fromisoformat(e["occurred_at"]).date()).days
+        assert ahead >= (NOTICE_DAYS if e["occurred_at"][:10] >= start else 1), e
+    assert all(e["status"] == "open" for e in locations if e["location_id"] == "crisis-venray")  # no closed event
+    venray = next(e for e in closures if e["location_id"] == "crisis-venray")
+    moved_in = [e for e in events if e["event_type"] == "placement" and e["action"] != "check_out"
+                and e["location_id"] == "crisis-venray" and e["occurred_at"][:10] >= venray["closes_on"]]
+    assert venray["closes_on"] == "2023-07-21" and not moved_in and sim.occupancy["crisis-venray"] == 0
 
 
 def test_the_people_are_a_realistic_mix(quarter):

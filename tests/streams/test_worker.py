@@ -10,7 +10,7 @@ from datetime import date, datetime
 import pytest
 
 from capmon.harness import WorkerProcess, wait_until
-from streams.contract.events import check_not_in_future, parse_event
+from streams.contract.events import DEFAULT_MAX_CLOCK_SKEW_S, check_not_in_future, parse_event
 from streams.contract.topics import EVENT_TYPES, Topics
 from streams.errors import InvalidEvent
 from tests.support.helpers import read_all, run_capmon, start_capmon
@@ -37,7 +37,8 @@ def ground_truth(settings) -> tuple[dict, list, list]:
     for message in read_all(settings.kafka_bootstrap, [topics.for_event_type(t) for t in EVENT_TYPES]):
         event_type = topics.event_type_of(message.topic)
         try:
-            check_not_in_future(parse_event(message.value, event_type), message.timestamp * 1000, 86_400)
+            check_not_in_future(parse_event(message.value, event_type), message.timestamp * 1000,
+                                DEFAULT_MAX_CLOCK_SKEW_S)
         except InvalidEvent:
             invalid.append(message)
             continue

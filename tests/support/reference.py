@@ -70,7 +70,8 @@ def expected_figures(events: list[dict]) -> dict:
     for loc in where.values():
         if loc is not None:
             occupancy[loc] = occupancy.get(loc, 0) + 1
-    capacity = {k: (s["capacity"] if s["status"] == "open" else 0) for k, s in sites.items()}
+    today = now.astimezone(AMS).date().isoformat() if now is not None else None
+    capacity = {k: reference_capacity(s, today) for k, s in sites.items()}
     locations = {}
     for loc in set(occupancy) | set(capacity):
         site = sites.get(loc, {})
@@ -142,6 +143,20 @@ def expected_figures(events: list[dict]) -> dict:
                 s: national["occupancy"] + max(0, forecast["scenarios"][s] - result["inflow_ytd"]) * bed_share
                 - outs * days for s in ("min", "medio", "max")}
     return result
+
+
+def reference_capacity(site: dict, today: str | None) -> int:
+    """capacity(location) by the contract's words: the latest event's beds, 0 when it says closed, or when
+    today (YYYY-MM-DD, Europe/Amsterdam; None: no now yet, before every date) is before `opens_on` or on or
+    after `closes_on` (the first day without beds). Dates compare as text: YYYY-MM-DD sorts by day."""
+    if site["status"] != "open":
+        return 0
+    opens, closes = site.get("opens_on"), site.get("closes_on")
+    if opens is not None and (today is None or today < opens):
+        return 0
+    if closes is not None and today is not None and today >= closes:
+        return 0
+    return site["capacity"]
 
 
 def _share(now: datetime, forecast: dict) -> float:

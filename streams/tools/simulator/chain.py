@@ -21,7 +21,16 @@ from zoneinfo import ZoneInfo
 from streams.tools.simulator import mix
 from streams.tools.simulator.ind import IndQueue
 from streams.tools.simulator.nareis import SponsorPool
-from streams.tools.simulator.register import APPLICATION_CENTRES, CHANGES, INITIAL_SITES, Site
+from streams.tools.simulator.register import (
+    ANNOUNCEMENTS,
+    APPLICATION_CENTRES,
+    CHANGES,
+    DATED_CHANGE_DAYS,
+    INITIAL_SITES,
+    NOTICE_DAYS,
+    Announcement,
+    Site,
+)
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 DAY = 86_400.0
@@ -97,6 +106,7 @@ class ChainSimulation:
 
     def events(self) -> Iterator[tuple[float, dict]]:
         self._open_state()
+        self._announce()
         for day in range(self.cfg.days):
             self._at(self._day_start(day), self._new_day, day)
         while self._heap:
@@ -222,7 +232,32 @@ class ChainSimulation:
 
     # --- the register -------------------------------------------------------------------------------
 
-    def _set_site(self, t: float, site: Site, status: str) -> None:
+    def _announce(self) -> None:
+        """Schedule the dated register entries NOTICE_DAYS before their change (in the opening state, after the
+        register, when that lies before the start). They change nothing in the simulation itself."""
+        earliest = self.t0 - OPENING_DAYS * DAY
+        for announcement in ANNOUNCEMENTS:
+            if announcement.change_day < self.cfg.days:
+                when = max(earliest, self._day_start(announcement.change_day - NOTICE_DAYS) + 9 * HOUR)
+                self._at(when, self._emit_announcement, announcement)
+
+    def _emit_announcement(self, t: float, announcement: Announcement) -> None:
+        site, dates = announcement.site, {}
+        if announcement.opens_day is not None:
+            dates["opens_on"] = self._date_of(announcement.opens_day)
+        if announcement.closes_day is not None:
+            dates["closes_on"] = self._date_of(announcement.closes_day)
+        norm = NORMS.get(site.location_id)
+        self._emit(
+            t, "location", location_id=site.location_id, name=site.name, province=site.province,
+            location_type=site.location_type, capacity=site.capacity, status="open",
+            **({"norm": norm} if norm is not None else {}), **dates,
+        )
+
+    def _date_of(self, day: int) -> str:
+        return datetime.fromtimestamp(self._day_start(day), AMSTERDAM).date().isoformat()
+
+    def _set_site(self, t: float, site: Site, status: str, emit: bool = True) -> None:
         if status == "closed":
             for person_id in sorted(self.residents.get(site.location_id, ())):
                 self._transfer(t, person_id, must_leave=True)
@@ -231,6 +266,8 @@ class ChainSimulation:
         self._beds.clear()
         self.occupancy.setdefault(site.location_id, 0)
         self.residents.setdefault(site.location_id, set())
+        if not emit:  # announced ahead with its date: the register already has it
+            return
         norm = NORMS.get(site.location_id)
         self._emit(
             t, "location", location_id=site.location_id, name=site.name, province=site.province,
@@ -262,7 +299,7 @@ class ChainSimulation:
         self._at(t + 10 * HOUR, self._house, self._poisson(target / 182.5))
         for offset, site, status in CHANGES:
             if offset == day:
-                self._at(t + 9 * HOUR, self._set_site, site, status)
+                self._at(t + 9 * HOUR, self._set_site, site, status, (day, site.location_id) not in DATED_CHANGE_DAYS)
 
     def _poisson(self, lam: float) -> int:
         if lam <= 0:

@@ -3,6 +3,9 @@
 Capacities are usable beds. The total starts near 50,000 and grows through the year as in the letter (up to
 19,000 extra emergency places by 1 July 2023, about 77,100 needed on 1 January 2024); a few crisis emergency
 locations close again. Ids are stable slugs so a replay of the register is idempotent.
+
+Openings of new locations and closures run on contracts known weeks ahead: the register announces them
+`NOTICE_DAYS` before with `opens_on` / `closes_on` (CONTRACT.md section 2), as COA's portfolio would.
 """
 
 from __future__ import annotations
@@ -140,3 +143,41 @@ CHANGES: tuple[tuple[int, Site, str], ...] = tuple(
 )
 
 APPLICATION_CENTRES = ("ter-apel", "budel", "zevenaar", "schiphol")
+
+# [outside the letter] How long before its day an opening or a closure is known (a contract signed or ending).
+NOTICE_DAYS = 42
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A dated register entry announced ahead: `site` as it is (or will be) open, from `opens_day` (a day offset,
+    None: open already) until `closes_day` (the first day without beds, None: no end known)."""
+
+    change_day: int  # the day of the change itself (residents move out of a closing location that day)
+    site: Site
+    opens_day: int | None = None
+    closes_day: int | None = None
+
+
+def _announcements() -> tuple[Announcement, ...]:
+    """The dated changes: an `open` of an id the register does not know yet opens a location on its day; a
+    `closed` ends a contract: its residents move out that day, its last with beds, so `closes_on` is the day
+    after. Capacity changes of a known location are not dated (one register entry per location)."""
+    known: dict[str, Site] = {site.location_id: site for site in INITIAL_SITES}
+    opened: dict[str, int] = {}
+    out: list[Announcement] = []
+    for offset, site, status in CHANGES:
+        if status == "open" and site.location_id not in known:
+            opened[site.location_id] = offset
+            out.append(Announcement(offset, site, opens_day=offset))
+        elif status == "closed":
+            out.append(Announcement(offset, known[site.location_id], opens_day=opened.get(site.location_id),
+                                    closes_day=offset + 1))
+        if status == "open":
+            known[site.location_id] = site
+    return tuple(out)
+
+
+ANNOUNCEMENTS: tuple[Announcement, ...] = _announcements()
+# The changes announced ahead: on their day the simulation acts on them without a register event of its own.
+DATED_CHANGE_DAYS: frozenset[tuple[int, str]] = frozenset((a.change_day, a.site.location_id) for a in ANNOUNCEMENTS)
