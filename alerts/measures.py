@@ -24,7 +24,7 @@ def inputs(rule: Rule) -> frozenset[str]:
         return frozenset({"placement", "decision", "location"})
     if measure in ("headroom", "occupancy", "occupancy_ratio", "transfer_headroom", "over_norm"):
         return frozenset({"placement", "location"})
-    if measure == "ind_backlog_overdue":
+    if measure in ("ind_backlog_overdue", "ind_backlog_past_term"):
         return frozenset({"registration", "decision", "day"})
     return ALWAYS
 
@@ -59,6 +59,8 @@ def values(rule: Rule, snap: Figures, locations: set[str] | None = None) -> dict
         return {"national": float(occ.transfer.headroom)}
     if measure == "ind_backlog_overdue":
         return {"national": float(snap.backlog.overdue)}
+    if measure == "ind_backlog_past_term":
+        return {"national": float(snap.backlog.past_term)}
     until = measure == "days_until_full"  # only then derive the net inflow behind it
     if scope == "national":
         return {"national": _area_measure(measure, occ.national, snap.days_until_full_national if until else None)}

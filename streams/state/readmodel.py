@@ -37,6 +37,7 @@ from streams.state.occupancy import (
 )
 from streams.state.register import Register
 from streams.state.stamp import from_micros
+from streams.state.terms import DEFAULT_DECISION_TERMS, DecisionTerms, past_term
 from streams.state.totals import Totals, half_year
 
 DAILY_DAYS = max(ROLLING_WINDOWS.values())  # MPP inflow per day is shown (and windowed) over these days
@@ -47,10 +48,12 @@ class Figures:
     for what it reads (alert evaluation on a grid point reads far less than the status page). Valid while its
     totals and register do not change; whoever changes them makes a new `Figures`."""
 
-    def __init__(self, totals: Totals, register: Register, now_us: int | None) -> None:
+    def __init__(self, totals: Totals, register: Register, now_us: int | None,
+                 terms: DecisionTerms = DEFAULT_DECISION_TERMS) -> None:
         self.totals = totals
         self.register = register
         self.now_us = now_us
+        self.terms = terms  # the decision term by registration day (CAPMON_DECISION_TERMS)
 
     @cached_property
     def occupancy(self) -> Occupancy:
@@ -171,8 +174,9 @@ class Figures:
 
     @cached_property
     def backlog(self) -> Backlog:
-        """Persons awaiting an IND decision by waiting band, and how many wait past the six-month term."""
-        return ind_backlog(self.totals, self.now_us)
+        """Persons awaiting an IND decision by waiting band, how many wait past six months, and how many past
+        the decision term that applies to them."""
+        return ind_backlog(self.totals, self.now_us, self.terms)
 
     @cached_property
     def daily_mpp_inflow(self) -> dict[str, int]:
@@ -251,23 +255,25 @@ def capacity_need(totals: Totals, register: Register, now_us: int | None, nation
 
 # Waiting bands of the IND backlog (CONTRACT.md section 3): name -> first waiting day of the band.
 BACKLOG_BANDS = (("lt_1m", 0), ("1m_3m", 31), ("3m_6m", 92), ("6m_15m", 183), ("ge_15m", 457))
-OVERDUE_DAYS = 183  # the six-month decision term: penalty payments start after it
+OVERDUE_DAYS = 183  # six months, the normal decision term (CONTRACT.md section 3; the term that applies: terms.py)
 
 
 @dataclass(frozen=True)
 class Backlog:
     total: int
     bands: dict[str, int]  # every band, in order
-    overdue: int
+    overdue: int  # waiting six months or more
+    past_term: int  # waiting at least the decision term of their registration's day (streams/state/terms.py)
 
 
-def ind_backlog(totals: Totals, now_us: int | None) -> Backlog:
+def ind_backlog(totals: Totals, now_us: int | None, terms: DecisionTerms = DEFAULT_DECISION_TERMS) -> Backlog:
     """Waiting days = now's calendar day - the registration's calendar day (Europe/Amsterdam); the bands move
     with now even when no event arrives for a partition (they are counted from days, not kept per person)."""
     bands = dict.fromkeys((name for name, _ in BACKLOG_BANDS), 0)
-    overdue = 0
+    overdue = past = 0
     if now_us is not None:
-        today = from_micros(now_us).date().toordinal()
+        now_day = from_micros(now_us).date()
+        today = now_day.toordinal()
         awaiting = totals.awaiting
         days, ordinals = _days_in_order(tuple(awaiting))
         count = awaiting.__getitem__
@@ -277,7 +283,8 @@ def ind_backlog(totals: Totals, now_us: int | None) -> Backlog:
         for (name, _), lower, upper in zip(reversed(BACKLOG_BANDS), cuts, cuts[1:], strict=False):
             bands[name] = sum(map(count, days[lower:upper]))
         overdue = sum(map(count, days[:bisect_right(ordinals, today - OVERDUE_DAYS)]))
-    return Backlog(sum(bands.values()), bands, overdue)
+        past = past_term(awaiting, now_day, terms)
+    return Backlog(sum(bands.values()), bands, overdue, past)
 
 
 @lru_cache(maxsize=64)
