@@ -130,11 +130,18 @@ def incoming(e: dict, offset: int) -> Incoming:
     return Incoming(topic, int(e["person_id"][1:]) % 2, offset, e["person_id"].encode(), json.dumps(body).encode())
 
 
+def in_time_order(events: list[dict]) -> list[Incoming]:
+    """In event-time order: a processor ignores an event older than the person retention behind its partition's
+    watermark (a forgotten person's), which the 2021 registration would be after the 2024 ones."""
+    ordered = sorted(events, key=lambda e: datetime.fromisoformat(e["occurred_at"]))
+    return [incoming(e, i) for i, e in enumerate(ordered)]
+
+
 def test_partitions_summed_and_a_restarted_reader_give_the_same_past_term():
     events = [registration(i, f"p{i}", at) for i, at in enumerate(MOMENTS)]
     events.append(decision(9, "p9", "2024-01-02T10:00:00+01:00"))
     proc = PeopleProcessor(Topics(""))
-    proc.process([incoming(e, i) for i, e in enumerate(events)])
+    proc.process(in_time_order(events))
     at = datetime(2024, 8, 1, 8, tzinfo=AMS)
     want = expected_figures(events, reference_terms(CUSTOM_TERMS), at)["backlog"]["past_term"]
     for _restart in range(2):  # a reader that starts again from the summaries finds the same
@@ -145,6 +152,32 @@ def test_partitions_summed_and_a_restarted_reader_give_the_same_past_term():
         assert Figures(view.totals, view.register, micros(at), view.terms).backlog.past_term == want
         assert view.figures().backlog.past_term == expected_figures(events, reference_terms(CUSTOM_TERMS))[
             "backlog"]["past_term"]
+
+
+def test_the_api_metrics_and_status_page_show_past_term_beside_overdue():
+    from prometheus_client import CollectorRegistry
+
+    from readout.collectors import FiguresCollector
+    from readout.status_page import Thresholds
+    from readout.web import inflow_json, status_html
+    from tests.support.page_reader import read_page
+
+    events = [registration(i, f"p{i}", at) for i, at in enumerate(MOMENTS)]
+    proc = PeopleProcessor(Topics(""))
+    proc.process(in_time_order(events))
+    view = FiguresView()  # now: 2024-08-10, the latest registration
+    for partition, state in proc.partitions.items():
+        view.apply(partition_key(partition), state.summary())
+    want = expected_figures(events)["backlog"]
+    # 2023-06-01 and 2023-12-31 wait more than six months (436 and 223 days), but less than their 457
+    assert want["past_term"] == 8 and want["overdue"] == 10
+    backlog = inflow_json(view.figures())["ind_backlog"]
+    assert (backlog["overdue"], backlog["past_term"]) == (10, 8)
+    registry = CollectorRegistry()
+    registry.register(FiguresCollector(view))
+    assert registry.get_sample_value("capmon_ind_backlog_past_term") == 8
+    figures = read_page(status_html(view.figures(), {"active": [], "pending": []}, Thresholds())).figures
+    assert (figures["backlog-overdue"][0], figures["backlog-past-term"][0]) == ("10", "8")
 
 
 @pytest.mark.parametrize("bad,why", [
