@@ -6,7 +6,7 @@ a figure of its own, so they cannot disagree. Pure: a `Figures` is a function of
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -37,7 +37,7 @@ from streams.state.occupancy import (
 )
 from streams.state.register import Register
 from streams.state.stamp import from_micros
-from streams.state.terms import DEFAULT_DECISION_TERMS, DecisionTerms, past_term
+from streams.state.terms import DEFAULT_DECISION_TERMS, DecisionTerms, segments
 from streams.state.totals import Totals, half_year
 
 DAILY_DAYS = max(ROLLING_WINDOWS.values())  # MPP inflow per day is shown (and windowed) over these days
@@ -267,13 +267,13 @@ class Backlog:
 
 
 def ind_backlog(totals: Totals, now_us: int | None, terms: DecisionTerms = DEFAULT_DECISION_TERMS) -> Backlog:
-    """Waiting days = now's calendar day - the registration's calendar day (Europe/Amsterdam); the bands move
-    with now even when no event arrives for a partition (they are counted from days, not kept per person)."""
+    """Waiting days = now's calendar day - the registration's calendar day (Europe/Amsterdam); the bands, overdue
+    and past term move with now even when no event arrives for a partition (they are counted from the persons
+    awaiting per registration day, not kept per person, so they are exact whenever those totals are)."""
     bands = dict.fromkeys((name for name, _ in BACKLOG_BANDS), 0)
     overdue = past = 0
     if now_us is not None:
-        now_day = from_micros(now_us).date()
-        today = now_day.toordinal()
+        today = from_micros(now_us).date().toordinal()
         awaiting = totals.awaiting
         days, ordinals = _days_in_order(tuple(awaiting))
         count = awaiting.__getitem__
@@ -283,7 +283,11 @@ def ind_backlog(totals: Totals, now_us: int | None, terms: DecisionTerms = DEFAU
         for (name, _), lower, upper in zip(reversed(BACKLOG_BANDS), cuts, cuts[1:], strict=False):
             bands[name] = sum(map(count, days[lower:upper]))
         overdue = sum(map(count, days[:bisect_right(ordinals, today - OVERDUE_DAYS)]))
-        past = past_term(awaiting, now_day, terms)
+        # past term: per stretch of registration days with one term, the days at least that term before today
+        for first, last, term in segments(terms):
+            upper = min(last, today - term)
+            if upper >= first:
+                past += sum(map(count, days[bisect_left(ordinals, first):bisect_right(ordinals, upper)]))
     return Backlog(sum(bands.values()), bands, overdue, past)
 
 

@@ -9,7 +9,6 @@ applicant may go to court for a decision; no penalty payment follows by itself. 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -42,22 +41,16 @@ def term_days(day: date, terms: DecisionTerms) -> int:
     return DEFAULT_TERM_DAYS
 
 
-def past_term(awaiting: Mapping[str, int], today: date, terms: DecisionTerms) -> int:
-    """Persons awaiting a decision whose waiting days (today − registration day) are at least their day's term.
-    Counted from the totals per registration day, not per person, so it moves with `today` alone and is exact
-    whenever those totals are (duplicates, disorder and restarts are handled where they are kept)."""
-    now = today.toordinal()
-    return sum(n for day, n in awaiting.items() if n and now - _ordinal(day) >= _term(day, terms))
-
-
-@lru_cache(maxsize=4096)
-def _term(day: str, terms: DecisionTerms) -> int:
-    return term_days(date.fromisoformat(day), terms)
-
-
-@lru_cache(maxsize=4096)
-def _ordinal(day: str) -> int:
-    return date.fromisoformat(day).toordinal()
+@lru_cache(maxsize=16)
+def segments(terms: DecisionTerms) -> tuple[tuple[int, int, int], ...]:
+    """The calendar cut where the term changes, as (first day number, last day number, term days), covering every
+    day: past term is then a few slices of the registration days by date, not a look-up per day (the backtest
+    reads the backlog at every 5-minute grid point)."""
+    edges = sorted({date.min.toordinal(), *(t.first.toordinal() for t in terms),
+                    *(t.last.toordinal() + 1 for t in terms if t.last < date.max)})
+    ends = [*(edge - 1 for edge in edges[1:]), date.max.toordinal()]
+    return tuple((first, last, term_days(date.fromordinal(first), terms)) for first, last in zip(edges, ends,
+                                                                                               strict=True))
 
 
 def parse_decision_terms(value: object) -> DecisionTerms:
