@@ -1,4 +1,4 @@
-"""The statutory IND decision term by registration day, and how many awaiting persons are past it.
+"""The statutory IND decision term by registration day: the schedule, its parsing, and the calendar cut by it.
 
 The term is six months by default; in 2022 it was extended to fifteen months for applications whose six months
 had not passed on 27 September 2022 and those lodged until the end of 2023 (DOMAIN.md). Past the term an
