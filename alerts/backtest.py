@@ -13,6 +13,7 @@ from streams.contract.finite import dumps
 from streams.contract.records.alerts import Transition
 from streams.errors import ConfigError, InvalidEvent
 from streams.state.stamp import AMSTERDAM, micros
+from streams.state.terms import DEFAULT_DECISION_TERMS, DecisionTerms
 
 Invalid = Callable[[int, str], None]  # told the line number and the reason of each invalid line
 
@@ -41,9 +42,10 @@ def read_events(path: Path, as_of_us: int | None = None, max_skew_s: float = DEF
 
 def backtest(path: Path, rules: list[Rule], step_s: int, everything: bool = False, as_of_us: int | None = None,
              max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S,
-             on_invalid: Invalid = lambda line_no, reason: None) -> Iterator[Transition]:
+             on_invalid: Invalid = lambda line_no, reason: None,
+             terms: DecisionTerms = DEFAULT_DECISION_TERMS) -> Iterator[Transition]:
     events, _invalid = read_events(path, as_of_us, max_skew_s, on_invalid)
-    for t in run(rules, events, step_s):
+    for t in run(rules, events, step_s, terms):
         if everything or t.notifies:
             yield t
 

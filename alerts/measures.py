@@ -27,7 +27,7 @@ def inputs(rule: Rule) -> frozenset[str]:
         return frozenset({"placement", "location", "day"})  # capacity follows the register's dates by day
     if measure in ("occupancy", "over_norm"):
         return frozenset({"placement", "location"})
-    if measure == "ind_backlog_overdue":
+    if measure in ("ind_backlog_overdue", "ind_backlog_past_term"):
         return frozenset({"registration", "decision", "day"})
     return ALWAYS
 
@@ -62,6 +62,8 @@ def values(rule: Rule, snap: Figures, locations: set[str] | None = None) -> dict
         return {"national": float(occ.transfer.headroom)}
     if measure == "ind_backlog_overdue":
         return {"national": float(snap.backlog.overdue)}
+    if measure == "ind_backlog_past_term":
+        return {"national": float(snap.backlog.past_term)}
     until = measure == "days_until_full"  # only then derive the net inflow behind it
     if scope == "national":
         return {"national": _area_measure(measure, occ.national, snap.days_until_full_national if until else None)}

@@ -34,9 +34,10 @@ MEASURES = {
     "transfer_headroom": "free beds in regular, emergency, crisis-emergency and small-scale locations (net)",
     "over_norm": "occupancy - norm, for a location with a norm",
     "ind_backlog_overdue": "persons awaiting an IND decision for 183 days or more",
+    "ind_backlog_past_term": "persons awaiting an IND decision at least the decision term of their registration day",
 }
 NATIONAL_ONLY = {"inflow_rolling:7d", "inflow_rolling:28d", *(f"mpp_deviation:{s}" for s in SCENARIOS),
-                 "transfer_headroom", "ind_backlog_overdue"}
+                 "transfer_headroom", "ind_backlog_overdue", "ind_backlog_past_term"}
 LOCATION_ONLY = {"over_norm"}
 
 

@@ -18,6 +18,7 @@ MEASURE_WORDS = {
     "transfer_headroom": "transfer headroom (free beds people can move on to)",
     "over_norm": "occupancy above the norm",
     "ind_backlog_overdue": "persons awaiting an IND decision past six months",
+    "ind_backlog_past_term": "persons awaiting an IND decision past their decision term",
 }
 SCOPE_WORDS = {"national": "nationally"}
 

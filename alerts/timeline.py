@@ -18,6 +18,7 @@ from streams.state.chain import ChainState
 from streams.state.occupancy import daily_kept_from
 from streams.state.readmodel import Figures
 from streams.state.stamp import local_day, micros
+from streams.state.terms import DEFAULT_DECISION_TERMS, DecisionTerms
 
 DEFAULT_STEP_S = 300
 DAY_US = 86_400 * 1_000_000
@@ -27,8 +28,9 @@ EVENT_KIND = {Registration: "registration", Decision: "decision", Placement: "pl
 
 class Timeline:
     def __init__(self, rules: list[Rule], step_s: int = DEFAULT_STEP_S, evaluator: Evaluator | None = None,
-                 exhaustive: bool = False) -> None:
+                 exhaustive: bool = False, terms: DecisionTerms = DEFAULT_DECISION_TERMS) -> None:
         self.state = ChainState()
+        self.terms = terms  # the decision term by registration day (CAPMON_DECISION_TERMS)
         self.evaluator = evaluator or Evaluator(rules)
         self.step_us = step_s * 1_000_000
         self.next_us: int | None = None
@@ -43,7 +45,7 @@ class Timeline:
 
     def snapshot(self) -> Figures:
         s = self.state
-        return Figures(s.totals, s.register, s.watermark_us)
+        return Figures(s.totals, s.register, s.watermark_us, terms=self.terms)
 
     def feed(self, event: Event) -> list[Transition]:
         """Apply one event (events must come in event-time order); returns the transitions of the grid
@@ -93,9 +95,10 @@ class Timeline:
         return self.evaluator.evaluate(self.snapshot(), at_us=self.state.watermark_us)
 
 
-def run(rules: list[Rule], events: Iterable[Event], step_s: int = DEFAULT_STEP_S) -> Iterator[Transition]:
+def run(rules: list[Rule], events: Iterable[Event], step_s: int = DEFAULT_STEP_S,
+        terms: DecisionTerms = DEFAULT_DECISION_TERMS) -> Iterator[Transition]:
     """Every transition for events already in event-time order."""
-    timeline = Timeline(rules, step_s)
+    timeline = Timeline(rules, step_s, terms=terms)
     for event in events:
         yield from timeline.feed(event)
     yield from timeline.finish()

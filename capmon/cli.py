@@ -259,7 +259,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise ConfigError(f"--step: {exc}") from None
     as_of = time.time() if args.as_of is None else _as_of(args.as_of)
     transitions = []
-    skew = load_settings().max_clock_skew_s
+    settings = load_settings()
+    skew = settings.max_clock_skew_s
     invalid: list[int] = []
 
     def report(line_no: int, reason: str) -> None:
@@ -268,7 +269,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             print(f"capmon backtest: {args.file}:{line_no}: invalid, left out: {reason}", file=sys.stderr)
 
     for t in backtest(args.file, rules, max(step, 1), everything=args.all, as_of_us=int(as_of * 1e6),
-                      max_skew_s=skew, on_invalid=report):
+                      max_skew_s=skew, on_invalid=report, terms=settings.decision_terms):
         transitions.append(t)
         print(format_line(t), flush=True)
     if args.json:

@@ -47,7 +47,7 @@ class WorkerParts:
                  topics_checked: Mapping[str, bool] | None = None) -> None:
         self.settings = settings
         self.rules = rules
-        self.view = FiguresView()
+        self.view = FiguresView(settings.decision_terms)
         self.alert_log = AlertLog()
         self.metrics = WorkerMetrics()
         self.metrics.topics_checked(topics_checked or {})

@@ -284,6 +284,10 @@ class FiguresCollector(Collector):
         yield GaugeMetricFamily("capmon_ind_backlog_overdue",
                                 "Persons awaiting an IND decision for 183 days or more (past the six-month term)",
                                 value=backlog.overdue)
+        yield GaugeMetricFamily("capmon_ind_backlog_past_term",
+                                "Persons awaiting an IND decision at least the decision term of their registration "
+                                "day (CAPMON_DECISION_TERMS): they may go to court for a decision",
+                                value=backlog.past_term)
 
 
 class AlertsCollector(Collector):

@@ -167,17 +167,20 @@ BAND_WORDS = {"lt_1m": "under 1 month", "1m_3m": "1–3 months", "3m_6m": "3–6
 
 
 def _backlog(backlog: dict[str, Any] | None) -> str:
-    """Persons awaiting an IND decision, by how long they have waited; past six months is overdue."""
+    """Persons awaiting an IND decision, by how long they have waited; past six months is overdue, and past the
+    decision term of their registration day (fifteen months for 2022-2023) they may go to court."""
     if backlog is None:
         return ""
     rows = "".join(
         f'<dt>{BAND_WORDS.get(band, band)}</dt><dd>{_figure(f"backlog:{band}", n, number(n))}</dd>'
         for band, n in backlog["by_waiting"].items())
-    overdue = backlog["overdue"]
+    overdue, past = backlog["overdue"], backlog["past_term"]
     return f"""<section><h2>Awaiting an IND decision</h2>
 {_figure("backlog-total", backlog["total"], number(backlog["total"]), "div", "big")}
-<div class="muted">past the six-month term: {_figure("backlog-overdue", overdue, number(overdue),
-                                                     cls="critical" if overdue else "ok")}</div>
+<div class="muted">past six months: {_figure("backlog-overdue", overdue, number(overdue),
+                                              cls="critical" if overdue else "ok")}</div>
+<div class="muted">past their decision term: {_figure("backlog-past-term", past, number(past),
+                                                      cls="critical" if past else "ok")}</div>
 <dl>{rows}</dl></section>"""
 
 

@@ -81,7 +81,8 @@ def inflow_json(figures: Figures, taakstelling: Mapping[str, int] = DEFAULT_TAAK
         target, housed, share = _housed_against_taakstelling(figures, half, taakstelling)
         data["taakstelling"] = {"half_year": half, "target": target, "housed": housed, "share": share}
     backlog = figures.backlog
-    data["ind_backlog"] = {"total": backlog.total, "by_waiting": backlog.bands, "overdue": backlog.overdue}
+    data["ind_backlog"] = {"total": backlog.total, "by_waiting": backlog.bands, "overdue": backlog.overdue,
+                           "past_term": backlog.past_term}
     return data
 
 

@@ -17,6 +17,7 @@ from pydantic import Field, FilePath, SecretStr, ValidationError, field_validato
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from streams.errors import ConfigError
+from streams.state.terms import DEFAULT_DECISION_TERMS, DecisionTerms, parse_decision_terms
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 HALF_YEAR = re.compile(r"\d{4}-H[12]")
@@ -72,6 +73,9 @@ class Settings(BaseSettings):
     grafana_token: SecretStr | None = None
     # half year -> permit holders municipalities must house in it, e.g. {"2023-H2": 27300, "2024-H1": 19000}
     taakstelling: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(DEFAULT_TAAKSTELLING))
+    # the IND decision term by registration day: a YAML or JSON list of {from, to, days}, both days inclusive,
+    # the first matching entry wins; a day no entry covers has six months (183 days)
+    decision_terms: Annotated[DecisionTerms, NoDecode] = DEFAULT_DECISION_TERMS
 
     @model_validator(mode="after")
     def _client_certificate(self) -> Settings:
@@ -115,6 +119,11 @@ class Settings(BaseSettings):
             if not isinstance(target, int) or isinstance(target, bool) or target < 0:
                 raise ValueError(f"the target for {half} must be a whole number >= 0")
         return value
+
+    @field_validator("decision_terms", mode="before")
+    @classmethod
+    def _decision_terms(cls, value: object) -> DecisionTerms:
+        return parse_decision_terms(value)
 
 
 def receiver_url_problem(url: str, allow_http: bool) -> str | None:

@@ -6,7 +6,7 @@ a figure of its own, so they cannot disagree. Pure: a `Figures` is a function of
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -37,6 +37,7 @@ from streams.state.occupancy import (
 )
 from streams.state.register import Register
 from streams.state.stamp import from_micros, local_day
+from streams.state.terms import DEFAULT_DECISION_TERMS, DecisionTerms, segments
 from streams.state.totals import Totals, half_year
 
 DAILY_DAYS = max(ROLLING_WINDOWS.values())  # MPP inflow per day is shown (and windowed) over these days
@@ -48,14 +49,16 @@ class Figures:
     totals and register do not change; whoever changes them makes a new `Figures`.
 
     Capacity follows the register's dates on `capacity_day`: now's day (Europe/Amsterdam) unless given; alert
-    evaluation reads the figures of its evaluation time's day through `on_day`."""
+    evaluation reads the figures of its evaluation time's day through `on_day`. `terms` is the decision term by
+    registration day (CAPMON_DECISION_TERMS)."""
 
     def __init__(self, totals: Totals, register: Register, now_us: int | None,
-                 capacity_day: date | None = None) -> None:
+                 capacity_day: date | None = None, terms: DecisionTerms = DEFAULT_DECISION_TERMS) -> None:
         self.totals = totals
         self.register = register
         self.now_us = now_us
         self.capacity_day = capacity_day if capacity_day is not None or now_us is None else local_day(now_us)
+        self.terms = terms
         self._other_days: dict[date, Figures] = {}
 
     def on_day(self, day: date) -> Figures:
@@ -63,7 +66,7 @@ class Figures:
         if day == self.capacity_day:
             return self
         if day not in self._other_days:
-            self._other_days = {day: Figures(self.totals, self.register, self.now_us, day)}  # keep one
+            self._other_days = {day: Figures(self.totals, self.register, self.now_us, day, self.terms)}  # keep one
         return self._other_days[day]
 
     @cached_property
@@ -185,8 +188,9 @@ class Figures:
 
     @cached_property
     def backlog(self) -> Backlog:
-        """Persons awaiting an IND decision by waiting band, and how many wait past the six-month term."""
-        return ind_backlog(self.totals, self.now_us)
+        """Persons awaiting an IND decision by waiting band, how many wait past six months, and how many past
+        the decision term that applies to them."""
+        return ind_backlog(self.totals, self.now_us, self.terms)
 
     @cached_property
     def daily_mpp_inflow(self) -> dict[str, int]:
@@ -265,21 +269,23 @@ def capacity_need(totals: Totals, register: Register, now_us: int | None, nation
 
 # Waiting bands of the IND backlog (CONTRACT.md section 3): name -> first waiting day of the band.
 BACKLOG_BANDS = (("lt_1m", 0), ("1m_3m", 31), ("3m_6m", 92), ("6m_15m", 183), ("ge_15m", 457))
-OVERDUE_DAYS = 183  # the six-month decision term: penalty payments start after it
+OVERDUE_DAYS = 183  # six months, the normal decision term (CONTRACT.md section 3; the term that applies: terms.py)
 
 
 @dataclass(frozen=True)
 class Backlog:
     total: int
     bands: dict[str, int]  # every band, in order
-    overdue: int
+    overdue: int  # waiting six months or more
+    past_term: int  # waiting at least the decision term of their registration's day (streams/state/terms.py)
 
 
-def ind_backlog(totals: Totals, now_us: int | None) -> Backlog:
-    """Waiting days = now's calendar day - the registration's calendar day (Europe/Amsterdam); the bands move
-    with now even when no event arrives for a partition (they are counted from days, not kept per person)."""
+def ind_backlog(totals: Totals, now_us: int | None, terms: DecisionTerms = DEFAULT_DECISION_TERMS) -> Backlog:
+    """Waiting days = now's calendar day - the registration's calendar day (Europe/Amsterdam); the bands, overdue
+    and past term move with now even when no event arrives for a partition (they are counted from the persons
+    awaiting per registration day, not kept per person, so they are exact whenever those totals are)."""
     bands = dict.fromkeys((name for name, _ in BACKLOG_BANDS), 0)
-    overdue = 0
+    overdue = past = 0
     if now_us is not None:
         today = from_micros(now_us).date().toordinal()
         awaiting = totals.awaiting
@@ -291,7 +297,12 @@ def ind_backlog(totals: Totals, now_us: int | None) -> Backlog:
         for (name, _), lower, upper in zip(reversed(BACKLOG_BANDS), cuts, cuts[1:], strict=False):
             bands[name] = sum(map(count, days[lower:upper]))
         overdue = sum(map(count, days[:bisect_right(ordinals, today - OVERDUE_DAYS)]))
-    return Backlog(sum(bands.values()), bands, overdue)
+        # past term: per stretch of registration days with one term, the days at least that term before today
+        for first, last, term in segments(terms):
+            upper = min(last, today - term)
+            if upper >= first:
+                past += sum(map(count, days[bisect_left(ordinals, first):bisect_right(ordinals, upper)]))
+    return Backlog(sum(bands.values()), bands, overdue, past)
 
 
 @lru_cache(maxsize=64)

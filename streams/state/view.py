@@ -25,13 +25,15 @@ from streams.errors import BadRecord
 from streams.state.readmodel import Figures
 from streams.state.register import Register
 from streams.state.stamp import micros
+from streams.state.terms import DEFAULT_DECISION_TERMS, DecisionTerms
 from streams.state.totals import Totals
 
 log = logging.getLogger(__name__)
 
 
 class FiguresView:
-    def __init__(self) -> None:
+    def __init__(self, terms: DecisionTerms = DEFAULT_DECISION_TERMS) -> None:
+        self.terms = terms  # the decision term by registration day (CAPMON_DECISION_TERMS)
         self.summaries: dict[int, PartitionSummary] = {}
         self.register = Register()
         self._totals: Totals | None = None
@@ -165,5 +167,5 @@ class FiguresView:
     def figures(self) -> Figures:
         """Every figure, derived once per change of the view (streams/state/readmodel.py)."""
         if self._figures is None:
-            self._figures = Figures(self.totals, self.register, self.now_us)
+            self._figures = Figures(self.totals, self.register, self.now_us, terms=self.terms)
         return self._figures

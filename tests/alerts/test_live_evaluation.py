@@ -130,11 +130,16 @@ def test_transfer_headroom_over_norm_and_the_overdue_backlog_are_measures():
     rules = parse_rules({"rules": [
         {"name": "t", "scope": "national", "measure": "transfer_headroom", "below": 0, "severity": "critical"},
         {"name": "n", "scope": "location", "measure": "over_norm", "above": 0, "severity": "critical"},
-        {"name": "o", "scope": "national", "measure": "ind_backlog_overdue", "above": 0, "severity": "warning"}]})
+        {"name": "o", "scope": "national", "measure": "ind_backlog_overdue", "above": 0, "severity": "warning"},
+        {"name": "p", "scope": "national", "measure": "ind_backlog_past_term", "above": 0, "severity": "warning"}]})
     figures = view.figures()
     assert values(rules[0], figures) == {"national": -2.0}  # L1 over-full; Ter Apel's beds are not transfer beds
     assert values(rules[1], figures) == {"L1": None, "TA": 2.0}
     assert values(rules[2], figures) == {"national": 2.0}  # registered 1 Dec 2022: 212 days on 1 Jul 2023
+    assert values(rules[3], figures) == {"national": 0.0}  # ... of the fifteen months their day has
+    six_months = FiguresView(())  # a schedule without the extension: six months for every day
+    six_months.apply(partition_key(0), PartitionSummary(T0, {"placements": 1}, totals, True).encode())
+    assert values(rules[3], six_months.figures()) == {"national": 2.0}
     assert sorted(t.alert_id for t in Evaluator(rules).evaluate(figures, at_us=T0)) == ["n/TA", "o/national",
                                                                                        "t/national"]
 

@@ -240,7 +240,8 @@ CONTRACT_METRICS = [  # CONTRACT.md section 4, with an example of each label
     "capmon_national_transfer_headroom", 'capmon_location_type_occupancy{location_type="regular"}',
     'capmon_location_type_capacity{location_type="emergency"}', 'capmon_location_type_headroom{location_type="amv"}',
     'capmon_location_norm{location_id="ter-apel"', 'capmon_ind_backlog{waiting="lt_1m"}',
-    'capmon_ind_backlog{waiting="ge_15m"}', "capmon_ind_backlog_overdue", 'capmon_capacity_need{scenario="medio"}',
+    'capmon_ind_backlog{waiting="ge_15m"}', "capmon_ind_backlog_overdue", "capmon_ind_backlog_past_term",
+    'capmon_capacity_need{scenario="medio"}',
     'capmon_capacity_short{scenario="max"}', "capmon_first_instance_decisions{",
 ]
 

@@ -95,6 +95,7 @@ def test_the_page_leads_with_transfer_headroom_and_shows_norms_and_the_backlog()
     assert 'class="big critical"' in page  # transfer headroom 1 is below the rule's 2
     assert shown_int(figures["norm:TA"][1]) == 8 and figures["over-norm:TA"][0] == "1"
     assert figures["backlog-total"][0] == "3" and figures["backlog-overdue"][0] == "1"
+    assert figures["backlog-past-term"][0] == "0"  # registered 2022-12-01: fifteen months to wait
     assert [figures[f"backlog:{b}"][0] for b in ("lt_1m", "1m_3m", "3m_6m", "6m_15m", "ge_15m")] == \
         ["1", "0", "1", "1", "0"]
 

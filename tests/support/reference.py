@@ -20,8 +20,19 @@ def _when(event: dict) -> datetime:
     return datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00").replace("z", "+00:00"))
 
 
-def expected_figures(events: list[dict]) -> dict:
-    """Figures for a list of *valid* events (dicts with event_type), in any order, with duplicates."""
+# The decision term by registration day, as CONTRACT.md section 3 words its default: 457 days for registrations
+# from 2022-03-27 to 2023-12-31, 183 days for every other day.
+DEFAULT_TERMS = [{"from": date(2022, 3, 27), "to": date(2023, 12, 31), "days": 457}]
+
+
+def term_of(day: date, terms: list[dict]) -> int:
+    """The first entry whose from..to (both inclusive) holds the day, else six months."""
+    return next((t["days"] for t in terms if t["from"] <= day <= t["to"]), 183)
+
+
+def expected_figures(events: list[dict], terms: list[dict] | None = None, at: datetime | None = None) -> dict:
+    """Figures for a list of *valid* events (dicts with event_type), in any order, with duplicates. `terms`: the
+    decision term schedule (default DEFAULT_TERMS); `at`: the backlog's now, when not the latest event."""
     unique: dict[str, dict] = {}
     for event in events:
         unique.setdefault(event["event_id"], event)
@@ -117,11 +128,15 @@ def expected_figures(events: list[dict]) -> dict:
               "norms": norms, "grant_rates": grant_rates}
     if now is not None:
         today = now.astimezone(AMS).date()
-        waiting = [(today - day).days for person, (at, eid, day) in asks.items()
-                   if not (person in decided_at and decided_at[person] > (at, eid))]
+        on = (at or now).astimezone(AMS).date()  # the backlog's day
+        awaiting = [day for person, (when, eid, day) in asks.items()
+                    if not (person in decided_at and decided_at[person] > (when, eid))]
+        waiting = [(on - day).days for day in awaiting]
+        schedule = DEFAULT_TERMS if terms is None else terms
         bands = {"lt_1m": (0, 30), "1m_3m": (31, 91), "3m_6m": (92, 182), "6m_15m": (183, 456),
                  "ge_15m": (457, 10**9)}
         result["backlog"] = {"total": len(waiting), "overdue": sum(1 for w in waiting if w >= 183),
+                             "past_term": sum(1 for day in awaiting if (on - day).days >= term_of(day, schedule)),
                              "by_waiting": {b: sum(1 for w in waiting if lo <= w <= hi)
                                             for b, (lo, hi) in bands.items()}}
         mpp = [d for d, t in registrations if t in MPP_TYPES]

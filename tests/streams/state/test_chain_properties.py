@@ -108,7 +108,8 @@ def check(state: ChainState, expected: dict) -> None:
     assert {k: (v.norm, v.over_norm) for k, v in occ.locations.items() if v.norm is not None} == expected["norms"]
     if "backlog" in expected:
         backlog = ind_backlog(state.totals, state.watermark_us)
-        assert {"total": backlog.total, "overdue": backlog.overdue, "by_waiting": backlog.bands} == expected["backlog"]
+        assert {"total": backlog.total, "overdue": backlog.overdue, "past_term": backlog.past_term,
+                "by_waiting": backlog.bands} == expected["backlog"]
     rates = grant_rates_of(state.totals)
     assert rates.decisions == expected["grant_rates"]["decisions"]
     for kind in ("without_dublin", "with_dublin"):
