@@ -19,7 +19,7 @@ def inputs(rule: Rule) -> frozenset[str]:
         return frozenset({"registration", "forecast", "time"})  # expected year to date moves with now
     if measure.startswith("inflow_rolling:"):
         return frozenset({"registration", "day"})
-    if measure == "days_until_full":
+    if measure in ("days_until_full", "transfer_days_until_full"):
         return frozenset({"placement", "location", "day"})
     if measure == "permit_holders":
         return frozenset({"placement", "decision", "location"})
@@ -60,6 +60,8 @@ def values(rule: Rule, snap: Figures, locations: set[str] | None = None) -> dict
         return {"national": snap.year_to_date.deviation.get(measure.split(":", 1)[1])}
     if measure == "transfer_headroom":
         return {"national": float(occ.transfer.headroom)}
+    if measure == "transfer_days_until_full":
+        return {"national": snap.transfer_days_until_full}
     if measure == "ind_backlog_overdue":
         return {"national": float(snap.backlog.overdue)}
     if measure == "ind_backlog_past_term":

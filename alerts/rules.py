@@ -25,7 +25,9 @@ MEASURES = {
     "headroom": "free usable beds (capacity - occupancy)",
     "occupancy": "persons in reception",
     "occupancy_ratio": "occupancy / capacity",
-    "days_until_full": "headroom / net inflow per day over 28 days (absent when not shrinking)",
+    "days_until_full": "headroom / net inflow per day (moves in - moves out) over 28 days (absent when not shrinking)",
+    "transfer_days_until_full": "transfer headroom / the transfer network's net inflow per day over 28 days "
+                                "(absent when not shrinking)",
     "permit_holders": "permit holders still in reception",
     "inflow_rolling:7d": "MPP inflow over the last 7 days",
     "inflow_rolling:28d": "MPP inflow over the last 28 days",
@@ -37,7 +39,7 @@ MEASURES = {
     "ind_backlog_past_term": "persons awaiting an IND decision at least the decision term of their registration day",
 }
 NATIONAL_ONLY = {"inflow_rolling:7d", "inflow_rolling:28d", *(f"mpp_deviation:{s}" for s in SCENARIOS),
-                 "transfer_headroom", "ind_backlog_overdue", "ind_backlog_past_term"}
+                 "transfer_headroom", "transfer_days_until_full", "ind_backlog_overdue", "ind_backlog_past_term"}
 LOCATION_ONLY = {"over_norm"}
 
 

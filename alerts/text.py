@@ -13,6 +13,7 @@ MEASURE_WORDS = {
     "occupancy": "occupancy",
     "occupancy_ratio": "occupancy ratio",
     "days_until_full": "days until full",
+    "transfer_days_until_full": "days until the transfer network is full",
     "permit_holders": "permit holders in reception",
     "staleness": "seconds without events",
     "transfer_headroom": "transfer headroom (free beds people can move on to)",
@@ -36,7 +37,7 @@ def value_text(t: Transition) -> str:
         return "n/a"
     if t.measure == "occupancy_ratio" or t.measure.startswith("mpp_deviation"):
         return f"{t.value:.1%}"
-    return f"{t.value:,.1f}" if t.measure == "days_until_full" else f"{t.value:,.0f}"
+    return f"{t.value:,.1f}" if t.measure in ("days_until_full", "transfer_days_until_full") else f"{t.value:,.0f}"
 
 
 def threshold_text(t: Transition) -> str:

@@ -176,9 +176,17 @@ class FiguresCollector(Collector):
         yield norms
         yield over
         yield GaugeMetricFamily("capmon_national_net_inflow_per_day",
-                                "Check-ins minus check-outs per day over the last 28 days", value=figures.net_national)
-        net = GaugeMetricFamily("capmon_province_net_inflow_per_day", "Net inflow per day per province",
-                                labels=["province"])
+                                "Moves into reception minus moves out per day over the last 28 days",
+                                value=figures.net_national)
+        yield GaugeMetricFamily("capmon_transfer_net_inflow_per_day",
+                                "Moves into the transfer network's locations minus moves out of them per day over "
+                                "the last 28 days", value=figures.net_transfer)
+        if figures.transfer_days_until_full is not None:
+            yield GaugeMetricFamily("capmon_transfer_days_until_full",
+                                    "Days until transfer headroom is gone at the transfer network's 28-day net inflow "
+                                    "(absent: not shrinking)", value=figures.transfer_days_until_full)
+        net = GaugeMetricFamily("capmon_province_net_inflow_per_day",
+                                "Moves into minus moves out of the province per day (28 days)", labels=["province"])
         days = GaugeMetricFamily("capmon_province_days_until_full",
                                  "Days until the province's headroom is gone (absent: not shrinking)",
                                  labels=["province"])

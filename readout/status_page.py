@@ -119,6 +119,10 @@ def _transfer(transfer: dict[str, Any], national: dict[str, Any], national_level
                                            number(transfer["occupancy"]))}
  of {_figure("transfer-capacity", transfer["capacity"], number(transfer["capacity"]))} beds
  ({percent(transfer["occupancy_ratio"])})</dd>
+<dt>full in</dt><dd>{_figure("transfer-days-until-full", transfer.get("days_until_full"),
+                               days_text(transfer.get("days_until_full")))}
+ <span class="muted">at {number(transfer.get("net_inflow_per_day"), 1)} net/day into these locations (28 days),
+ today's beds</span></dd>
 </dl></section>"""
 
 

@@ -48,7 +48,7 @@ def occupancy_json(figures: Figures) -> dict[str, Any]:
         "now": now.isoformat() if now else None,
         "national": _area(occ.national, figures.net_national, figures.days_until_full_national),
         # regular, emergency, crisis-emergency and small-scale beds: where people can move on to
-        "transfer": _area(occ.transfer),
+        "transfer": _area(occ.transfer, figures.net_transfer, figures.transfer_days_until_full),
         "location_types": {t: _area(a) for t, a in occ.location_types.items()},
         "capacity_need": _need(figures.capacity_need),
         "provinces": {p: _area(a, figures.net_provinces.get(p, 0.0), figures.days_until_full_provinces.get(p))

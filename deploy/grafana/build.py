@@ -115,7 +115,13 @@ def capacity() -> dict:
         stat("Days until full", target("capmon_national_days_until_full"), unit="d", decimals=0,
              no_value="not shrinking",
              steps=[{"color": "red", "value": None}, {"color": "orange", "value": 7}, {"color": "green", "value": 21}],
-             description="National headroom divided by the net inflow per day of the last 28 days."),
+             description="National headroom divided by the net inflow per day (moves into reception minus moves "
+                         "out) of the last 28 days."),
+        stat("Days until the transfer network is full", target("capmon_transfer_days_until_full"), unit="d",
+             decimals=0, no_value="not filling",
+             steps=[{"color": "red", "value": None}, {"color": "orange", "value": 7}, {"color": "green", "value": 21}],
+             description="Transfer headroom divided by the net moves per day into regular, emergency, "
+                         "crisis-emergency and small-scale locations over the last 28 days, at today's beds."),
         stat("Permit holders in reception", target("capmon_permit_holders_in_reception"),
              description="Persons with a residence permit still in a COA location, waiting for a home."),
         series("National occupancy and capacity", target("capmon_national_occupancy", "in reception"),

@@ -131,11 +131,12 @@ class PartitionState(ChainState):
         return max(0, self.watermark_us - oldest)
 
     def summary(self, caught_up: bool = False) -> bytes:
-        """What the figures topic gets for this partition (daily check-ins and -outs only as far back as the
+        """What the figures topic gets for this partition (daily moves and check-outs only as far back as the
         net inflow window reads them, which keeps it small)."""
         keep = daily_kept_from(self.watermark_us) if self.watermark_us is not None else None
         if keep is not None and keep != self.daily_from:  # once a day: nothing reads older daily counts
             self.totals.forget_daily_before(keep)
+            self.forgotten.forget_daily_before(keep)  # an erased person's moves stay only while they are read
             self.daily_from = keep
         summary = PartitionSummary(self.watermark_us, dict(self.offsets), self.totals, caught_up, self.since_us)
         self.since_us = None  # what the next summary adds starts here

@@ -161,14 +161,44 @@ def _sum_by(per_location: Mapping[str, int], group_of: dict[str, str]) -> dict[s
     return sums
 
 
-def net_inflow_national(totals: Totals, now_us: int | None) -> float:
-    """Net inflow into reception (check-ins minus check-outs) per day over the last NET_INFLOW_WINDOW_DAYS days
-    ending on now's day, nationally (transfers between locations do not count)."""
+@dataclass(frozen=True, slots=True)
+class NetInflow:
+    """Net inflow per day over the last NET_INFLOW_WINDOW_DAYS days ending on now's day (CONTRACT.md section 3):
+    (moves into a scope - moves out of it) / 28, a move inside a scope being neither. Scopes follow the register
+    as it stands now; a location it does not know is in the national scope only."""
+
+    national: float
+    provinces: dict[str, float]
+    transfer: float  # the transfer network (TRANSFER_TYPES)
+    moves_out_national: float  # moves from a location to none (check-outs) per day
+
+
+NO_NET_INFLOW = NetInflow(0.0, {}, 0.0, 0.0)
+
+
+def net_inflow(totals: Totals, register: Register, now_us: int | None) -> NetInflow:
+    """Every scope's net inflow from the net moves per location over the window (`Totals.net_by_location`)."""
     if now_us is None:
-        return 0.0
-    net_days = totals.net_days
-    net = sum(net_days.get(day, 0) for day in _window_days(from_micros(now_us).date()))
-    return net / NET_INFLOW_WINDOW_DAYS
+        return NO_NET_INFLOW
+    today = from_micros(now_us).date()
+    window = _window_days(today)
+    per_location = totals.net_by_location(window[-1], window[0])
+    national = 0
+    provinces: dict[str, int] = {}
+    transfer = 0
+    province_of, type_of = register.province_of, register.type_of
+    for location_id, n in per_location.items():
+        national += n
+        province = province_of.get(location_id)
+        if province is None:
+            continue  # not registered: national only
+        provinces[province] = provinces.get(province, 0) + n
+        if type_of[location_id] in TRANSFER_TYPES:
+            transfer += n
+    out = sum(totals.moves_out.get(day, 0) for day in window)
+    days = NET_INFLOW_WINDOW_DAYS
+    return NetInflow(national / days, {p: n / days for p, n in sorted(provinces.items())}, transfer / days,
+                     out / days)
 
 
 @lru_cache(maxsize=8)
@@ -180,7 +210,7 @@ def _window_days(today: date) -> tuple[str, ...]:
 
 def check_outs_by_location(totals: Totals, now_us: int | None) -> Counter[str]:
     """Check-outs per location over the NET_INFLOW_WINDOW_DAYS days ending on now's day (no day after now's is
-    counted: now is the greatest event time). The net inflow per province and the capacity need read these."""
+    counted: now is the greatest event time). The capacity need reads these."""
     outs: Counter[str] = Counter()
     if now_us is None:
         return outs
@@ -191,33 +221,12 @@ def check_outs_by_location(totals: Totals, now_us: int | None) -> Counter[str]:
     return outs
 
 
-def net_inflow_per_province(totals: Totals, register: Register, now_us: int | None,
-                            check_outs: Counter[str]) -> dict[str, float]:
-    """The same net inflow per province (they add up to the national one); `check_outs` per location over the
-    window (`check_outs_by_location`)."""
-    if now_us is None:
-        return {}
-    start = _window_start(now_us)
-    per_location: dict[str, int] = {}
-    for (day, location_id), count in totals.check_ins.items():
-        if day >= start:
-            per_location[location_id] = per_location.get(location_id, 0) + count
-    for location_id, count in check_outs.items():
-        per_location[location_id] = per_location.get(location_id, 0) - count
-    per_province: dict[str, float] = {}
-    for location_id, n in per_location.items():
-        site = register.site(location_id)
-        province = site.province if site else UNKNOWN
-        per_province[province] = per_province.get(province, 0) + n
-    return {p: n / NET_INFLOW_WINDOW_DAYS for p, n in per_province.items()}
-
-
 def _window_start(now_us: int) -> str:
     return (from_micros(now_us).date() - timedelta(days=NET_INFLOW_WINDOW_DAYS - 1)).isoformat()
 
 
 def daily_kept_from(now_us: int) -> str:
-    """The first day whose check-ins and -outs the net inflow can still read at `now_us` (a week of margin)."""
+    """The first day whose moves and check-outs the net inflow can still read at `now_us` (a week of margin)."""
     return (from_micros(now_us).date() - timedelta(days=NET_INFLOW_WINDOW_DAYS + 7)).isoformat()
 
 

@@ -47,12 +47,28 @@ class DecisionEntry(NamedTuple):
 class CheckIn(NamedTuple):
     day: str
     location_id: str
+    occurred_us: int = 0  # 0: held from before moves were kept (an older changelog format): no move of its own
 
 
 class CheckOut(NamedTuple):
     day: str
     reason: str
-    location_id: str  # the location left
+    location_id: str  # the location the event names as left
+    occurred_us: int = 0
+
+
+class Transfer(NamedTuple):
+    day: str
+    location_id: str  # where it takes them
+    occurred_us: int = 0
+
+
+class Move(NamedTuple):
+    """A placement taking a person from where they were to where it puts them (None: no location)."""
+
+    day: str
+    source: str | None
+    target: str | None
 
 
 @dataclass(frozen=True)
@@ -64,13 +80,16 @@ class Person:
     decisions: dict[str, DecisionEntry] = field(default_factory=dict)
     check_ins: dict[str, CheckIn] = field(default_factory=dict)
     check_outs: dict[str, CheckOut] = field(default_factory=dict)
-    transfers: frozenset[str] = frozenset()  # ids of transfers, only to recognise their duplicates
+    transfers: dict[str, Transfer] = field(default_factory=dict)
     last_us: int = 0  # greatest occurred_at of their events: retention counts from it
     # latest registration that asks the IND for a decision (first, repeat, relocation): awaiting a decision
     # while no decision is later than it (CONTRACT.md section 3, IND backlog)
     asylum_registration: Stamp | None = None
     erased: bool = False  # a tombstone asked to erase them: only what the figures need is kept (see `minimize`)
     counted: frozenset[str] = frozenset()  # keyed hashes of the event ids counted before the erasure
+    # Where their moves start from when their placements before it are not held (erased, or kept by a format
+    # without event times): the placement then. None: every placement is held, they start from no location.
+    base: LatestPlacement | None = None
 
     @property
     def location(self) -> str | None:
@@ -115,7 +134,7 @@ def minimize(person: Person, hashed: Callable[[str], str]) -> Person:
                               else "other") if person.decision else None
     asylum = hide(person.asylum_registration) if person.asylum_registration else None
     marker = Person(last_us=person.last_us, erased=True)
-    kept = replace(marker, placement=placement, decision=decision, asylum_registration=asylum)
+    kept = replace(marker, placement=placement, decision=decision, asylum_registration=asylum, base=placement)
     if not kept.active:
         return marker
     ids = [*person.registrations, *person.decisions, *person.check_ins, *person.check_outs, *person.transfers]
@@ -188,17 +207,38 @@ def fold(person: Person, event: Registration | Decision | Placement) -> Person:
         return changed
     changed = person
     if event.action == "check_out" and event.event_id not in person.check_outs:
-        out = CheckOut(day, intern(event.reason or "other"), intern(event.location_id))
+        out = CheckOut(day, intern(event.reason or "other"), intern(event.location_id), st[0])
         changed = replace(changed, check_outs={**person.check_outs, event.event_id: out})
     elif event.action == "check_in" and event.event_id not in person.check_ins:
-        check_in = CheckIn(day, intern(event.location_id))
+        check_in = CheckIn(day, intern(event.location_id), st[0])
         changed = replace(changed, check_ins={**person.check_ins, event.event_id: check_in})
     elif event.action == "transfer" and event.event_id not in person.transfers:
-        changed = replace(changed, transfers=person.transfers | {event.event_id})
+        transfer = Transfer(day, intern(event.location_id), st[0])
+        changed = replace(changed, transfers={**person.transfers, event.event_id: transfer})
     if person.placement is None or st > person.placement.stamp:
         where = None if event.action == "check_out" else intern(event.location_id)
         changed = replace(changed, placement=LatestPlacement(st, where))
     return changed
+
+
+def moves(person: Person) -> list[Move]:
+    """Each held placement, in the order of the person's own placements (by occurred_at, event_id: a late one
+    slotted in), as a move from where they were to where it puts them (CONTRACT.md section 3, net inflow). A
+    placement that leaves them where they were is no move. After an erasure they start from `base`, and only
+    placements after it move them (the earlier ones are no longer held)."""
+    held = [(e.occurred_us, eid, e.day, e.location_id) for eid, e in person.check_ins.items() if e.occurred_us]
+    held += [(e.occurred_us, eid, e.day, e.location_id) for eid, e in person.transfers.items() if e.occurred_us]
+    held += [(e.occurred_us, eid, e.day, None) for eid, e in person.check_outs.items() if e.occurred_us]
+    base = person.base
+    where = base.location_id if base is not None else None
+    out = []
+    for us, eid, day, target in sorted(held):
+        if base is not None and (us, eid) <= base.stamp:
+            continue
+        if target != where:
+            out.append(Move(day, where, target))
+            where = target
+    return out
 
 
 def first_instance_decisions(person: Person) -> Counter[tuple[str, str]]:

@@ -29,11 +29,11 @@ from streams.state.inflow import (
 from streams.state.occupancy import (
     NET_INFLOW_WINDOW_DAYS,
     Area,
+    NetInflow,
     Occupancy,
     check_outs_by_location,
     days_until_full,
-    net_inflow_national,
-    net_inflow_per_province,
+    net_inflow,
 )
 from streams.state.register import Register
 from streams.state.stamp import from_micros, local_day
@@ -86,17 +86,31 @@ class Figures:
         return compose_inflow(self.now_us, self.year_to_date, self.rolling)
 
     @cached_property
-    def net_national(self) -> float:
-        """Check-ins minus check-outs per day over the net inflow window."""
-        return net_inflow_national(self.totals, self.now_us)
+    def net_inflow(self) -> NetInflow:
+        """Moves into minus moves out of each scope per day over the net inflow window (national, per province,
+        the transfer network)."""
+        return net_inflow(self.totals, self.register, self.now_us)
 
-    @cached_property
+    @property
+    def net_national(self) -> float:
+        return self.net_inflow.national
+
+    @property
     def net_provinces(self) -> dict[str, float]:
-        return net_inflow_per_province(self.totals, self.register, self.now_us, self.check_outs_by_location)
+        return self.net_inflow.provinces
+
+    @property
+    def net_transfer(self) -> float:
+        return self.net_inflow.transfer
+
+    @property
+    def moves_out_national(self) -> float:
+        """Moves out of reception (check-outs of someone at a location) per day over the window."""
+        return self.net_inflow.moves_out_national
 
     @cached_property
     def check_outs_by_location(self) -> Counter[str]:
-        """Check-outs per location over the last NET_INFLOW_WINDOW_DAYS days (net inflow and capacity need)."""
+        """Check-out events per location over the last NET_INFLOW_WINDOW_DAYS days (the capacity need)."""
         return check_outs_by_location(self.totals, self.now_us)
 
     @cached_property
@@ -108,6 +122,12 @@ class Figures:
     def days_until_full_provinces(self) -> dict[str, float | None]:
         return {p: days_until_full(a.headroom, self.net_provinces.get(p, 0.0))
                 for p, a in self.occupancy.provinces.items()}
+
+    @cached_property
+    def transfer_days_until_full(self) -> float | None:
+        """Transfer headroom / the transfer network's net inflow, at today's capacity (the outlook adds the
+        register's dates); 0 when the network is full, None when it is not filling."""
+        return days_until_full(self.occupancy.transfer.headroom, self.net_transfer)
 
     @cached_property
     def registrations_by_type(self) -> dict[str, int]:

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from streams.state.people import Person, first_instance, first_instance_decisions, replace
+from streams.state.people import Person, first_instance, first_instance_decisions, moves, replace
 from streams.state.stamp import local_day
 
 
@@ -21,8 +21,11 @@ class Totals:
     inflow: Counter[tuple[str, str, bool]] = field(default_factory=Counter)  # (day, application_type, amv)
     decisions: Counter[tuple[str, str]] = field(default_factory=Counter)  # (outcome, nationality)
     outflow: Counter[tuple[str, str]] = field(default_factory=Counter)  # (half year "2023-H2", check-out reason)
-    check_ins: Counter[tuple[str, str]] = field(default_factory=Counter)  # (day, location)
     check_outs: Counter[tuple[str, str]] = field(default_factory=Counter)  # (day, location left)
+    # Moves (people.moves): (day, location) -> moves into it minus moves out of it. A scope's net inflow is the
+    # sum over its locations (a move inside it adds and takes one), whatever the register says when it is read.
+    moves: Counter[tuple[str, str]] = field(default_factory=Counter)
+    moves_out: Counter[str] = field(default_factory=Counter)  # day -> moves from a location to none (check-outs)
     # day of the registration a person awaits a decision on -> persons (the IND backlog, CONTRACT.md section 3)
     awaiting: Counter[str] = field(default_factory=Counter)
     # (outcome, nationality) of first-instance asylum decisions (the letter's grant rate; people.py)
@@ -33,17 +36,17 @@ class Totals:
     # Indexes derived from the counters above, kept so the read model sums a year or a window in a few steps
     # instead of going through every day (never encoded, not compared).
     inflow_years: Counter[tuple[str, str, bool]] = field(default_factory=Counter, compare=False, repr=False)
-    net_days: Counter[str] = field(default_factory=Counter, compare=False, repr=False)  # day -> ins - outs
+    net_days: Counter[str] = field(default_factory=Counter, compare=False, repr=False)  # day -> national net
+    # the net moves per location over the last window read (`net_by_location`), kept up to date by every move
+    _window: tuple[str, str, Counter[str]] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.inflow_years:
             for (day, app_type, minor), n in self.inflow.items():
                 self.inflow_years[(day[:4], app_type, minor)] += n
         if not self.net_days:
-            for (day, _location), n in self.check_ins.items():
+            for (day, _location), n in self.moves.items():
                 self.net_days[day] += n
-            for (day, _location), n in self.check_outs.items():
-                self.net_days[day] -= n
 
     @classmethod
     def of(cls, people: Iterable[Person]) -> Totals:
@@ -65,6 +68,7 @@ class Totals:
         """Add `other` in place."""
         for name in SUMMED:
             getattr(self, name).update(getattr(other, name))
+        self._window = None
 
     def apply(self, before: Person, after: Person) -> None:
         """Replace `before`'s contribution by `after`'s (after = fold(before, ...), so id-keyed maps only grow).
@@ -73,6 +77,9 @@ class Totals:
         if before.location != after.location or before.permit_holder_in_reception != after.permit_holder_in_reception:
             self._place(before, -1)
             self._place(after, +1)
+        if (before.check_ins is not after.check_ins or before.transfers is not after.transfers
+                or before.check_outs is not after.check_outs or before.base is not after.base):
+            self._moved(before, after)
         regs_same = before.registrations is after.registrations
         if not regs_same or bool(before.check_ins) != bool(after.check_ins):
             _move(self.arrivals, arrival(before), arrival(after))
@@ -94,17 +101,51 @@ class Totals:
                 self.decisions[(decision.outcome, decision.nationality)] += 1
                 if regs_same and first_instance(after, key):  # the others' first-instance status stays
                     self.first_instance[(decision.outcome, decision.nationality)] += 1
-        if before.check_ins is not after.check_ins:
-            for key in after.check_ins.keys() - before.check_ins.keys():
-                check_in = after.check_ins[key]
-                self.check_ins[(check_in.day, check_in.location_id)] += 1
-                self.net_days[check_in.day] += 1
         if before.check_outs is not after.check_outs:
             for key in after.check_outs.keys() - before.check_outs.keys():
                 out = after.check_outs[key]
                 self.outflow[(half_year(out.day), out.reason)] += 1
                 self.check_outs[(out.day, out.location_id)] += 1
-                self.net_days[out.day] -= 1
+
+    def _moved(self, before: Person, after: Person) -> None:
+        """Replace `before`'s moves by `after`'s: a late placement changes where the next one took them from."""
+        was, now = moves(before), moves(after)
+        if was == now[:len(was)]:  # the usual case: moves added at the end
+            was, now = [], now[len(was):]
+        for sign, changes in ((-1, was), (1, now)):
+            for day, source, target in changes:
+                if source is not None:
+                    self._move_at(day, source, -sign)
+                if target is not None:
+                    self._move_at(day, target, sign)
+                elif source is not None:
+                    self.moves_out[day] += sign
+                    if not self.moves_out[day]:
+                        del self.moves_out[day]
+
+    def _move_at(self, day: str, location_id: str, n: int) -> None:
+        key = (day, location_id)
+        self.moves[key] += n
+        if not self.moves[key]:
+            del self.moves[key]
+        self.net_days[day] += n
+        window = self._window
+        if window is not None and window[0] <= day <= window[1]:
+            window[2][location_id] += n
+
+    def net_by_location(self, first: str, last: str) -> Counter[str]:
+        """Net moves into each location over the days `first`..`last` (ISO, inclusive). The read model asks
+        for the window ending on now's day at every evaluation: kept, and moved along a day at a time, instead
+        of summed again (do not change the answer: it is the kept one)."""
+        window = self._window
+        if window is not None and window[0] == first and window[1] == last:
+            return window[2]
+        sums: Counter[str] = Counter()
+        for (day, location_id), n in self.moves.items():
+            if first <= day <= last:
+                sums[location_id] += n
+        self._window = (first, last, sums)
+        return sums
 
     def _place(self, person: Person, sign: int) -> None:
         where = person.location
@@ -121,11 +162,14 @@ class Totals:
     def forget_daily_before(self, day: str) -> None:
         """Drop daily check-ins and -outs before `day`: only the recent window is read from them (the net inflow
         behind days until full), so a long-running state need not keep them (counts per half year stay)."""
-        for daily in (self.check_ins, self.check_outs):
+        if self._window is not None and self._window[0] < day:
+            self._window = None
+        for daily in (self.check_outs, self.moves):
             for key in [k for k in daily if k[0] < day]:
                 del daily[key]
-        for key in [k for k in self.net_days if k < day]:
-            del self.net_days[key]
+        for per_day in (self.net_days, self.moves_out):
+            for key in [k for k in per_day if k < day]:
+                del per_day[key]
 
     def merge(self, other: Totals) -> Totals:
         """The sum of two workers' (or partitions') totals."""
@@ -142,8 +186,8 @@ class Totals:
         return total
 
 
-SUMMED = ("occupancy", "permit_holders", "inflow", "decisions", "outflow", "check_ins", "check_outs", "awaiting",
-          "first_instance", "arrivals", "inflow_years", "net_days")
+SUMMED = ("occupancy", "permit_holders", "inflow", "decisions", "outflow", "check_outs", "moves", "moves_out",
+          "awaiting", "first_instance", "arrivals", "inflow_years", "net_days")
 
 
 def _move(counter: Counter, was: object, now: object) -> None:

@@ -122,7 +122,7 @@ def test_a_large_forgotten_record_goes_to_the_changelog_in_parts_and_old_parts_a
 
     small, _ = forgotten_entries(b"{}", set())
     assert small == [(FORGOTTEN_KEY, b"{}")]
-    big = json.dumps({"check_ins": [["2023-07-01", f"L{i:06d}", 1] for i in range(40_000)]}).encode()
+    big = json.dumps({"moves": [["2023-07-01", f"L{i:06d}", 1] for i in range(40_000)]}).encode()
     first, named = forgotten_entries(big, set())
     assert all(len(v or b"") <= PART_BYTES for _k, v in first) and first[-1][0] == FORGOTTEN_KEY and len(named) >= 1
     store = dict(first)

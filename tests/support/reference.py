@@ -50,11 +50,15 @@ def expected_figures(events: list[dict], terms: list[dict] | None = None, at: da
     first_registered: dict[str, date] = {}  # person -> day of their first registration
     checked_in: set[str] = set()  # persons with a check-in
     check_outs: list[date] = []
+    moved: list[tuple[date, str | None, str | None]] = []  # (day, from, to) of every placement that moved someone
     now: datetime | None = None
     for e in ordered:
         kind = e["event_type"]
         if kind == "placement":
+            was = where.get(e["person_id"])
             where[e["person_id"]] = None if e["action"] == "check_out" else e["location_id"]
+            if was != where[e["person_id"]]:
+                moved.append((_when(e).astimezone(AMS).date(), was, where[e["person_id"]]))
             if e["action"] == "check_in":
                 checked_in.add(e["person_id"])
             elif e["action"] == "check_out":
@@ -139,6 +143,7 @@ def expected_figures(events: list[dict], terms: list[dict] | None = None, at: da
                              "past_term": sum(1 for day in awaiting if (on - day).days >= term_of(day, schedule)),
                              "by_waiting": {b: sum(1 for w in waiting if lo <= w <= hi)
                                             for b, (lo, hi) in bands.items()}}
+        result["net_inflow"] = _net_inflow(moved, sites, today)
         mpp = [d for d, t in registrations if t in MPP_TYPES]
         result["inflow_ytd"] = sum(1 for d in mpp if d.year == today.year)
         result["rolling"] = {f"{n}d": sum(1 for d in mpp if today - timedelta(days=n - 1) <= d <= today)
@@ -158,6 +163,32 @@ def expected_figures(events: list[dict], terms: list[dict] | None = None, at: da
                 s: national["occupancy"] + max(0, forecast["scenarios"][s] - result["inflow_ytd"]) * bed_share
                 - outs * days for s in ("min", "medio", "max")}
     return result
+
+
+def _net_inflow(moved: list[tuple[date, str | None, str | None]], sites: dict[str, dict], today: date) -> dict:
+    """(moves into a scope - moves out of it) / 28 over the 28 days ending today, by the contract's words: a move
+    is into a scope when it takes someone from outside it (or from no location) into it; scopes by the register
+    as it stands; a location it does not know is in the national scope only."""
+    def scopes(location: str | None) -> set[str]:
+        if location is None:
+            return set()
+        site = sites.get(location)
+        if site is None:
+            return {"national"}
+        return {"national", f"province:{site['province']}",
+                *({"transfer"} if site["location_type"] in TRANSFER else ())}
+
+    net: dict[str, int] = {}
+    for day, source, target in moved:
+        if not today - timedelta(days=27) <= day <= today:
+            continue
+        before, after = scopes(source), scopes(target)
+        for scope in after - before:
+            net[scope] = net.get(scope, 0) + 1
+        for scope in before - after:
+            net[scope] = net.get(scope, 0) - 1
+    return {"national": net.get("national", 0) / 28, "transfer": net.get("transfer", 0) / 28,
+            "provinces": {k.split(":", 1)[1]: n / 28 for k, n in sorted(net.items()) if k.startswith("province:")}}
 
 
 def reference_capacity(site: dict, today: str | None) -> int:
@@ -233,11 +264,27 @@ def figures_differences(worker: ReadsApi, expected: dict) -> list[str]:
             abs(need["scenarios"][s]["need"] - v) > 1e-6 for s, v in expected["capacity_need"].items())):
         diffs.append(f"capacity need {need and {s: v['need'] for s, v in need['scenarios'].items()}} != "
                      f"{expected['capacity_need']}")
+    if "net_inflow" in expected:
+        want = expected["net_inflow"]
+        got = {"national": occ["national"]["net_inflow_per_day"], "transfer": occ["transfer"]["net_inflow_per_day"],
+               "provinces": {p: v["net_inflow_per_day"] for p, v in occ["provinces"].items()
+                             if v["net_inflow_per_day"]}}
+        if not _near(got, {**want, "provinces": {p: n for p, n in want["provinces"].items() if n}}):
+            diffs.append(f"net inflow {got} != {want}")
     if flow["ytd"] != expected["inflow_ytd"] or flow["rolling"] != expected["rolling"]:
         diffs.append(f"inflow {flow['ytd']} {flow['rolling']} != {expected['inflow_ytd']} {expected['rolling']}")
     if expected["now"] is not None and (occ["now"] is None or datetime.fromisoformat(occ["now"]) != expected["now"]):
         diffs.append(f"now {occ['now']} != {expected['now'].isoformat()}")
     return diffs
+
+
+def _near(got: Any, want: Any) -> bool:
+    """Equal, floats to 1e-9 (sums of n / 28 in different orders), nested through dicts."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        return got.keys() == want.keys() and all(_near(got[k], want[k]) for k in got)
+    if isinstance(got, (int, float)) and isinstance(want, (int, float)):
+        return abs(got - want) < 1e-9
+    return bool(got == want)
 
 
 def _close(got: dict, want: dict) -> bool:

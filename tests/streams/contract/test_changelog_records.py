@@ -25,10 +25,16 @@ GOLDEN_META = (b'{"watermark_us": 1688198400000000, "offsets": {"registrations":
                b'1688198400000000}, "heard": {"registrations": 1688198401000000}, "awaiting_erasure": {"ab12": '
                b'1688198402000000}, "legacy_unkeyed": true, "event_id_key": "00010203"}')
 TOTALS = Totals(occupancy=Counter({"L1": 3}), inflow=Counter({("2023-07-01", "first", False): 2}),
-                check_ins=Counter({("2023-07-01", "L1"): 1}), arrivals=Counter({("2023-07-01", True): 1}))
+                moves=Counter({("2023-07-01", "L1"): 1}), moves_out=Counter({"2023-07-01": 2}),
+                arrivals=Counter({("2023-07-01", True): 1}))
 GOLDEN_FORGOTTEN = (b'{"occupancy": [["L1", 3]], "permit_holders": [], "inflow": [["2023-07-01", "first", false, 2]],'
-                    b' "decisions": [], "outflow": [], "check_ins": [["2023-07-01", "L1", 1]], "check_outs": [], '
-                    b'"awaiting": [], "first_instance": [], "arrivals": [["2023-07-01", true, 1]]}')
+                    b' "decisions": [], "outflow": [], "check_outs": [], "moves": [["2023-07-01", "L1", 1]], '
+                    b'"moves_out": [["2023-07-01", 2]], "awaiting": [], "first_instance": [], '
+                    b'"arrivals": [["2023-07-01", true, 1]]}')
+# before moves (issue 20): daily check-ins instead; they read as no moves (the window fills again in 28 days)
+GOLDEN_FORGOTTEN_2 = (b'{"occupancy": [["L1", 3]], "permit_holders": [], "inflow": [["2023-07-01", "first", false, '
+                      b'2]], "decisions": [], "outflow": [], "check_ins": [["2023-07-01", "L1", 1]], "check_outs": [], '
+                      b'"awaiting": [], "first_instance": [], "arrivals": [["2023-07-01", true, 1]]}')
 
 
 def test_the_meta_round_trips_and_is_the_bytes_it_always_was():
@@ -57,7 +63,9 @@ def test_anything_else_is_a_bad_meta_record(raw):
 def test_the_forgotten_totals_round_trip_and_are_the_bytes_they_always_were():
     assert ForgottenTotals(TOTALS).encode() == GOLDEN_FORGOTTEN
     assert ForgottenTotals.decode(GOLDEN_FORGOTTEN) == ForgottenTotals(TOTALS)
-    assert b'"check_ins": [],' in ForgottenTotals(TOTALS).encode(keep_days_from="2023-07-02")
+    assert b'"moves": [], "moves_out": [],' in ForgottenTotals(TOTALS).encode(keep_days_from="2023-07-02")
+    older = ForgottenTotals.decode(GOLDEN_FORGOTTEN_2).totals
+    assert older.occupancy == TOTALS.occupancy and older.arrivals == TOTALS.arrivals and not older.moves
 
 
 @pytest.mark.parametrize("raw", [b"", b"{", b"[]", b"\xff", b'{"occupancy": 3}'])

@@ -30,13 +30,14 @@ from streams.errors import BadRecord
 from streams.state.totals import Totals
 
 TOTALS = Totals(occupancy=Counter({"L1": 3}), inflow=Counter({("2023-07-01", "first", False): 2}),
-                check_ins=Counter({("2023-07-01", "L1"): 1}), arrivals=Counter({("2023-07-01", True): 1}))
+                moves=Counter({("2023-07-01", "L1"): 1}), moves_out=Counter({"2023-07-01": 2}),
+                arrivals=Counter({("2023-07-01", True): 1}))
 SUMMARY = PartitionSummary(1_688_198_400_000_000, {"registrations": 5, "placements": 7}, TOTALS, True, None)
 GOLDEN_SUMMARY = (
     b'{"format":2,"watermark_us":1688198400000000,"offsets":{"registrations":5,"placements":7},"caught_up":true,'
     b'"since_us":null,"totals":{"occupancy":[["L1",3]],"permit_holders":[],"inflow":[["2023-07-01","first",false,'
-    b'2]],"decisions":[],"outflow":[],"check_ins":[["2023-07-01","L1",1]],"check_outs":[],"awaiting":[],'
-    b'"first_instance":[],"arrivals":[["2023-07-01",true,1]]}}')
+    b'2]],"decisions":[],"outflow":[],"check_outs":[],"moves":[["2023-07-01","L1",1]],"moves_out":[["2023-07-01",'
+    b'2]],"awaiting":[],"first_instance":[],"arrivals":[["2023-07-01",true,1]]}}')
 LOCATION = (b'{"event_id": "l1", "occurred_at": "2023-01-01T00:00:00+01:00", "location_id": "L1", "name": "AZC Een",'
             b' "province": "NL-UT", "location_type": "regular", "capacity": 10, "status": "open"}')
 
@@ -50,8 +51,8 @@ def test_a_summary_round_trips_and_its_version_is_the_offsets_processed():
 def test_a_summary_is_the_bytes_it_always_was():
     assert SUMMARY.encode() == GOLDEN_SUMMARY
     assert PartitionSummary.decode(GOLDEN_SUMMARY) == SUMMARY
-    # daily check-ins before the kept window are left out; arrivals are kept 90 days longer
-    assert b'"check_ins":[],' in SUMMARY.encode(keep_days_from="2023-07-02")
+    # daily moves before the kept window are left out; arrivals are kept 90 days longer
+    assert b'"moves":[],"moves_out":[],' in SUMMARY.encode(keep_days_from="2023-07-02")
     assert b'"arrivals":[["2023-07-01",true,1]]' in SUMMARY.encode(keep_days_from="2023-07-02")
 
 
@@ -81,8 +82,8 @@ def test_a_large_summary_goes_out_in_parts_keyed_by_number_with_its_head_last():
     assert keys == [b"partition:3:part:0", b"partition:3:part:1", b"partition:3:part:2", b"partition:3:part:3",
                     b"partition:3"]
     head = records[-1][1]
-    assert head == (b'{"format": "parts", "parts": 4, "size": 367, '
-                    b'"sha256": "ac659ca0d4efb2db19f093a71b428a8375849cd1502b03f76010bc59eef9a643"}')
+    assert head == (b'{"format": "parts", "parts": 4, "size": 394, '
+                    b'"sha256": "8ea2ed9703bec03a9905949519d8ac38830b672e58cc771aae475f8c49bc6f85"}')
     assert is_head(head) and join(head, {i: value for i, (_key, value) in enumerate(records[:-1])}) == GOLDEN_SUMMARY
     assert split(partition_key(3), GOLDEN_SUMMARY) == [(b"partition:3", GOLDEN_SUMMARY)]  # small: whole
 

@@ -77,18 +77,67 @@ def test_rolling_inflow_by_type_and_unaccompanied_minors_count_only_days_in_the_
     assert flow.ytd_unaccompanied_minors == 2
 
 
-def test_net_inflow_counts_check_ins_and_check_outs_not_transfers():
+def _site(event_id: str, location_id: str, province: str, location_type: str) -> dict:
+    return {"event_type": "location", "event_id": event_id, "occurred_at": "2023-04-01T00:00:00Z",
+            "location_id": location_id, "name": location_id, "province": province, "location_type": location_type,
+            "capacity": 100, "status": "open"}
+
+
+def _placements(rows: list[tuple[str, str, str, str | None, str]]) -> list[dict]:
+    return [{"event_type": "placement", "event_id": eid, "occurred_at": f"2023-05-{day}T10:00:00Z", "person_id": who,
+             "action": action, **({"location_id": loc} if loc else {"location_id": "AZC", "reason": "housed"})}
+            for eid, day, who, loc, action in rows]
+
+
+NET_FEED = [
+    _site("s1", "TA", "NL-GR", "application_centre"), _site("s2", "AZC", "NL-GR", "regular"),
+    _site("s3", "NOOD", "NL-UT", "crisis_emergency"),
+    *_placements([
+        ("e1", "02", "a", "TA", "check_in"), ("e2", "03", "a", "AZC", "transfer"),  # into the network, in NL-GR
+        ("e3", "02", "b", "TA", "check_in"), ("e4", "04", "b", "NOOD", "transfer"),  # NL-GR -> NL-UT, network
+        ("e5", "05", "b", "AZC", "transfer"),  # inside the network, NL-UT -> NL-GR
+        ("e6", "06", "c", "ELSEWHERE", "check_in"),  # an unregistered location: national only
+        ("e7", "07", "c", "NOOD", "transfer"),  # national: inside; NL-UT and the network: in
+        ("e8", "08", "a", None, "check_out"),  # out of everything it was in
+        ("e9", "09", "d", "AZC", "transfer"),  # a first placement that is a transfer: from no location
+        ("e10", "03", "b", "AZC", "transfer"),  # late, slotted between e3 and e4: e4 is then AZC -> NOOD
+    ])]
+
+
+@pytest.mark.parametrize("order", ["as_written", "reversed"])
+def test_net_inflow_counts_moves_into_and_out_of_each_scope(order):
+    """CONTRACT.md section 3: each placement moves a person from where they were (in the order of their own
+    placements, a late one slotted in) to where it puts them; into a scope from outside it counts +1, out of it
+    -1, inside it neither; unregistered locations are national only. Any arrival order gives the same."""
     state = ChainState()
-    rows = [("a", "check_in", "L1"), ("b", "check_in", "L1"), ("a", "transfer", "L2"), ("c", "check_in", "L2"),
-            ("b", "check_out", "L1")]
-    for i, (person, action, loc) in enumerate(rows):
-        state.apply(parse_event(json.dumps({"event_id": f"e{i}", "occurred_at": f"2023-05-0{i + 1}T10:00:00Z",
-                                            "person_id": person, "action": action, "location_id": loc}),
-                                "placement"))
+    for body in NET_FEED if order == "as_written" else reversed(NET_FEED):
+        state.apply(parse_event(json.dumps({k: v for k, v in body.items() if k != "event_type"}),
+                                body["event_type"]))
     figures = Figures(state.totals, state.register, state.watermark_us)
-    national, per_province = figures.net_national, figures.net_provinces
-    assert national == pytest.approx(2 / 28)
-    assert per_province == {"unknown": pytest.approx(2 / 28)}
+    # national: in a, b, c, d (4); out a (1)
+    assert figures.net_national == pytest.approx(3 / 28)
+    # the network: a in (e2) and out (e8); b in (e10); c in (e7); d in (e9)
+    assert figures.net_transfer == pytest.approx(3 / 28)
+    # NL-GR: a in, out; b in (e3), stays in NL-GR (e10), out to NL-UT (e4), back in (e5); d in
+    # NL-UT: b in (e4), out (e5); c in (e7)
+    assert figures.net_provinces == {"NL-GR": pytest.approx(2 / 28), "NL-UT": pytest.approx(1 / 28)}
+    assert figures.moves_out_national == pytest.approx(1 / 28)
+    assert figures.transfer_days_until_full == pytest.approx((200 - 3) / (3 / 28))
+    expected = expected_figures(NET_FEED)["net_inflow"]
+    assert expected == {"national": pytest.approx(3 / 28), "transfer": pytest.approx(3 / 28),
+                        "provinces": {"NL-GR": pytest.approx(2 / 28), "NL-UT": pytest.approx(1 / 28)}}
+
+
+def test_net_inflow_follows_the_register_as_it_stands_now():
+    """A location registered after people moved there: its moves count in its province and the network now."""
+    state = ChainState()
+    for body in [*_placements([("e1", "02", "a", "NEW", "check_in"), ("e2", "03", "b", "NEW", "check_in")]),
+                 {**_site("s9", "NEW", "NL-DR", "regular"), "occurred_at": "2023-05-04T00:00:00Z"}]:
+        state.apply(parse_event(json.dumps({k: v for k, v in body.items() if k != "event_type"}),
+                                body["event_type"]))
+    figures = Figures(state.totals, state.register, state.watermark_us)
+    assert (figures.net_national, figures.net_transfer) == (pytest.approx(2 / 28), pytest.approx(2 / 28))
+    assert figures.net_provinces == {"NL-DR": pytest.approx(2 / 28)}
 
 
 def test_a_faulty_simulated_quarter_gives_the_reference_figures(tmp_path):
@@ -114,8 +163,14 @@ def test_a_faulty_simulated_quarter_gives_the_reference_figures(tmp_path):
     assert {k: v.headroom for k, v in occ.provinces.items()} == {
         k: v["headroom"] for k, v in expected["provinces"].items()}
     assert occ.national.permit_holders == expected["permit_holders"]
-    flow = Figures(state.totals, state.register, state.watermark_us).inflow
+    figures = Figures(state.totals, state.register, state.watermark_us)
+    flow = figures.inflow
     assert (flow.ytd, flow.rolling) == (expected["inflow_ytd"], expected["rolling"])
+    net = expected["net_inflow"]  # moves by each person's own order, with a day of disorder and duplicates
+    assert figures.net_national == pytest.approx(net["national"], abs=1e-9) and net["national"] != 0
+    assert figures.net_transfer == pytest.approx(net["transfer"], abs=1e-9) and net["transfer"] != 0
+    assert {p: n for p, n in figures.net_provinces.items() if n} == pytest.approx(
+        {p: n for p, n in net["provinces"].items() if n}, abs=1e-9)
     assert results["duplicate"] > 0 and results["invalid"] > 0
 
 
