@@ -30,9 +30,11 @@ def term_of(day: date, terms: list[dict]) -> int:
     return next((t["days"] for t in terms if t["from"] <= day <= t["to"]), 183)
 
 
-def expected_figures(events: list[dict], terms: list[dict] | None = None, at: datetime | None = None) -> dict:
+def expected_figures(events: list[dict], terms: list[dict] | None = None, at: datetime | None = None,
+                     outlook_days: int = 84) -> dict:
     """Figures for a list of *valid* events (dicts with event_type), in any order, with duplicates. `terms`: the
-    decision term schedule (default DEFAULT_TERMS); `at`: the backlog's now, when not the latest event."""
+    decision term schedule (default DEFAULT_TERMS); `at`: the backlog's now, when not the latest event;
+    `outlook_days`: the outlook's horizon (CAPMON_OUTLOOK_DAYS)."""
     unique: dict[str, dict] = {}
     for event in events:
         unique.setdefault(event["event_id"], event)
@@ -144,6 +146,13 @@ def expected_figures(events: list[dict], terms: list[dict] | None = None, at: da
                              "by_waiting": {b: sum(1 for w in waiting if lo <= w <= hi)
                                             for b, (lo, hi) in bands.items()}}
         result["net_inflow"] = _net_inflow(moved, sites, today)
+        recent = [p for p, d in first_registered.items() if today - timedelta(days=90) < d <= today]
+        share_with_bed = sum(1 for p in recent if p in checked_in) / len(recent) if recent else 1.0
+        moves_out = sum(1 for day, source, target in moved
+                        if source is not None and target is None and today - timedelta(days=27) <= day <= today) / 28
+        result["outlook"] = _outlook(today, outlook_days, sites, forecasts, national["occupancy"],
+                                     transfer["occupancy"], transfer["headroom"], share_with_bed, moves_out,
+                                     result["net_inflow"])
         mpp = [d for d, t in registrations if t in MPP_TYPES]
         result["inflow_ytd"] = sum(1 for d in mpp if d.year == today.year)
         result["rolling"] = {f"{n}d": sum(1 for d in mpp if today - timedelta(days=n - 1) <= d <= today)
@@ -189,6 +198,65 @@ def _net_inflow(moved: list[tuple[date, str | None, str | None]], sites: dict[st
             net[scope] = net.get(scope, 0) - 1
     return {"national": net.get("national", 0) / 28, "transfer": net.get("transfer", 0) / 28,
             "provinces": {k.split(":", 1)[1]: n / 28 for k, n in sorted(net.items()) if k.startswith("province:")}}
+
+
+def _outlook(today: date, horizon: int, sites: dict[str, dict], forecasts: dict[int, dict], occupied: int,
+             transfer_occupied: int, transfer_headroom: int, bed_share: float, moves_out: float,
+             net: dict) -> dict:
+    """CONTRACT.md section 3a by its words: per scenario and day from tomorrow to today + horizon, planned capacity
+    by the register as it stands, occupancy now plus the sum of net(k) from tomorrow to the day, headroom; the
+    first day the transfer network's projected headroom is <= 0; the openings and closings within the horizon."""
+    days = [today + timedelta(days=k) for k in range(1, horizon + 1)]
+
+    def beds(day: date, transfer_only: bool) -> int:
+        return sum(reference_capacity(s, day.isoformat()) for s in sites.values()
+                   if not transfer_only or s["location_type"] in TRANSFER)
+
+    def forecast_for(year: int) -> dict | None:
+        earlier = [y for y in forecasts if y <= year]
+        later = [y for y in forecasts if y > year]
+        return forecasts[max(earlier)] if earlier else forecasts[min(later)] if later else None
+
+    def day_share(day: date, forecast: dict) -> float:
+        """The day's share of its year: by the forecast's monthly profile (a month's share spread over its
+        days), else one day of the year's days."""
+        profile = forecast.get("monthly_profile")
+        if profile:
+            month_days = (date(day.year + day.month // 12, day.month % 12 + 1, 1) - date(day.year, day.month, 1)).days
+            return profile[day.month - 1] / sum(profile) / month_days
+        return 1 / (date(day.year + 1, 1, 1) - date(day.year, 1, 1)).days
+
+    national_beds = [beds(d, False) for d in days]
+    transfer_beds = [beds(d, True) for d in days]
+    out: dict = {"scenarios": {}, "changes": []}
+    for scenario in ("min", "medio", "max", "trend"):
+        national, transfer = [], []
+        total_national = total_transfer = 0.0
+        for i, day in enumerate(days):
+            if scenario == "trend":
+                total_national += net["national"]
+                total_transfer += net["transfer"]
+            else:
+                forecast = forecast_for(day.year)
+                expected = forecast["scenarios"][scenario] * day_share(day, forecast) if forecast else 0.0
+                step = expected * bed_share - moves_out
+                total_national += step
+                total_transfer += step  # growth lands where people move on to
+            national.append(national_beds[i] - (occupied + total_national))
+            transfer.append(transfer_beds[i] - (transfer_occupied + total_transfer))
+        full = 0 if transfer_headroom <= 0 else next((i + 1 for i, h in enumerate(transfer) if h <= 0), None)
+        out["scenarios"][scenario] = {"national_headroom": national, "transfer_headroom": transfer,
+                                      "days_until_transfer_full": full}
+    last = days[-1] if days else today
+    for location_id, site in sorted(sites.items()):
+        if site["status"] != "open":
+            continue
+        for kind, key in (("opens", "opens_on"), ("closes", "closes_on")):
+            on = site.get(key)
+            if on is not None and today < date.fromisoformat(on) <= last:
+                out["changes"].append({"day": on, "location_id": location_id, "change": kind,
+                                       "beds": site["capacity"]})
+    return out
 
 
 def reference_capacity(site: dict, today: str | None) -> int:
