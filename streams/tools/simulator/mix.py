@@ -3,7 +3,7 @@
 Numbers from the letter are marked [letter]; numbers from public COA/IND reporting that DOMAIN.md quotes are
 marked [domain]; every other number is the simulator's own assumption, marked [outside the letter]: a round
 order of magnitude chosen so that a simulated 2023 behaves as the letter describes (see the calibration test,
-tests/streams/test_calibration.py). None of them is a statistic.
+tests/capmon/test_calibration.py, and the week in tests/streams/test_simulated_week.py). None of them is a statistic.
 """
 
 from __future__ import annotations
