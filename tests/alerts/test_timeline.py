@@ -22,7 +22,7 @@ EXTRA = parse_rules({"rules": [
      "for": "10m", "severity": "warning"},
     {"name": "week_inflow", "scope": "national", "measure": "inflow_rolling:7d", "above": 1000, "for": "0s",
      "severity": "info"},
-    {"name": "national_permits", "scope": "national", "measure": "permit_holders", "above": 1500, "clear": 1400,
+    {"name": "national_permits", "scope": "national", "measure": "permit_holders", "above": 1400, "clear": 1350,
      "for": "1h", "severity": "info"},
 ]})
 

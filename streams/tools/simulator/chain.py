@@ -31,6 +31,7 @@ from streams.tools.simulator.register import (
     Announcement,
     Site,
 )
+from streams.tools.simulator.week import OfficeWeek, day_factors
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 DAY = 86_400.0
@@ -101,6 +102,9 @@ class ChainSimulation:
         self._app_cum = _cumulative(list(asylum.values()))
         self._asylum_share = sum(asylum.values())
         self._profile = [p / sum(mix.MONTHLY_PROFILE) for p in mix.MONTHLY_PROFILE]
+        self._day_factors = day_factors(mix.WEEKEND_SHARE)  # (weekday, weekend) pace of the offices
+        self._week = OfficeWeek(config.start.astimezone(AMSTERDAM).date(), config.days + 1, mix.OFFICE_HOURS,
+                                mix.WEEKEND_SHARE)
 
     # --- driving ------------------------------------------------------------------------------------
 
@@ -195,7 +199,8 @@ class ChainSimulation:
                 person = self._new_person(amv)
                 registered = t0 - rng.uniform(0.2, 12) * DAY
                 self._open_case(person, registered, site.location_id, pending)
-                self._at(max(t0, registered + 2 * DAY) + rng.uniform(0, 6) * DAY, self._transfer, person.person_id)
+                self._at(self._office(max(t0, registered + 2 * DAY) + rng.uniform(0, 6) * DAY), self._transfer,
+                         person.person_id)
             else:
                 person = self._new_person(amv)
                 low, high = mix.OPENING_WAITING_DAYS
@@ -294,9 +299,10 @@ class ChainSimulation:
             arrival = t + self.rng.uniform(10, 16) * HOUR
             for _ in range(group):
                 self._at(arrival + self.rng.uniform(0, 1) * HOUR, self._register, "resettlement")
-        self._at(t + 8 * HOUR, self._ind_day, self._poisson(mix.IND_DECISIONS_PER_DAY))
+        pace = self._day_factors[local.weekday() >= 5]  # the offices work on weekdays: a week's work in five days
+        self._at(t + 8 * HOUR, self._ind_day, self._poisson(mix.IND_DECISIONS_PER_DAY * pace))
         target = mix.TAAKSTELLING[1 if local.month <= 6 else 2] * self.cfg.housing_achieved
-        self._at(t + 10 * HOUR, self._house, self._poisson(target / 182.5))
+        self._at(t + 10 * HOUR, self._house, self._poisson(target / 182.5 * pace))
         for offset, site, status in CHANGES:
             if offset == day:
                 self._at(t + 9 * HOUR, self._set_site, site, status, (day, site.location_id) not in DATED_CHANGE_DAYS)
@@ -312,6 +318,10 @@ class ChainSimulation:
                     return k
                 k += 1
         return max(0, round(self.rng.gauss(lam, math.sqrt(lam))))
+
+    def _office(self, t: float) -> float:
+        """When the work that falls due at `t` gets done: in office hours on a weekday, mostly (week.py)."""
+        return self._week.time(t, self.rng)
 
     def _ind_day(self, t: float, capacity: int) -> None:
         """The IND decides a day's capacity of first-instance cases, spread over the working day."""
@@ -360,15 +370,17 @@ class ChainSimulation:
                 arrive = t + self.rng.uniform(0.5, 6) * HOUR
                 self._at(arrive, self._check_in, person.person_id, centre)
                 stay = self.rng.uniform(*mix.APPLICATION_CENTRE_DAYS) * DAY
-                self._at(arrive + stay, self._transfer, person.person_id)
+                self._at(self._office(arrive + stay), self._transfer, person.person_id)
             else:
                 self._at(t + self.rng.uniform(1, 48) * HOUR, self._place_directly, person.person_id)
         if app_type == "resettlement":  # selected abroad: the permit follows within days
-            self._at(t + self.rng.uniform(1, 14) * DAY, self._decide, person.person_id, "resettlement")
+            self._at(self._office(t + self.rng.uniform(1, 14) * DAY), self._decide, person.person_id, "resettlement")
         elif app_type == "repeat":
-            self._at(t + self.rng.uniform(*mix.REPEAT_DAYS) * DAY, self._decide, person.person_id, "repeat")
+            self._at(self._office(t + self.rng.uniform(*mix.REPEAT_DAYS) * DAY), self._decide, person.person_id,
+                     "repeat")
         elif app_type == "first" and self.rng.random() < mix.DUBLIN_SHARE:
-            self._at(t + self.rng.uniform(*mix.DUBLIN_DAYS) * DAY, self._decide, person.person_id, "dublin")
+            self._at(self._office(t + self.rng.uniform(*mix.DUBLIN_DAYS) * DAY), self._decide, person.person_id,
+                     "dublin")
         else:
             self.ind.add(t, person.person_id, nationality in mix.PRIORITY)
 
@@ -381,7 +393,8 @@ class ChainSimulation:
         host = self.people[sponsor_id].location if sponsor_id else None
         if host is not None:
             self._at(t + self.rng.uniform(1, 48) * HOUR, self._place_directly, person.person_id)
-        self._at(t + self.rng.uniform(1, 21) * DAY, self._decide, person.person_id, "family_reunification")
+        self._at(self._office(t + self.rng.uniform(1, 21) * DAY), self._decide, person.person_id,
+                 "family_reunification")
 
     def _check_in(self, t: float, person_id: str, location_id: str) -> None:
         self._move(person_id, location_id)
@@ -392,7 +405,8 @@ class ChainSimulation:
         """A minor in an amv bed turns 18 (or goes to a Nidos family) within months: the bed frees up."""
         site = self.sites.get(location_id)
         if site is not None and site.location_type == "amv":
-            self._at(max(t, self.t0) + self.rng.uniform(*mix.AMV_STAY_DAYS) * DAY, self._come_of_age, person_id)
+            self._at(self._office(max(t, self.t0) + self.rng.uniform(*mix.AMV_STAY_DAYS) * DAY), self._come_of_age,
+                     person_id)
 
     def _come_of_age(self, t: float, person_id: str) -> None:
         person = self.people[person_id]
@@ -412,15 +426,15 @@ class ChainSimulation:
         target = self._pick_location(person, exclude=person.location)
         if target is None:
             if not must_leave:  # no free bed anywhere: the person stays (this is how Ter Apel overflows)
-                self._at(t + DAY, self._transfer, person_id)
+                self._at(self._office(t + DAY), self._transfer, person_id)
                 return
             target = "ter-apel" if person.location != "ter-apel" else "budel"
-            self._at(t + DAY, self._transfer, person_id)  # and on as soon as a bed is free
+            self._at(self._office(t + DAY), self._transfer, person_id)  # and on as soon as a bed is free
         self._move(person_id, target)
         self._emit(t, "placement", person_id=person_id, action="transfer", location_id=target)
         self._if_amv_bed(t, person_id, target)
         if self.rng.random() < 0.12:  # some people move again later (family, medical, closures)
-            self._at(t + self.rng.uniform(20, 150) * DAY, self._transfer, person_id)
+            self._at(self._office(t + self.rng.uniform(20, 150) * DAY), self._transfer, person_id)
 
     def _pick_location(self, person: Person, exclude: str | None) -> str | None:
         """A free bed of the wanted kind, locations weighted by their free beds."""
@@ -489,8 +503,9 @@ class ChainSimulation:
     def _maybe_leave(self, t: float, person_id: str, days: tuple[int, int], departed: float, removed: float) -> None:
         draw = self.rng.random()
         reason = "departed" if draw < departed else "removed" if draw < departed + removed else None
-        if reason:
-            self._at(max(t, self.t0) + self.rng.uniform(*days) * DAY, self._check_out, person_id, reason)
+        if reason:  # a removal is organised in office hours; people leave on their own any day
+            when = max(t, self.t0) + self.rng.uniform(*days) * DAY
+            self._at(self._office(when) if reason == "removed" else when, self._check_out, person_id, reason)
 
     def _check_out(self, t: float, person_id: str, reason: str) -> None:
         person = self.people[person_id]

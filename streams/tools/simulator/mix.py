@@ -3,7 +3,7 @@
 Numbers from the letter are marked [letter]; numbers from public COA/IND reporting that DOMAIN.md quotes are
 marked [domain]; every other number is the simulator's own assumption, marked [outside the letter]: a round
 order of magnitude chosen so that a simulated 2023 behaves as the letter describes (see the calibration test,
-tests/streams/test_calibration.py). None of them is a statistic.
+tests/capmon/test_calibration.py, and the week in tests/streams/test_simulated_week.py). None of them is a statistic.
 """
 
 from __future__ import annotations
@@ -71,8 +71,10 @@ DUBLIN_SHARE = 0.15  # [outside the letter] first applications where another EU 
 
 # [letter] The IND cannot keep up: it decides fewer first-instance cases than arrive, so the backlog grows.
 # [outside the letter] its capacity in first-instance asylum decisions per day (Dublin claims apart), the share
-# of it that goes to the priority nationalities first, and the least days a case takes.
-IND_DECISIONS_PER_DAY = 100
+# of it that goes to the priority nationalities first, and the least days a case takes. 80 a day (29,000 a year):
+# with the housing pace above, the people who wait in reception for a decision, and not permit holders waiting for
+# a home, are what fills the medio year's beds as the letter fears.
+IND_DECISIONS_PER_DAY = 80
 IND_PRIORITY_SHARE = 0.6
 IND_MIN_DAYS = {"priority": 10, "other": 21}
 # [outside the letter] IND decision days: repeat applications, Dublin claims.
@@ -95,9 +97,11 @@ AMV_SHARE_OTHER = 0.03
 AMV_STAY_DAYS = (45, 300)
 
 # [letter] Permit holders municipalities must house: 27,300 in 2023-II, the highest since 2015. [outside the
-# letter] 2023-I's target, and the share of the target municipalities achieve.
+# letter] 2023-I's target, and the share of the target municipalities achieve: enough that a simulated medio 2023
+# ends with 16,000-20,000 permit holders in reception [domain: what the housing shortage really kept in COA beds
+# in 2023] (17,801 under seed 1) rather than doubling them.
 TAAKSTELLING = {1: 20_900, 2: 27_300}
-HOUSING_ACHIEVED = 0.33
+HOUSING_ACHIEVED = 0.41
 
 # [outside the letter] The opening state (the people in reception when the feed starts): the share of beds taken,
 # the kinds of residents outside the application centres, and how long before the start pending cases registered.
@@ -109,8 +113,14 @@ OPENING_WAIT_MEAN_DAYS = 130
 # rolling net inflow at the start is a real one).
 OPENING_CHECKOUTS_PER_DAY = 80
 
+# [domain] The week has a rhythm: arrivals go on at weekends, while transfers, IND decisions, removals and the
+# housing of permit holders mostly stop and wait for Monday. [outside the letter] the office hours (local time),
+# and the share of a weekday's such work a duty service does on a Saturday or a Sunday.
+OFFICE_HOURS = (8.0, 18.0)
+WEEKEND_SHARE = 0.05
+
 # [outside the letter] Days an applicant stays in the application centre before a transfer (when a bed is free).
 APPLICATION_CENTRE_DAYS = (2, 14)
 # [outside the letter] Of the rejected and the Dublin claimants in reception: the share that leaves on their own
 # (departed) and the share returned (removed), 1-6 months after the decision; the rest stay.
-LEAVING = {"rejected": (0.35, 0.10), "dublin": (0.2, 0.4)}
+LEAVING = {"rejected": (0.2, 0.05), "dublin": (0.15, 0.25)}
