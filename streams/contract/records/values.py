@@ -84,6 +84,9 @@ def _pairs(counter: Counter) -> list:
 def encode_totals(t: Totals, keep_days_from: str | None = None) -> dict:
     """Totals as JSON-able lists. Daily check-outs and moves older than `keep_days_from` are left out (only the
     recent window is read from them), which keeps a partition's summary small."""
+    def recent_days(c: Counter) -> Counter:  # keyed by the day itself
+        return c if keep_days_from is None else Counter({k: n for k, n in c.items() if k >= keep_days_from})
+
     def recent(c: Counter) -> Counter:
         return c if keep_days_from is None else Counter({k: n for k, n in c.items() if k[0] >= keep_days_from})
 
@@ -97,7 +100,7 @@ def encode_totals(t: Totals, keep_days_from: str | None = None) -> dict:
         "occupancy": _pairs(t.occupancy), "permit_holders": _pairs(t.permit_holders), "inflow": _pairs(t.inflow),
         "decisions": _pairs(t.decisions), "outflow": _pairs(t.outflow),
         "check_outs": _pairs(recent(t.check_outs)), "moves": _pairs(recent(t.moves)),
-        "moves_out": _pairs(recent(t.moves_out)),
+        "moves_out": _pairs(recent_days(t.moves_out)),
         "awaiting": _pairs(t.awaiting), "first_instance": _pairs(t.first_instance),
         "arrivals": _pairs(recent_arrivals(t.arrivals)),
     }

@@ -53,6 +53,8 @@ def test_a_summary_is_the_bytes_it_always_was():
     assert PartitionSummary.decode(GOLDEN_SUMMARY) == SUMMARY
     # daily moves before the kept window are left out; arrivals are kept 90 days longer
     assert b'"moves":[],"moves_out":[],' in SUMMARY.encode(keep_days_from="2023-07-02")
+    kept = PartitionSummary.decode(SUMMARY.encode(keep_days_from="2023-07-01")).totals  # the days from then stay
+    assert (kept.moves, kept.moves_out) == (TOTALS.moves, TOTALS.moves_out)
     assert b'"arrivals":[["2023-07-01",true,1]]' in SUMMARY.encode(keep_days_from="2023-07-02")
 
 
