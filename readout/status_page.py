@@ -177,26 +177,27 @@ def _change_text(change: dict[str, Any]) -> str:
 
 
 def _outlook_chart(days: list[str], lines: dict[str, list[float]], changes: list[dict[str, Any]]) -> str:
-    width, height, left, right, top_pad, bottom = 600.0, 240.0, 52.0, 12.0, 16.0, 26.0
+    width, height, left, right, top_pad, bottom = 600.0, 320.0, 64.0, 12.0, 22.0, 30.0
     values = [v for line in lines.values() for v in line] + [0.0]
-    low, high = min(values), max(values)
-    if high == low:
-        high = low + 1
+    high = max(max(values), 1.0)
+    # a steep line would flatten the others: below -high it runs along the bottom edge (labelled "≤")
+    floor = -high
+    low = max(min(values), floor)
     n = len(days)
 
     def x(i: float) -> float:
         return left + (width - left - right) * i / max(n - 1, 1)
 
     def y(v: float) -> float:
-        return top_pad + (height - top_pad - bottom) * (high - v) / (high - low)
+        return top_pad + (height - top_pad - bottom) * (high - max(v, low)) / (high - low)
 
     shapes = [f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}" stroke="#202124" '
               'stroke-width="1.5"/>',
-              f'<text x="{left - 4}" y="{y(0) + 4:.1f}" font-size="11" text-anchor="end" fill="#202124">0</text>',
-              f'<text x="{left - 4}" y="{y(high) + 4:.1f}" font-size="11" text-anchor="end" fill="#5f6368">'
+              f'<text x="{left - 6}" y="{y(0) + 5:.1f}" font-size="16" text-anchor="end" fill="#202124">0</text>',
+              f'<text x="{left - 6}" y="{y(high) + 5:.1f}" font-size="16" text-anchor="end" fill="#5f6368">'
               f'{number(high)}</text>',
-              f'<text x="{left - 4}" y="{y(low) + 4:.1f}" font-size="11" text-anchor="end" fill="#5f6368">'
-              f'{number(low)}</text>' if low < 0 else ""]
+              f'<text x="{left - 6}" y="{y(low) + 5:.1f}" font-size="16" text-anchor="end" fill="#5f6368">'
+              f'{"≤ " if min(values) < low else ""}{number(low)}</text>' if low < 0 else ""]
     index = {d: i for i, d in enumerate(days)}
     for c in changes:
         i = index.get(c["day"])
@@ -206,14 +207,14 @@ def _outlook_chart(days: list[str], lines: dict[str, list[float]], changes: list
         sign = "+" if c["change"] == "opens" else "−"
         shapes.append(f'<line x1="{x(i):.1f}" y1="{top_pad}" x2="{x(i):.1f}" y2="{height - bottom}" '
                       f'stroke="{colour}" stroke-dasharray="2 3" data-change="{html.escape(c["day"])}"/>'
-                      f'<text x="{x(i) + 3:.1f}" y="{top_pad + 10}" font-size="11" fill="{colour}">'
+                      f'<text x="{x(i) + 3:.1f}" y="{top_pad - 6}" font-size="16" fill="{colour}">'
                       f'{sign}{number(c["beds"])}</text>')
     for scenario, line in lines.items():
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(line))
         shapes.append(f'<polyline points="{points}" fill="none" stroke="{SCENARIO_COLOURS[scenario]}" '
                       f'stroke-width="2"{SCENARIO_DASH[scenario]} data-scenario="{html.escape(scenario)}"/>')
-    shapes.append(f'<text x="{left}" y="{height - 8}" font-size="11" fill="#5f6368">{days[0]}</text>'
-                  f'<text x="{width - right}" y="{height - 8}" font-size="11" fill="#5f6368" text-anchor="end">'
+    shapes.append(f'<text x="{left}" y="{height - 8}" font-size="16" fill="#5f6368">{days[0]}</text>'
+                  f'<text x="{width - right}" y="{height - 8}" font-size="16" fill="#5f6368" text-anchor="end">'
                   f'{days[-1]}</text>')
     legend = "".join(f'<span style="color:{c}">━ {s}</span>' for s, c in SCENARIO_COLOURS.items() if s in lines)
     return (f'<svg viewBox="0 0 {width:.0f} {height:.0f}" role="img" data-figure="outlook-chart" '
@@ -318,7 +319,8 @@ th:first-child,td:first-child{{text-align:left;white-space:normal}}
 ul.alerts{{list-style:none;padding:0;margin:0}} ul.alerts li{{padding:.35rem 0;border-bottom:1px solid var(--line)}}
 @media (max-width:520px){{.wide{{display:none}} main{{padding:.5rem;gap:.5rem}} section{{padding:.7rem}}
 th,td{{padding:.25rem .2rem}}}}
-svg{{width:100%;height:auto}} .legend span{{margin-right:1rem;white-space:nowrap}}
+svg{{width:100%;height:auto}} .legend{{display:flex;flex-wrap:wrap}}
+.legend span{{margin-right:1rem;white-space:nowrap}}
 </style></head>"""
 
 
