@@ -220,6 +220,17 @@ _PLANS: OrderedDict[Hashable, _Plan] = OrderedDict()
 _KEEP = 8
 
 
+def forget() -> None:
+    """Drop every kept outlook and plan (the bench measures a first computation)."""
+    forget_outlooks()
+    _PLANS.clear()
+
+
+def forget_outlooks() -> None:
+    """Drop the kept outlooks, keep the plans (the bench measures a computation for new inputs)."""
+    _OUTLOOKS.clear()
+
+
 def _remember(memo: OrderedDict[Hashable, T], key: Hashable, make: Callable[[], T]) -> T:
     """A small least-recently-used memo (the inputs hold a register, which is not hashable itself)."""
     if key in memo:
