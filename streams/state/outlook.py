@@ -16,13 +16,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
 from itertools import accumulate
 from typing import Literal, TypeVar
 
 from streams.contract.events import Forecast
 from streams.state.inflow import day_share
 from streams.state.occupancy import TRANSFER_TYPES
-from streams.state.register import Register, capacity
+from streams.state.register import Register
 
 MPP_SCENARIOS = ("min", "medio", "max")
 SCENARIOS = (*MPP_SCENARIOS, "trend")
@@ -45,17 +46,64 @@ class OutlookInputs:
     net_transfer: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ScenarioOutlook:
-    """One scenario's lines, indexed by day (tomorrow first); occupancy and headroom are projected."""
+    """One scenario's lines, indexed by day (tomorrow first): occupancy now plus the running sum of net(d) from
+    tomorrow, against the planned capacity. Each line is made on first use: alert evaluation reads only the days
+    until the network is full, of one scenario."""
 
-    national_net: tuple[float, ...]  # net(d) for the national line
-    transfer_net: tuple[float, ...]  # net(d) for the transfer line
-    national_occupancy: tuple[float, ...]
-    transfer_occupancy: tuple[float, ...]
-    national_headroom: tuple[float, ...]
-    transfer_headroom: tuple[float, ...]
-    days_until_transfer_full: int | None  # days from today; 0: full now; None: not within the horizon
+    expected: tuple[float, ...] | None  # an MPP scenario's expected MPP inflow per day; None: the trend line
+    inputs: OutlookInputs
+    national_start: int  # occupancy now
+    transfer_start: int
+    national_capacity: tuple[int, ...]  # planned
+    transfer_capacity: tuple[int, ...]
+    transfer_headroom_now: int
+
+    @cached_property
+    def national_net(self) -> tuple[float, ...]:
+        """net(d) of the national line: expected inflow × bed share − moves out, or the national net inflow."""
+        if self.expected is None:
+            return (self.inputs.net_national,) * len(self.national_capacity)
+        return self.transfer_net
+
+    @cached_property
+    def transfer_net(self) -> tuple[float, ...]:
+        """net(d) of the transfer line: an MPP scenario's is the national one (growth lands where people move
+        on to); the trend's is the transfer network's own net inflow."""
+        if self.expected is None:
+            return (self.inputs.net_transfer,) * len(self.transfer_capacity)
+        share, out = self.inputs.bed_share, self.inputs.moves_out_per_day
+        return tuple(e * share - out for e in self.expected)
+
+    @cached_property
+    def national_occupancy(self) -> tuple[float, ...]:
+        return tuple(accumulate(self.national_net, initial=self.national_start))[1:]
+
+    @cached_property
+    def transfer_occupancy(self) -> tuple[float, ...]:
+        return tuple(accumulate(self.transfer_net, initial=self.transfer_start))[1:]
+
+    @cached_property
+    def national_headroom(self) -> tuple[float, ...]:
+        return tuple(c - o for c, o in zip(self.national_capacity, self.national_occupancy, strict=True))
+
+    @cached_property
+    def transfer_headroom(self) -> tuple[float, ...]:
+        return tuple(c - o for c, o in zip(self.transfer_capacity, self.transfer_occupancy, strict=True))
+
+    @cached_property
+    def days_until_transfer_full(self) -> int | None:
+        """Days from today to the first day whose projected transfer headroom is <= 0; 0 when it is now; None
+        when not within the horizon. Walks the days until then only (the same sums as `transfer_headroom`)."""
+        if self.transfer_headroom_now <= 0:
+            return 0
+        occupied: float = self.transfer_start
+        for k, (beds, step) in enumerate(zip(self.transfer_capacity, self.transfer_net, strict=True), start=1):
+            occupied += step
+            if beds - occupied <= 0:
+                return k
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +165,13 @@ def horizon_days(today: date, horizon: int) -> tuple[date, ...]:
 
 
 def planned_capacity(register: Register, days: tuple[date, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """National and transfer-network capacity on each day by the register as it stands (its dates applied)."""
+    """National and transfer-network capacity on each day by the register as it stands (its dates applied:
+    `Register.beds_by_type`, as today's capacity is read)."""
     national, transfer = [], []
-    sites = [site for _stamp, site in register.sites.values()]
     for day in days:
-        beds = [(capacity(site, day), site.location_type) for site in sites]
-        national.append(sum(n for n, _ in beds))
-        transfer.append(sum(n for n, kind in beds if kind in TRANSFER_TYPES))
+        beds = register.beds_by_type(day)
+        national.append(sum(beds.values()))
+        transfer.append(sum(n for kind, n in beds.items() if kind in TRANSFER_TYPES))
     return tuple(national), tuple(transfer)
 
 
@@ -152,22 +200,10 @@ def changes_ahead(register: Register, today: date, last: date) -> tuple[Change, 
     return tuple(sorted(changes, key=lambda c: (c.day, c.location_id, c.change)))
 
 
-def days_until_full(transfer_headroom_now: int, headroom: tuple[float, ...]) -> int | None:
-    """Days from today to the first day whose projected transfer headroom is <= 0; 0 when it is now."""
-    if transfer_headroom_now <= 0:
-        return 0
-    return next((k for k, h in enumerate(headroom, start=1) if h <= 0), None)
-
-
-def scenario_lines(steps_national: tuple[float, ...], steps_transfer: tuple[float, ...], inputs: OutlookInputs,
-                   national_capacity: tuple[int, ...], transfer_capacity: tuple[int, ...]) -> ScenarioOutlook:
-    """Occupancy now plus the running sum of the steps from tomorrow, against the planned capacity."""
-    national = tuple(accumulate(steps_national, initial=inputs.national_occupancy))[1:]
-    transfer = tuple(accumulate(steps_transfer, initial=inputs.transfer_occupancy))[1:]
-    transfer_headroom = tuple(c - o for c, o in zip(transfer_capacity, transfer, strict=True))
-    return ScenarioOutlook(steps_national, steps_transfer, national, transfer,
-                           tuple(c - o for c, o in zip(national_capacity, national, strict=True)), transfer_headroom,
-                           days_until_full(inputs.transfer_headroom, transfer_headroom))
+def scenario_lines(expected: tuple[float, ...] | None, inputs: OutlookInputs, national_capacity: tuple[int, ...],
+                   transfer_capacity: tuple[int, ...]) -> ScenarioOutlook:
+    return ScenarioOutlook(expected, inputs, inputs.national_occupancy, inputs.transfer_occupancy,
+                           national_capacity, transfer_capacity, inputs.transfer_headroom)
 
 
 def outlook(inputs: OutlookInputs, register: Register) -> Outlook:
@@ -179,13 +215,9 @@ def outlook(inputs: OutlookInputs, register: Register) -> Outlook:
 def _outlook(inputs: OutlookInputs, register: Register, plan: Hashable) -> Outlook:
     days, national_capacity, transfer_capacity, expected, forecast_ids, changes = _remember(
         _PLANS, (inputs.today, inputs.horizon_days, plan), lambda: _plan(inputs.today, inputs.horizon_days, register))
-    scenarios = {}
-    for scenario in MPP_SCENARIOS:
-        share, out = inputs.bed_share, inputs.moves_out_per_day
-        steps = tuple(e * share - out for e in expected[scenario])
-        scenarios[scenario] = scenario_lines(steps, steps, inputs, national_capacity, transfer_capacity)
-    scenarios["trend"] = scenario_lines((inputs.net_national,) * len(days), (inputs.net_transfer,) * len(days),
-                                        inputs, national_capacity, transfer_capacity)
+    scenarios = {scenario: scenario_lines(expected[scenario], inputs, national_capacity, transfer_capacity)
+                 for scenario in MPP_SCENARIOS}
+    scenarios["trend"] = scenario_lines(None, inputs, national_capacity, transfer_capacity)
     return Outlook(inputs.today, inputs.horizon_days, days, national_capacity, transfer_capacity, inputs.bed_share,
                    inputs.moves_out_per_day, forecast_ids, scenarios, changes)
 

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache, cached_property, lru_cache
+from itertools import repeat
 
 from streams.state.cells import Release, release
 from streams.state.inflow import (
@@ -280,10 +281,18 @@ class CapacityNeed:
 def bed_share(totals: Totals, today: date) -> float | None:
     """Of the persons whose first registration fell in the BED_SHARE_DAYS days before `today`, the share with a
     check-in (None when there are none): how much of the inflow needs a bed (the capacity need, the outlook)."""
-    since, until = (today - timedelta(days=BED_SHARE_DAYS)).isoformat(), today.isoformat()
-    arrived = [(checked_in, n) for (day, checked_in), n in totals.arrivals.items() if since < day <= until]
-    total = sum(n for _, n in arrived)
-    return sum(n for checked_in, n in arrived if checked_in) / total if total else None
+    with_bed_keys, without_keys = _bed_share_keys(today)  # a lookup per day: alert evaluation reads it often
+    get = totals.arrivals.get
+    with_bed = sum(map(get, with_bed_keys, repeat(0, BED_SHARE_DAYS)))
+    without = sum(map(get, without_keys, repeat(0, BED_SHARE_DAYS)))
+    return with_bed / (with_bed + without) if with_bed + without else None
+
+
+@lru_cache(maxsize=8)
+def _bed_share_keys(today: date) -> tuple[tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]]:
+    """The arrivals' keys (day, checked in) of the BED_SHARE_DAYS days ending on `today`, with and without."""
+    days = [(today - timedelta(days=back)).isoformat() for back in range(BED_SHARE_DAYS)]
+    return tuple((day, True) for day in days), tuple((day, False) for day in days)
 
 
 def capacity_need(totals: Totals, register: Register, now_us: int | None, national: Area,
