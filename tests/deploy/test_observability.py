@@ -250,8 +250,8 @@ CONTRACT_METRICS = [  # CONTRACT.md section 4, with an example of each label
     'capmon_ind_backlog{waiting="ge_15m"}', "capmon_ind_backlog_overdue", "capmon_ind_backlog_past_term",
     'capmon_capacity_need{scenario="medio"}',
     'capmon_capacity_short{scenario="max"}', "capmon_first_instance_decisions{",
-    'capmon_outlook_headroom{scope="transfer",scenario="trend",horizon_days="84"}',
-    'capmon_outlook_headroom{scope="national",scenario="medio",horizon_days="7"}',
+    'capmon_outlook_headroom{horizon_days="84",scenario="trend",scope="transfer"}',
+    'capmon_outlook_headroom{horizon_days="7",scenario="medio",scope="national"}',
 ]
 
 
