@@ -118,6 +118,6 @@ def run_worker(settings: Settings, loglevel: str, rules: list[Rule], layout: dic
 
     worker = WorkerParts(settings, rules, layout, users, event_key, topics_checked)
     print(f"capmon worker: web on http://{settings.web_host}:{settings.web_port}/ "
-          f"(/metrics, /health, /api/occupancy, /api/inflow, /api/alerts); Kafka {settings.kafka_bootstrap}, "
-          f"{settings.partitions} partitions", file=sys.stderr, flush=True)
+          f"(/metrics, /health, /api/occupancy, /api/inflow, /api/alerts, /api/outlook); "
+          f"Kafka {settings.kafka_bootstrap}, {settings.partitions} partitions", file=sys.stderr, flush=True)
     return run(worker.app, loglevel)
