@@ -93,3 +93,4 @@ bench: install
 	$(BIN)/python -m bench.failover
 	$(BIN)/python -m bench.alert_latency
 	$(BIN)/python -m bench.backtest
+	$(BIN)/python -m bench.outlook

@@ -12,6 +12,7 @@ from streams.contract.events import DEFAULT_MAX_CLOCK_SKEW_S, Event, check_not_i
 from streams.contract.finite import dumps
 from streams.contract.records.alerts import Transition
 from streams.errors import ConfigError, InvalidEvent
+from streams.state.outlook import DEFAULT_OUTLOOK_DAYS
 from streams.state.stamp import AMSTERDAM, micros
 from streams.state.terms import DEFAULT_DECISION_TERMS, DecisionTerms
 
@@ -43,9 +44,10 @@ def read_events(path: Path, as_of_us: int | None = None, max_skew_s: float = DEF
 def backtest(path: Path, rules: list[Rule], step_s: int, everything: bool = False, as_of_us: int | None = None,
              max_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S,
              on_invalid: Invalid = lambda line_no, reason: None,
-             terms: DecisionTerms = DEFAULT_DECISION_TERMS) -> Iterator[Transition]:
+             terms: DecisionTerms = DEFAULT_DECISION_TERMS,
+             outlook_days: int = DEFAULT_OUTLOOK_DAYS) -> Iterator[Transition]:
     events, _invalid = read_events(path, as_of_us, max_skew_s, on_invalid)
-    for t in run(rules, events, step_s, terms):
+    for t in run(rules, events, step_s, terms, outlook_days):
         if everything or t.notifies:
             yield t
 

@@ -7,6 +7,7 @@ from alerts.rules import Rule
 from streams.state.occupancy import UNREGISTERED, Area
 from streams.state.readmodel import Figures
 
+OUTLOOK_MEASURE = "outlook_days_until_transfer_full:"
 ALWAYS = frozenset({"registration", "decision", "placement", "location", "forecast", "day", "time"})
 
 
@@ -29,6 +30,8 @@ def inputs(rule: Rule) -> frozenset[str]:
         return frozenset({"placement", "location"})
     if measure in ("ind_backlog_overdue", "ind_backlog_past_term"):
         return frozenset({"registration", "decision", "day"})
+    if measure.startswith(OUTLOOK_MEASURE):  # occupancy, the bed share, moves, the register, forecasts, the day
+        return frozenset({"registration", "placement", "location", "forecast", "day"})
     return ALWAYS
 
 
@@ -64,6 +67,10 @@ def values(rule: Rule, snap: Figures, locations: set[str] | None = None) -> dict
         return {"national": snap.transfer_days_until_full}
     if measure == "ind_backlog_overdue":
         return {"national": float(snap.backlog.overdue)}
+    if measure.startswith(OUTLOOK_MEASURE):  # only these rules compute the outlook (kept per day and inputs)
+        outlook = snap.outlook
+        until = outlook.scenarios[measure.split(":", 1)[1]].days_until_transfer_full if outlook else None
+        return {"national": None if until is None else float(until)}
     if measure == "ind_backlog_past_term":
         return {"national": float(snap.backlog.past_term)}
     until = measure == "days_until_full"  # only then derive the net inflow behind it

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from streams.errors import ConfigError
 
 SCENARIOS = ("min", "medio", "max")
+OUTLOOK_SCENARIOS = (*SCENARIOS, "trend")  # the outlook's lines (CONTRACT.md section 3a)
 LOCATION_TYPES = ("application_centre", "regular", "emergency", "crisis_emergency", "small_scale", "amv")
 RECEIVERS = ("pagerduty", "slack", "alertmanager", "log")
 _DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
@@ -32,6 +33,9 @@ MEASURES = {
     "inflow_rolling:7d": "MPP inflow over the last 7 days",
     "inflow_rolling:28d": "MPP inflow over the last 28 days",
     **{f"mpp_deviation:{s}": f"MPP inflow year to date / expected ({s} scenario) - 1" for s in SCENARIOS},
+    **{f"outlook_days_until_transfer_full:{s}": f"days until the transfer network's projected headroom is <= 0 "
+       f"under the outlook's {s} line, with the register's dates (absent when not within the horizon)"
+       for s in OUTLOOK_SCENARIOS},
     "staleness": "seconds (wall clock) since the last event of a topic; scope is the topic",
     "transfer_headroom": "free beds in regular, emergency, crisis-emergency and small-scale locations (net)",
     "over_norm": "occupancy - norm, for a location with a norm",
@@ -39,7 +43,8 @@ MEASURES = {
     "ind_backlog_past_term": "persons awaiting an IND decision at least the decision term of their registration day",
 }
 NATIONAL_ONLY = {"inflow_rolling:7d", "inflow_rolling:28d", *(f"mpp_deviation:{s}" for s in SCENARIOS),
-                 "transfer_headroom", "transfer_days_until_full", "ind_backlog_overdue", "ind_backlog_past_term"}
+                 "transfer_headroom", "transfer_days_until_full", "ind_backlog_overdue", "ind_backlog_past_term",
+                 *(f"outlook_days_until_transfer_full:{s}" for s in OUTLOOK_SCENARIOS)}
 LOCATION_ONLY = {"over_norm"}
 
 

@@ -16,6 +16,7 @@ from streams.contract.events import Decision, Event, Forecast, Location, Placeme
 from streams.contract.records.alerts import Transition
 from streams.state.chain import ChainState
 from streams.state.occupancy import daily_kept_from
+from streams.state.outlook import DEFAULT_OUTLOOK_DAYS
 from streams.state.readmodel import Figures
 from streams.state.stamp import local_day, micros
 from streams.state.terms import DEFAULT_DECISION_TERMS, DecisionTerms
@@ -28,9 +29,11 @@ EVENT_KIND = {Registration: "registration", Decision: "decision", Placement: "pl
 
 class Timeline:
     def __init__(self, rules: list[Rule], step_s: int = DEFAULT_STEP_S, evaluator: Evaluator | None = None,
-                 exhaustive: bool = False, terms: DecisionTerms = DEFAULT_DECISION_TERMS) -> None:
+                 exhaustive: bool = False, terms: DecisionTerms = DEFAULT_DECISION_TERMS,
+                 outlook_days: int = DEFAULT_OUTLOOK_DAYS) -> None:
         self.state = ChainState()
         self.terms = terms  # the decision term by registration day (CAPMON_DECISION_TERMS)
+        self.outlook_days = outlook_days  # CAPMON_OUTLOOK_DAYS
         self.evaluator = evaluator or Evaluator(rules)
         self.step_us = step_s * 1_000_000
         self.next_us: int | None = None
@@ -45,7 +48,7 @@ class Timeline:
 
     def snapshot(self) -> Figures:
         s = self.state
-        return Figures(s.totals, s.register, s.watermark_us, terms=self.terms)
+        return Figures(s.totals, s.register, s.watermark_us, terms=self.terms, outlook_days=self.outlook_days)
 
     def feed(self, event: Event) -> list[Transition]:
         """Apply one event (events must come in event-time order); returns the transitions of the grid
@@ -96,9 +99,10 @@ class Timeline:
 
 
 def run(rules: list[Rule], events: Iterable[Event], step_s: int = DEFAULT_STEP_S,
-        terms: DecisionTerms = DEFAULT_DECISION_TERMS) -> Iterator[Transition]:
+        terms: DecisionTerms = DEFAULT_DECISION_TERMS,
+        outlook_days: int = DEFAULT_OUTLOOK_DAYS) -> Iterator[Transition]:
     """Every transition for events already in event-time order."""
-    timeline = Timeline(rules, step_s, terms=terms)
+    timeline = Timeline(rules, step_s, terms=terms, outlook_days=outlook_days)
     for event in events:
         yield from timeline.feed(event)
     yield from timeline.finish()

@@ -269,7 +269,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             print(f"capmon backtest: {args.file}:{line_no}: invalid, left out: {reason}", file=sys.stderr)
 
     for t in backtest(args.file, rules, max(step, 1), everything=args.all, as_of_us=int(as_of * 1e6),
-                      max_skew_s=skew, on_invalid=report, terms=settings.decision_terms):
+                      max_skew_s=skew, on_invalid=report, terms=settings.decision_terms,
+                      outlook_days=settings.outlook_days):
         transitions.append(t)
         print(format_line(t), flush=True)
     if args.json:

@@ -24,6 +24,7 @@ from alerts.rules import Rule
 from alerts.service import AlertService
 from readout.collectors import AlertsCollector, ContactCollector, FiguresCollector, HealthCollector, RetentionCollector
 from readout.login import LoginGate
+from readout.outlook import EverySecond
 from readout.read_model import Consumer, ReadOut
 from readout.reader import TopicReader
 from readout.users import WebUsers
@@ -47,7 +48,7 @@ class WorkerParts:
                  topics_checked: Mapping[str, bool] | None = None) -> None:
         self.settings = settings
         self.rules = rules
-        self.view = FiguresView(settings.decision_terms)
+        self.view = FiguresView(settings.decision_terms, settings.outlook_days)
         self.alert_log = AlertLog()
         self.metrics = WorkerMetrics()
         self.metrics.topics_checked(topics_checked or {})
@@ -66,7 +67,8 @@ class WorkerParts:
                                     settings.partitions, resend_s=settings.alertmanager_resend_s) if rules else None
         self.leadership = AlertLeadership(self.service, self.dispatcher) if self.service else None
         registry = self.metrics.registry
-        registry.register(FiguresCollector(self.view, self.reports_figures, settings.taakstelling))
+        self.outlook = EverySecond(self.view.figures)  # every read-out's outlook, at most once a second
+        registry.register(FiguresCollector(self.view, self.reports_figures, settings.taakstelling, self.outlook))
         registry.register(AlertsCollector(self.alert_log, self.reports_figures))
         registry.register(HealthCollector(self.view, self.pipeline.health.consumer_lag, lambda: self.reader.caught_up,
                                           self.reports_figures, persons=self.pipeline.health.persons_held,
@@ -80,7 +82,7 @@ class WorkerParts:
         health = self.pipeline.health
         self.read_out = ReadOut(self.view, self.alert_log, rules, self.reader, lambda: self.probe.contact,
                                 self.probe.clock, Consumer(health.consuming, health.assigned_partitions),
-                                registry, settings.taakstelling, settings.dashboard_url)
+                                registry, settings.taakstelling, settings.dashboard_url, self.outlook)
         add_routes(app, self.read_out, LoginGate(users) if users is not None else None)
 
     @property
@@ -116,6 +118,6 @@ def run_worker(settings: Settings, loglevel: str, rules: list[Rule], layout: dic
 
     worker = WorkerParts(settings, rules, layout, users, event_key, topics_checked)
     print(f"capmon worker: web on http://{settings.web_host}:{settings.web_port}/ "
-          f"(/metrics, /health, /api/occupancy, /api/inflow, /api/alerts); Kafka {settings.kafka_bootstrap}, "
-          f"{settings.partitions} partitions", file=sys.stderr, flush=True)
+          f"(/metrics, /health, /api/occupancy, /api/inflow, /api/alerts, /api/outlook); "
+          f"Kafka {settings.kafka_bootstrap}, {settings.partitions} partitions", file=sys.stderr, flush=True)
     return run(worker.app, loglevel)

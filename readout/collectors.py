@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Protocol
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from readout.outlook import EverySecond
 from streams.config import DEFAULT_TAAKSTELLING
 from streams.state.inflow import Inflow
+from streams.state.outlook import HORIZONS, SCENARIOS, Outlook
 
 if TYPE_CHECKING:
     from alerts.log import AlertLog
@@ -116,10 +118,11 @@ class FiguresCollector(Collector):
     """
 
     def __init__(self, view: FiguresView, is_reporter: Callable[[], bool] = lambda: True,
-                 taakstelling: Mapping[str, int] = DEFAULT_TAAKSTELLING) -> None:
+                 taakstelling: Mapping[str, int] = DEFAULT_TAAKSTELLING, outlook: EverySecond | None = None) -> None:
         self.view = view
         self.is_reporter = is_reporter
         self.taakstelling = taakstelling
+        self.outlook = outlook or EverySecond(view.figures)  # at most once a second (shared with the API)
 
     def collect(self) -> Iterator[Metric]:
         if not self.is_reporter():
@@ -128,6 +131,30 @@ class FiguresCollector(Collector):
         yield from self._occupancy(figures)
         yield from self._inflow(figures.inflow)
         yield from self._chain(figures)
+        yield from self._outlook(self.outlook.reading().outlook)
+
+    def _outlook(self, outlook: Outlook | None) -> Iterator[Metric]:
+        """Projected headroom at the horizons within CAPMON_OUTLOOK_DAYS, and when the transfer network is
+        full per scenario (absent: not within the horizon)."""
+        if outlook is None:
+            return
+        headroom = GaugeMetricFamily("capmon_outlook_headroom", "Projected headroom (planned capacity by the "
+                                     "register's dates - projected occupancy) this many days ahead, per scenario",
+                                     labels=["scope", "scenario", "horizon_days"])
+        full = GaugeMetricFamily("capmon_outlook_days_until_transfer_full", "Days until the transfer network's "
+                                 "projected headroom is <= 0, per scenario (absent: not within the horizon)",
+                                 labels=["scenario"])
+        for scenario in SCENARIOS:
+            for days in HORIZONS:
+                for scope in ("national", "transfer"):
+                    value = outlook.headroom_at(scope, scenario, days)
+                    if value is not None:
+                        headroom.add_metric([scope, scenario, str(days)], value)
+            until = outlook.scenarios[scenario].days_until_transfer_full
+            if until is not None:
+                full.add_metric([scenario], until)
+        yield headroom
+        yield full
 
     def _occupancy(self, figures: Figures) -> Iterator[Metric]:
         occ = figures.occupancy

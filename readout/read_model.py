@@ -17,6 +17,7 @@ from alerts.log import AlertLog
 from alerts.rules import Rule
 from readout.alerts import alerts_json
 from readout.collectors import Contact
+from readout.outlook import EverySecond, outlook_json
 from readout.reader import TopicReader
 from readout.status_page import Thresholds
 from readout.web import inflow_json, occupancy_json, status_html
@@ -37,12 +38,13 @@ class ReadOut:
     def __init__(self, view: FiguresView, alert_log: AlertLog, rules: Sequence[Rule], reader: TopicReader,
                  contact: Callable[[], Contact], clock: Callable[[], float], consumer: Consumer,
                  registry: CollectorRegistry, taakstelling: Mapping[str, int],
-                 dashboard_url: str | None = None) -> None:
+                 dashboard_url: str | None = None, outlook: EverySecond | None = None) -> None:
         self.view, self.alert_log, self.rules, self.reader = view, alert_log, list(rules), reader
         self.contact, self.clock, self.consumer, self.registry = contact, clock, consumer, registry
         self.taakstelling, self.dashboard_url = taakstelling, dashboard_url
         self.thresholds = Thresholds.from_rules(self.rules)
         self.transfer_thresholds = Thresholds.from_rules(self.rules, "transfer_headroom")
+        self.every_second = outlook or EverySecond(view.figures)  # shared with /metrics by the worker
 
     def occupancy(self) -> dict[str, Any]:
         return occupancy_json(self.view.figures())
@@ -53,13 +55,17 @@ class ReadOut:
     def alerts(self) -> dict[str, Any]:
         return alerts_json(self.alert_log, self.view, self.rules)
 
+    def outlook(self) -> dict[str, Any]:
+        return outlook_json(self.every_second.reading())
+
     def status_page(self) -> str:
         contact = self.contact()
         warning = None if contact.reachable else (
             f"Kafka unreachable for {contact.down_for(self.clock()):.0f} s: these figures are frozen and no "
             "alert can fire until it is back")
         return status_html(self.view.figures(), self.alerts(), self.thresholds, self.reader.caught_up,
-                           self.taakstelling, self.dashboard_url, self.transfer_thresholds, warning)
+                           self.taakstelling, self.dashboard_url, self.transfer_thresholds, warning,
+                           self.every_second.reading())
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """Healthy while it consumes: Faust's consumer runs, Kafka answers, and the figures view is whole."""

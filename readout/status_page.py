@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from alerts.rules import Rule
@@ -82,8 +83,9 @@ def _figure(name: str, value: Any, text: str, tag: str = "span", cls: str = "") 
 def render(occupancy: dict[str, Any], alerts: dict[str, Any], inflow: dict[str, Any], curve: InflowCurve | None,
            thresholds: Thresholds, caught_up: bool = True, generated_at: str = "",
            dashboard_url: str | None = None, transfer_thresholds: Thresholds | None = None,
-           warning: str | None = None) -> str:
-    """The page; `warning` is a line the header shows in the stale colour (e.g. Kafka unreachable)."""
+           warning: str | None = None, outlook: dict[str, Any] | None = None) -> str:
+    """The page; `warning` is a line the header shows in the stale colour (e.g. Kafka unreachable); `outlook` is
+    `/api/outlook`'s answer."""
     if not caught_up:  # a half-read view would show wrong figures: none at all until it is whole
         return "\n".join([_head(), "<body>", _header(None, caught_up, generated_at, dashboard_url, warning),
                            '<main><section><h2>Reading the figures topic</h2><p>No figures until this worker has '
@@ -94,7 +96,8 @@ def render(occupancy: dict[str, Any], alerts: dict[str, Any], inflow: dict[str, 
     lead = (_transfer(transfer, national, level, transfer_thresholds or Thresholds()) if transfer is not None
             else "")
     parts = [_head(), "<body>", _header(occupancy.get("now"), caught_up, generated_at, dashboard_url, warning),
-             _page_status(alerts), "<main>", lead, _national(national, level, thresholds), _alerts(alerts),
+             _page_status(alerts), "<main>", lead, _outlook(outlook), _national(national, level, thresholds),
+             _alerts(alerts),
              _norms(occupancy["locations"]),
              _backlog(inflow.get("ind_backlog")), _need(occupancy.get("capacity_need")),
              _provinces(occupancy["provinces"]),
@@ -124,6 +127,99 @@ def _transfer(transfer: dict[str, Any], national: dict[str, Any], national_level
  <span class="muted">at {number(transfer.get("net_inflow_per_day"), 1)} net/day into these locations (28 days),
  today's beds</span></dd>
 </dl></section>"""
+
+
+OUTLOOK_CHART_DAYS = 84  # the coming 12 weeks
+SCENARIO_COLOURS = {"min": "#1a7f37", "medio": "#3d6fb6", "max": "#c62828", "trend": "#5f6368"}
+SCENARIO_DASH = {"min": "", "medio": "", "max": "", "trend": ' stroke-dasharray="6 4"'}
+
+
+def full_on_text(day: str | None, until: int | None, weeks: str, shown_days: int) -> str:
+    """"full now", "full on Thu 24 Aug 2023", or "not within 12 weeks" (the chart's span)."""
+    if until is None or day is None or until > shown_days:
+        return f"not within {weeks} weeks"
+    if until == 0:
+        return "full now"
+    return "full on " + date.fromisoformat(day).strftime("%a %-d %b %Y")
+
+
+def _outlook(outlook: dict[str, Any] | None) -> str:
+    """Projected transfer headroom for the coming 12 weeks, one line per scenario, zero marked, the register's
+    planned closings and openings marked on their days with their beds, and when each line reaches zero in
+    words (arithmetic from today's figures, not a promise)."""
+    if not outlook or not outlook.get("days"):
+        return ""
+    days = outlook["days"][:OUTLOOK_CHART_DAYS]
+    weeks_text = f"{len(days) / 7:.3g}"
+    lines = {s: v["headroom"]["transfer"][:len(days)] for s, v in outlook["scenarios"].items()}
+    words = "".join(
+        f'<dt style="color:{SCENARIO_COLOURS[s]}">{html.escape(s)}</dt><dd>'
+        + _figure(f"outlook-full:{s}", v["transfer_full_on"],
+                  full_on_text(v["transfer_full_on"], v["days_until_transfer_full"], weeks_text, len(days)))
+        + "</dd>" for s, v in outlook["scenarios"].items())
+    changes = [c for c in outlook["changes"] if c["day"] <= days[-1]]
+    listed = "".join(
+        "<li>" + _figure(f"outlook-change:{c['location_id']}:{c['day']}", c["beds"], _change_text(c)) + "</li>"
+        for c in changes)
+    return f"""<section><h2>Transfer headroom, the coming {weeks_text} weeks (by scenario)</h2>
+{_outlook_chart(days, lines, changes)}
+<dl>{words}</dl>
+{f'<ul class="muted">{listed}</ul>' if listed else '<p class="muted">No openings or closings planned.</p>'}
+<p class="muted">Arithmetic, not a forecast: today's occupancy plus the MPP scenario's expected inflow × the bed
+share ({percent(outlook.get("bed_share"))}) minus {number(outlook.get("moves_out_per_day"), 1)} moves out per day;
+trend: the last 28 days go on. Beds as the register plans them.</p></section>"""
+
+
+def _change_text(change: dict[str, Any]) -> str:
+    sign = "+" if change["change"] == "opens" else "−"
+    where = "" if change["transfer"] else " (not a transfer location)"
+    return f'{change["day"]}: {change["name"]} {change["change"]} ({sign}{number(change["beds"])} beds){where}'
+
+
+def _outlook_chart(days: list[str], lines: dict[str, list[float]], changes: list[dict[str, Any]]) -> str:
+    width, height, left, right, top_pad, bottom = 600.0, 320.0, 64.0, 12.0, 22.0, 30.0
+    values = [v for line in lines.values() for v in line] + [0.0]
+    high = max(max(values), 1.0)
+    # a steep line would flatten the others: below -high it runs along the bottom edge (labelled "≤")
+    floor = -high
+    low = max(min(values), floor)
+    n = len(days)
+
+    def x(i: float) -> float:
+        return left + (width - left - right) * i / max(n - 1, 1)
+
+    def y(v: float) -> float:
+        return top_pad + (height - top_pad - bottom) * (high - max(v, low)) / (high - low)
+
+    shapes = [f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}" stroke="#202124" '
+              'stroke-width="1.5"/>',
+              f'<text x="{left - 6}" y="{y(0) + 5:.1f}" font-size="16" text-anchor="end" fill="#202124">0</text>',
+              f'<text x="{left - 6}" y="{y(high) + 5:.1f}" font-size="16" text-anchor="end" fill="#5f6368">'
+              f'{number(high)}</text>',
+              f'<text x="{left - 6}" y="{y(low) + 5:.1f}" font-size="16" text-anchor="end" fill="#5f6368">'
+              f'{"≤ " if min(values) < low else ""}{number(low)}</text>' if low < 0 else ""]
+    index = {d: i for i, d in enumerate(days)}
+    for c in changes:
+        i = index.get(c["day"])
+        if i is None:
+            continue
+        colour = "#1a7f37" if c["change"] == "opens" else "#b35900"
+        sign = "+" if c["change"] == "opens" else "−"
+        shapes.append(f'<line x1="{x(i):.1f}" y1="{top_pad}" x2="{x(i):.1f}" y2="{height - bottom}" '
+                      f'stroke="{colour}" stroke-dasharray="2 3" data-change="{html.escape(c["day"])}"/>'
+                      f'<text x="{x(i) + 3:.1f}" y="{top_pad - 6}" font-size="16" fill="{colour}">'
+                      f'{sign}{number(c["beds"])}</text>')
+    for scenario, line in lines.items():
+        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(line))
+        shapes.append(f'<polyline points="{points}" fill="none" stroke="{SCENARIO_COLOURS[scenario]}" '
+                      f'stroke-width="2"{SCENARIO_DASH[scenario]} data-scenario="{html.escape(scenario)}"/>')
+    shapes.append(f'<text x="{left}" y="{height - 8}" font-size="16" fill="#5f6368">{days[0]}</text>'
+                  f'<text x="{width - right}" y="{height - 8}" font-size="16" fill="#5f6368" text-anchor="end">'
+                  f'{days[-1]}</text>')
+    legend = "".join(f'<span style="color:{c}">━ {s}</span>' for s, c in SCENARIO_COLOURS.items() if s in lines)
+    return (f'<svg viewBox="0 0 {width:.0f} {height:.0f}" role="img" data-figure="outlook-chart" '
+            f'aria-label="projected transfer headroom per scenario">{"".join(shapes)}</svg>'
+            f'<div class="legend muted">{legend}<span>┆ planned opening / closing (beds)</span></div>')
 
 
 def _norms(locations: dict[str, Any]) -> str:
@@ -223,7 +319,8 @@ th:first-child,td:first-child{{text-align:left;white-space:normal}}
 ul.alerts{{list-style:none;padding:0;margin:0}} ul.alerts li{{padding:.35rem 0;border-bottom:1px solid var(--line)}}
 @media (max-width:520px){{.wide{{display:none}} main{{padding:.5rem;gap:.5rem}} section{{padding:.7rem}}
 th,td{{padding:.25rem .2rem}}}}
-svg{{width:100%;height:auto}} .legend span{{margin-right:1rem;white-space:nowrap}}
+svg{{width:100%;height:auto}} .legend{{display:flex;flex-wrap:wrap}}
+.legend span{{margin-right:1rem;white-space:nowrap}}
 </style></head>"""
 
 

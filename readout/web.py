@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import aiohttp.web_response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from readout.outlook import Reading, outlook_json
 from readout.status_page import Thresholds, render
 from streams.config import DEFAULT_TAAKSTELLING
 from streams.contract.finite import finite
@@ -100,6 +101,7 @@ class ReadModel(Protocol):
     def occupancy(self) -> dict[str, Any]: ...
     def inflow(self) -> dict[str, Any]: ...
     def alerts(self) -> dict[str, Any]: ...
+    def outlook(self) -> dict[str, Any]: ...
     def status_page(self) -> str: ...
     def health(self) -> tuple[bool, dict[str, Any]]: ...
     def whole(self) -> bool: ...
@@ -173,7 +175,8 @@ def add_routes(app: faust.App, read: ReadModel, gate: LoginGate | None = None) -
         return web.bytes(read.metrics_text(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
     for path, handler in (("/api/occupancy", figures(read.occupancy)), ("/api/inflow", figures(read.inflow)),
-                          ("/api/alerts", figures(read.alerts)), ("/", status_page)):
+                          ("/api/alerts", figures(read.alerts)), ("/api/outlook", figures(read.outlook)),
+                          ("/", status_page)):
         app.page(path, name=path)(guarded(handler))
     app.page("/health", name="/health")(health)
     app.page("/metrics", name="/metrics")(metrics)
@@ -181,8 +184,11 @@ def add_routes(app: faust.App, read: ReadModel, gate: LoginGate | None = None) -
 
 def status_html(figures: Figures, alerts: dict[str, Any], thresholds: Thresholds, caught_up: bool = True,
                 taakstelling: Mapping[str, int] = DEFAULT_TAAKSTELLING, dashboard_url: str | None = None,
-                transfer_thresholds: Thresholds | None = None, warning: str | None = None) -> str:
-    """The status page (readout/status_page.py) from the same read-outs as the JSON API."""
+                transfer_thresholds: Thresholds | None = None, warning: str | None = None,
+                outlook: Reading | None = None) -> str:
+    """The status page (readout/status_page.py) from the same read-outs as the JSON API (the outlook: the
+    worker's once-a-second reading, else the figures' own)."""
+    reading = outlook or Reading(figures.now_us, figures.outlook_days, figures.outlook)
     return render(occupancy_json(figures), alerts, inflow_json(figures, taakstelling), figures.curve, thresholds,
                   caught_up, datetime.now(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S %Z"), dashboard_url,
-                  transfer_thresholds, warning)
+                  transfer_thresholds, warning, outlook_json(reading))

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # the IND decision term by registration day: a YAML or JSON list of {from, to, days}, both days inclusive,
     # the first matching entry wins; a day no entry covers has six months (183 days)
     decision_terms: Annotated[DecisionTerms, NoDecode] = DEFAULT_DECISION_TERMS
+    outlook_days: int = Field(84, ge=1, le=366, description="days ahead the outlook projects headroom for "
+                              "(CONTRACT.md section 3a): a whole number from 1 to 366")
 
     @model_validator(mode="after")
     def _client_certificate(self) -> Settings:

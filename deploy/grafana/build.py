@@ -122,6 +122,14 @@ def capacity() -> dict:
              steps=[{"color": "red", "value": None}, {"color": "orange", "value": 7}, {"color": "green", "value": 21}],
              description="Transfer headroom divided by the net moves per day into regular, emergency, "
                          "crisis-emergency and small-scale locations over the last 28 days, at today's beds."),
+        bars("Outlook: projected transfer headroom per scenario",
+             target('capmon_outlook_headroom{scope="transfer"}', "{{scenario}} in {{horizon_days}} days",
+                    instant=True),
+             steps=HEADROOM_STEPS, w=12, h=10,
+             description="Planned beds by the register's dates minus occupancy now plus the scenario's net per day "
+                         "(MPP: expected inflow x bed share - moves out; trend: the last 28 days). Arithmetic, not "
+                         "a forecast model. The days until full per scenario: "
+                         "capmon_outlook_days_until_transfer_full (absent when not within the horizon)."),
         stat("Permit holders in reception", target("capmon_permit_holders_in_reception"),
              description="Persons with a residence permit still in a COA location, waiting for a home."),
         series("National occupancy and capacity", target("capmon_national_occupancy", "in reception"),

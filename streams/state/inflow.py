@@ -157,6 +157,21 @@ def elapsed_share(now: datetime, forecast: Forecast) -> float:
     return (sum(profile[:m]) + profile[m] * _fraction(local, month_start, month_end)) / total
 
 
+def day_share(day: date, forecast: Forecast) -> float:
+    """One calendar day's share of its year (the outlook's expected inflow per day): by the forecast's monthly
+    profile (the month's share spread over its days) when given, else one day of the year's days."""
+    if not forecast.monthly_profile:
+        return 1 / _days_in(date(day.year, 1, 1), date(day.year + 1, 1, 1))
+    profile = forecast.monthly_profile
+    start = date(day.year, day.month, 1)
+    end = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return profile[day.month - 1] / sum(profile) / _days_in(start, end)
+
+
+def _days_in(start: date, end: date) -> int:
+    return (end - start).days
+
+
 def _fraction(moment: datetime, start: datetime, end: datetime) -> float:
     return (moment.timestamp() - start.timestamp()) / (end.timestamp() - start.timestamp())
 

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache, cached_property, lru_cache
+from itertools import repeat
 
 from streams.state.cells import Release, release
 from streams.state.inflow import (
@@ -35,6 +36,7 @@ from streams.state.occupancy import (
     days_until_full,
     net_inflow,
 )
+from streams.state.outlook import DEFAULT_OUTLOOK_DAYS, Outlook, OutlookInputs, outlook
 from streams.state.register import Register
 from streams.state.stamp import from_micros, local_day
 from streams.state.terms import DEFAULT_DECISION_TERMS, DecisionTerms, segments
@@ -53,12 +55,14 @@ class Figures:
     registration day (CAPMON_DECISION_TERMS)."""
 
     def __init__(self, totals: Totals, register: Register, now_us: int | None,
-                 capacity_day: date | None = None, terms: DecisionTerms = DEFAULT_DECISION_TERMS) -> None:
+                 capacity_day: date | None = None, terms: DecisionTerms = DEFAULT_DECISION_TERMS,
+                 outlook_days: int = DEFAULT_OUTLOOK_DAYS) -> None:
         self.totals = totals
         self.register = register
         self.now_us = now_us
         self.capacity_day = capacity_day if capacity_day is not None or now_us is None else local_day(now_us)
         self.terms = terms
+        self.outlook_days = outlook_days  # CAPMON_OUTLOOK_DAYS
         self._other_days: dict[date, Figures] = {}
 
     def on_day(self, day: date) -> Figures:
@@ -66,7 +70,8 @@ class Figures:
         if day == self.capacity_day:
             return self
         if day not in self._other_days:
-            self._other_days = {day: Figures(self.totals, self.register, self.now_us, day, self.terms)}  # keep one
+            self._other_days = {day: Figures(self.totals, self.register, self.now_us, day, self.terms,
+                                                self.outlook_days)}  # keep one
         return self._other_days[day]
 
     @cached_property
@@ -222,6 +227,19 @@ class Figures:
         """The status page's chart: cumulative inflow through the year against the MPP band."""
         return inflow_curve(self.totals, self.register, self.now_us)
 
+    @cached_property
+    def outlook(self) -> Outlook | None:
+        """The coming `outlook_days` days per scenario (streams/state/outlook.py) from `capacity_day` (the
+        evaluation time's day for alerts); None before any event."""
+        if self.now_us is None or self.capacity_day is None:
+            return None
+        occ = self.occupancy
+        share = bed_share(self.totals, from_micros(self.now_us).date())
+        inputs = OutlookInputs(self.capacity_day, self.outlook_days, occ.national.occupancy, occ.transfer.occupancy,
+                               occ.transfer.headroom, 1.0 if share is None else share, self.moves_out_national,
+                               self.net_national, self.net_transfer)
+        return outlook(inputs, self.register)
+
 
 @dataclass(frozen=True)
 class Rate:
@@ -260,6 +278,23 @@ class CapacityNeed:
     need_at_norm: dict[str, float]  # scenario -> need / PLANNING_NORM: the beds to have for 96 % occupancy
 
 
+def bed_share(totals: Totals, today: date) -> float | None:
+    """Of the persons whose first registration fell in the BED_SHARE_DAYS days before `today`, the share with a
+    check-in (None when there are none): how much of the inflow needs a bed (the capacity need, the outlook)."""
+    with_bed_keys, without_keys = _bed_share_keys(today)  # a lookup per day: alert evaluation reads it often
+    get = totals.arrivals.get
+    with_bed = sum(map(get, with_bed_keys, repeat(0, BED_SHARE_DAYS)))
+    without = sum(map(get, without_keys, repeat(0, BED_SHARE_DAYS)))
+    return with_bed / (with_bed + without) if with_bed + without else None
+
+
+@lru_cache(maxsize=8)
+def _bed_share_keys(today: date) -> tuple[tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]]:
+    """The arrivals' keys (day, checked in) of the BED_SHARE_DAYS days ending on `today`, with and without."""
+    days = [(today - timedelta(days=back)).isoformat() for back in range(BED_SHARE_DAYS)]
+    return tuple((day, True) for day in days), tuple((day, False) for day in days)
+
+
 def capacity_need(totals: Totals, register: Register, now_us: int | None, national: Area,
                   inflow_ytd: int, outs: float) -> CapacityNeed | None:
     """need(scenario) = occupancy now + max(0, scenario's annual inflow − MPP inflow year to date) × bed share
@@ -274,10 +309,7 @@ def capacity_need(totals: Totals, register: Register, now_us: int | None, nation
     forecast = entry[1]
     target = date(today.year + 1, 1, 1)
     days = (target - today).days
-    since = (today - timedelta(days=BED_SHARE_DAYS)).isoformat()
-    arrived = [(checked_in, n) for (day, checked_in), n in totals.arrivals.items() if since < day <= today.isoformat()]
-    total = sum(n for _, n in arrived)
-    share = sum(n for checked_in, n in arrived if checked_in) / total if total else None
+    share = bed_share(totals, today)
     need, short, at_norm = {}, {}, {}
     for scenario in ("min", "medio", "max"):
         remaining = max(0, getattr(forecast.scenarios, scenario) - inflow_ytd)

@@ -22,6 +22,7 @@ from streams.contract.records.figures import (
 )
 from streams.contract.records.parts import BadParts, is_head, join
 from streams.errors import BadRecord
+from streams.state.outlook import DEFAULT_OUTLOOK_DAYS
 from streams.state.readmodel import Figures
 from streams.state.register import Register
 from streams.state.stamp import micros
@@ -32,8 +33,9 @@ log = logging.getLogger(__name__)
 
 
 class FiguresView:
-    def __init__(self, terms: DecisionTerms = DEFAULT_DECISION_TERMS) -> None:
+    def __init__(self, terms: DecisionTerms = DEFAULT_DECISION_TERMS, outlook_days: int = DEFAULT_OUTLOOK_DAYS) -> None:
         self.terms = terms  # the decision term by registration day (CAPMON_DECISION_TERMS)
+        self.outlook_days = outlook_days  # CAPMON_OUTLOOK_DAYS
         self.summaries: dict[int, PartitionSummary] = {}
         self.register = Register()
         self._totals: Totals | None = None
@@ -167,5 +169,6 @@ class FiguresView:
     def figures(self) -> Figures:
         """Every figure, derived once per change of the view (streams/state/readmodel.py)."""
         if self._figures is None:
-            self._figures = Figures(self.totals, self.register, self.now_us, terms=self.terms)
+            self._figures = Figures(self.totals, self.register, self.now_us, terms=self.terms,
+                                   outlook_days=self.outlook_days)
         return self._figures

@@ -24,6 +24,8 @@ EXTRA = parse_rules({"rules": [
      "severity": "info"},
     {"name": "national_permits", "scope": "national", "measure": "permit_holders", "above": 1400, "clear": 1350,
      "for": "1h", "severity": "info"},
+    {"name": "outlook_max_full", "scope": "national", "measure": "outlook_days_until_transfer_full:max",
+     "below": 84, "clear": 84, "for": "0s", "severity": "info"},
 ]})
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from capmon.worker import WorkerParts
 from streams.config import load_settings
 
-ALLOWED = {"/", "/metrics", "/health", "/api/occupancy", "/api/inflow", "/api/alerts"}
+ALLOWED = {"/", "/metrics", "/health", "/api/occupancy", "/api/inflow", "/api/alerts", "/api/outlook"}
 
 
 def test_every_route_the_worker_web_server_has_is_on_the_allow_list(tmp_path):
@@ -28,7 +28,7 @@ def test_no_figure_is_served_before_the_view_is_read_whole(tmp_path):
     worker = WorkerParts(load_settings({}, state_dir=tmp_path), [], {})
     worker.app.web.init_server()
 
-    paths = ("/api/occupancy", "/api/inflow", "/api/alerts", "/", "/health")
+    paths = ("/api/occupancy", "/api/inflow", "/api/alerts", "/api/outlook", "/", "/health")
 
     async def before_and_after() -> tuple[dict[str, tuple[int, str]], dict[str, tuple[int, str]]]:
         async with TestClient(TestServer(worker.app.web.web_app)) as client:
@@ -39,12 +39,19 @@ def test_no_figure_is_served_before_the_view_is_read_whole(tmp_path):
             return starting, await get_all()
 
     starting, whole = asyncio.run(before_and_after())
-    for path in ("/api/occupancy", "/api/inflow", "/api/alerts", "/health"):
+    for path in ("/api/occupancy", "/api/inflow", "/api/alerts", "/api/outlook", "/health"):
         assert starting[path][0] == 503, path
     assert "not read whole" in starting["/api/occupancy"][1]
     assert '"figures_view_caught_up":false' in starting["/health"][1].replace(" ", "")
     figure = 'data-figure="transfer-headroom"'
     assert starting["/"][0] == 200 and figure not in starting["/"][1] and "catching up" in starting["/"][1]
-    for path in ("/api/occupancy", "/api/inflow", "/api/alerts", "/"):
+    for path in ("/api/occupancy", "/api/inflow", "/api/alerts", "/api/outlook", "/"):
         assert whole[path][0] == 200, path
     assert figure in whole["/"][1]
+    import json
+
+    import jsonschema
+
+    from streams.contract.schemas import SCHEMA_DIR
+    schema = json.loads((SCHEMA_DIR / "api-outlook.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(json.loads(whole["/api/outlook"][1]))

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from capmon.harness import WorkerProcess, wait_until
+from readout.status_page import full_on_text
 from tests.support.helpers import REPO, run_capmon
 from tests.support.page_reader import read_page, shown_int
 from tests.support.prometheus import Prometheus
@@ -213,6 +214,12 @@ def test_the_status_page_in_chromium_shows_the_api_figures_and_the_firing_alert(
     assert f"headroom now {figures['national-headroom'][1]} (threshold" in dom.stdout
     assert "big critical" in dom.stdout  # the headroom is below the critical rule's threshold: red
     assert page.external == []
+    outlook = worker.get("/api/outlook")  # the page's outlook: 12 weeks, a line and "full on ..." per scenario
+    assert 'data-figure="outlook-chart"' in dom.stdout
+    for scenario, lines in outlook["scenarios"].items():
+        assert f'data-scenario="{scenario}"' in dom.stdout
+        assert figures[f"outlook-full:{scenario}"][1] == full_on_text(
+            lines["transfer_full_on"], lines["days_until_transfer_full"], "12", 84), scenario
 
     ARTIFACTS.mkdir(exist_ok=True)
     for name, size in (("status-page.png", "1280,1500"), ("status-page-phone.png", "390,2600")):
@@ -243,6 +250,8 @@ CONTRACT_METRICS = [  # CONTRACT.md section 4, with an example of each label
     'capmon_ind_backlog{waiting="ge_15m"}', "capmon_ind_backlog_overdue", "capmon_ind_backlog_past_term",
     'capmon_capacity_need{scenario="medio"}',
     'capmon_capacity_short{scenario="max"}', "capmon_first_instance_decisions{",
+    'capmon_outlook_headroom{horizon_days="84",scenario="trend",scope="transfer"}',
+    'capmon_outlook_headroom{horizon_days="7",scenario="medio",scope="national"}',
 ]
 
 

@@ -16,6 +16,14 @@ def test_defaults_match_the_contract():
     assert (s.kafka_bootstrap, s.topic_prefix, s.web_port, s.partitions) == ("127.0.0.1:9092", "", 6066, 4)
 
 
+def test_the_outlook_horizon_is_84_days_unless_set_and_reaches_the_worker_figures(tmp_path):
+    from capmon.worker import WorkerParts
+
+    assert load_settings({}).outlook_days == 84
+    worker = WorkerParts(load_settings({"CAPMON_OUTLOOK_DAYS": "28"}, state_dir=tmp_path), [], {})
+    assert worker.view.figures().outlook_days == 28
+
+
 def test_environment_values_are_read():
     s = load_settings({"CAPMON_WEB_PORT": "7000", "CAPMON_TOPIC_PREFIX": "acc.", "CAPMON_KAFKA_BOOTSTRAP": "k:1"})
     assert (s.web_port, s.topic_prefix, s.kafka_bootstrap) == (7000, "acc.", "k:1")
@@ -27,7 +35,9 @@ def test_environment_values_are_read():
 @pytest.mark.parametrize(
     "var, value, words",
     [("CAPMON_WEB_PORT", "abc", "valid integer"), ("CAPMON_WEB_PORT", "70000", "less than or equal"),
-     ("CAPMON_TOPIC_PREFIX", "bad prefix!", "pattern"), ("CAPMON_PARTITIONS", "0", "greater than")],
+     ("CAPMON_TOPIC_PREFIX", "bad prefix!", "pattern"), ("CAPMON_PARTITIONS", "0", "greater than"),
+     ("CAPMON_OUTLOOK_DAYS", "0", "greater than or equal to 1"), ("CAPMON_OUTLOOK_DAYS", "12 weeks", "valid integer"),
+     ("CAPMON_OUTLOOK_DAYS", "400", "less than or equal to 366")],
 )
 def test_a_bad_value_is_one_clear_line(var, value, words):
     with pytest.raises(ConfigError) as info:

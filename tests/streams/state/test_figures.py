@@ -171,6 +171,14 @@ def test_a_faulty_simulated_quarter_gives_the_reference_figures(tmp_path):
     assert figures.net_transfer == pytest.approx(net["transfer"], abs=1e-9) and net["transfer"] != 0
     assert {p: n for p, n in figures.net_provinces.items() if n} == pytest.approx(
         {p: n for p, n in net["provinces"].items() if n}, abs=1e-9)
+    outlook = expected["outlook"]
+    assert [(c.day.isoformat(), c.location_id, c.change, c.beds) for c in figures.outlook.changes] == sorted(
+        (c["day"], c["location_id"], c["change"], c["beds"]) for c in outlook["changes"])
+    for scenario, lines in outlook["scenarios"].items():
+        mine = figures.outlook.scenarios[scenario]
+        assert list(mine.transfer_headroom) == pytest.approx(lines["transfer_headroom"], abs=1e-6), scenario
+        assert list(mine.national_headroom) == pytest.approx(lines["national_headroom"], abs=1e-6), scenario
+        assert mine.days_until_transfer_full == lines["days_until_transfer_full"], scenario
     assert results["duplicate"] > 0 and results["invalid"] > 0
 
 
