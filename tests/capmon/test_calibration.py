@@ -7,14 +7,16 @@ simulation's own bookkeeping (which `test_simulator.py` shows the events tell ex
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 
 from alerts.rules import load_rules
-from alerts.timeline import Timeline
-from capmon.calibration import DEFAULT_RULES, START, firing_days, simulated_events
+from alerts.timeline import Timeline, run
+from capmon.calibration import DEFAULT_RULES, FULL, START, firing_days, lead_days, simulated_events
+from streams.contract.events import parse_event
 from streams.state.readmodel import Figures
 from streams.state.stamp import micros
 from streams.tools.simulator import mix
@@ -94,3 +96,51 @@ def test_under_max_reception_runs_out_and_under_min_it_does_not():
     assert min(d["capacity"] - d["occupancy"] for d in high.days) < 0
     assert max(d["ter_apel"] for d in low.days) <= NORMS["ter-apel"]
     assert min(d["capacity"] - d["occupancy"] for d in low.days) > 2_000
+
+
+def _steady_fill() -> list:
+    """A transfer network that fills at 20 a day, with a crisis location's contract ending on day 45: 900 of 2,300
+    transfer beds taken at the start, then from day 0 (a month later) each day 25 arrive at Ter Apel and 20 move
+    on into the network. Full on day 54 (the closure takes 300 beds on day 45); at today's beds it would look 15
+    days later."""
+    def site(loc: str, kind: str, beds: int, **dates: str) -> dict:
+        return {"event_type": "location", "event_id": f"l-{loc}", "occurred_at": "2023-01-01T00:00:00+01:00",
+                "location_id": loc, "name": loc, "province": "NL-GR", "location_type": kind, "capacity": beds,
+                "status": "open", **dates}
+
+    day0 = START + timedelta(days=31)
+    raw: list[dict] = [site("TA", "application_centre", 3_000), *(site(f"AZC{i}", "regular", 500) for i in range(4)),
+                       site("NOOD", "crisis_emergency", 300, closes_on=(day0 + timedelta(days=45)).date().isoformat())]
+    n = 0
+
+    def place(at, person: str, action: str, where: str) -> None:
+        nonlocal n
+        n += 1
+        raw.append({"event_type": "placement", "event_id": f"p{n}", "occurred_at": at.isoformat(), "person_id": person,
+                    "action": action, "location_id": where})
+
+    for i in range(900):  # the opening state
+        place(START + timedelta(minutes=i), f"o{i}", "check_in", "NOOD" if i < 300 else f"AZC{i % 4}")
+    for day in range(60):
+        for k in range(25):
+            place(day0 + timedelta(days=day, hours=8, minutes=k), f"d{day}-{k}", "check_in", "TA")
+        for k in range(20):
+            place(day0 + timedelta(days=day, hours=14, minutes=k), f"d{day}-{k}", "transfer", f"AZC{k % 4}")
+    return [parse_event(json.dumps({key: v for key, v in e.items() if key != "event_type"}), e["event_type"])
+            for e in raw]
+
+
+def test_the_transfer_network_warning_comes_at_least_a_week_before_it_is_full():
+    """The lead-time calibration on a short feed: the default rules' outlook warning sees the planned closure
+    coming and fires two weeks ahead of the first grid point with transfer headroom <= 0."""
+    rules = load_rules(DEFAULT_RULES)
+    events = _steady_fill()
+    years = firing_days(run([*rules, FULL], events), START, START + timedelta(days=100))
+    full = years[FULL.name]
+    assert full.first == (START + timedelta(days=31 + 54)).date().isoformat()  # day 54, the closure included
+    warning = years["transfer_full_within_14d"]
+    lead = lead_days(warning, full)
+    assert lead is not None and 7 <= lead <= 14.5, lead
+    assert years["transfer_full_within_7d"].first_us is not None and lead_days(years["transfer_full_within_7d"],
+                                                                                full) >= 3
+    assert all(not y.before_start for y in years.values())
