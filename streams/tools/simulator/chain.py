@@ -12,10 +12,12 @@ import hashlib
 import heapq
 import math
 import random
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 from streams.tools.simulator import mix
@@ -40,7 +42,16 @@ HOUR = 3_600.0
 NORMS = {"ter-apel": 2_000}
 TRANSFER_TYPES = ("regular", "emergency", "crisis_emergency", "small_scale")
 OPENING_DAYS = mix.OPENING_WAITING_DAYS[1] + 30  # the register is loaded this long before the start
+OPENING_KINDS = ("granted", "refused", "pending")
 WINDOW_DAYS = 28  # the rolling windows at the start: the opening state's check-outs of these days are loaded
+
+
+@dataclass(frozen=True)
+class Beds:
+    """The open locations of some kinds in register order, with their beds (see `_pick_location`)."""
+
+    sites: list[tuple[str, int]]  # (location id, beds)
+    index: dict[str, int]  # location id -> its position in `sites`
 
 
 @dataclass
@@ -83,7 +94,7 @@ class ChainSimulation:
         self._out: list[tuple[float, dict]] = []
         self.sites: dict[str, Site] = {}
         self.open: dict[str, bool] = {}
-        self._beds: dict[tuple[str, ...], list[tuple[str, int]]] = {}  # see _pick_location
+        self._beds: dict[tuple[str, ...], Beds] = {}  # see _pick_location
         self.occupancy: dict[str, int] = {}
         self.residents: dict[str, set[str]] = {}
         self.people: dict[str, Person] = {}
@@ -101,6 +112,10 @@ class ChainSimulation:
         self._app_cum = _cumulative(list(asylum.values()))
         self._asylum_share = sum(asylum.values())
         self._profile = [p / sum(mix.MONTHLY_PROFILE) for p in mix.MONTHLY_PROFILE]
+        # the weights of the other draws, added up once (`choices` with cum_weights draws exactly as with weights)
+        self._centres = (list(mix.REGISTRATION_CENTRES), list(accumulate(mix.REGISTRATION_CENTRES.values())))
+        self._relief = (list(mix.RELIEF_CENTRES), list(accumulate(mix.RELIEF_CENTRES.values())))
+        self._opening_kinds = list(accumulate(mix.OPENING_KINDS))
 
     # --- driving ------------------------------------------------------------------------------------
 
@@ -177,7 +192,7 @@ class ChainSimulation:
             share *= 0.85
         amv = site.location_type == "amv"
         for _ in range(int(site.capacity * share)):
-            kind = "pending" if centre else rng.choices(("granted", "refused", "pending"), mix.OPENING_KINDS)[0]
+            kind = "pending" if centre else rng.choices(OPENING_KINDS, cum_weights=self._opening_kinds)[0]
             if kind != "pending":  # in reception for months, decided before the start
                 cum = self._granted_cum if kind == "granted" else self._refused_cum
                 person = self._new_person(amv, self._draw_nationality(cum))
@@ -338,8 +353,8 @@ class ChainSimulation:
         """Ter Apel (or Schiphol for arrivals by air); Budel or Zevenaar relieve Ter Apel over its norm."""
         rng = self.rng
         if self.occupancy.get("ter-apel", 0) >= NORMS["ter-apel"] and rng.random() < mix.DIVERTED_WHEN_OVER_NORM:
-            return rng.choices(list(mix.RELIEF_CENTRES), list(mix.RELIEF_CENTRES.values()))[0]
-        return rng.choices(list(mix.REGISTRATION_CENTRES), list(mix.REGISTRATION_CENTRES.values()))[0]
+            return rng.choices(self._relief[0], cum_weights=self._relief[1])[0]
+        return rng.choices(self._centres[0], cum_weights=self._centres[1])[0]
 
     def _emit_registration(self, t: float, person_id: str, app_type: str, centre: str | None, nationality: str,
                            amv: bool) -> None:
@@ -423,20 +438,30 @@ class ChainSimulation:
             self._at(t + self.rng.uniform(20, 150) * DAY, self._transfer, person_id)
 
     def _pick_location(self, person: Person, exclude: str | None) -> str | None:
-        """A free bed of the wanted kind, locations weighted by their free beds."""
+        """A free bed of the wanted kind, locations weighted by their free beds.
+
+        The draw of `rng.choices(names, free beds)` over the locations with a free bed (other than `exclude`),
+        made without building those lists: locations without a free bed weigh 0 and add nothing to the running
+        sums, so the first sum above the drawn point is the same location (same random number, same bytes)."""
         wanted = ("amv",) if person.amv else TRANSFER_TYPES
         beds = self._beds.get(wanted)
         if beds is None:  # the open sites of these kinds with their capacity, in register order, until it changes
-            beds = self._beds[wanted] = [(location_id, site.capacity) for location_id, site in self.sites.items()
-                                         if self.open[location_id] and site.location_type in wanted]
+            chosen = [(location_id, site.capacity) for location_id, site in self.sites.items()
+                      if self.open[location_id] and site.location_type in wanted]
+            beds = self._beds[wanted] = Beds(chosen, {lid: i for i, (lid, _) in enumerate(chosen)})
         occupancy = self.occupancy
-        names, weights = [], []
-        for location_id, capacity in beds:
-            free = capacity - occupancy[location_id]
-            if free > 0 and location_id != exclude:
-                names.append(location_id)
-                weights.append(free)
-        return self.rng.choices(names, weights)[0] if names else None
+        free = [capacity - occupancy[location_id] for location_id, capacity in beds.sites]
+        skip = beds.index.get(exclude) if exclude is not None else None
+        if skip is not None:
+            free[skip] = 0
+        sums = list(accumulate([n if n > 0 else 0 for n in free]))
+        total = sums[-1] if sums else 0
+        if total <= 0:
+            return None
+        at = bisect_right(sums, self.rng.random() * (total + 0.0))
+        if at == len(sums):  # the point rounded up to the total: `choices` takes the last location with beds
+            at = max(i for i, n in enumerate(free) if n > 0)
+        return beds.sites[at][0]
 
     def _move(self, person_id: str, location_id: str | None) -> None:
         person = self.people[person_id]
