@@ -185,3 +185,19 @@ def test_injected_invalid_events_break_the_contract_in_varied_ways(raw_bytes):
     assert ("event" in reasons) == raw_bytes  # not JSON / not an object only where bytes can travel
     if not raw_bytes:
         assert all(json.loads(r.value).get("event_type") in {None, r.event_type} for r in records)
+
+
+def test_event_times_are_written_exactly_as_datetime_writes_them():
+    """The simulator writes event times from the hour's text (for speed): the same text as datetime's, around
+    both DST changes, at hour edges and within a microsecond of the next second."""
+    sim = ChainSimulation(SimConfig(start=START, days=1))
+    rng = random.Random(7)
+    changes = [datetime(2023, 3, 26, 2, tzinfo=AMSTERDAM).timestamp(), datetime(2023, 10, 29, 1, tzinfo=AMSTERDAM)
+               .timestamp() + 3600, START.timestamp()]
+    times = [rng.uniform(START.timestamp() - 400 * 86_400, START.timestamp() + 400 * 86_400) for _ in range(20_000)]
+    for edge in changes:
+        times += [edge + offset for offset in (-3600.0, -1.0, -1e-7, -4e-7, -5e-7, -6e-7, 0.0, 1e-7, 0.5, 59.9999999)]
+        times += [edge + rng.uniform(-7200, 7200) for _ in range(2_000)]
+    times += [float(int(t)) - d for t in times[:2_000] for d in (1e-6, 5e-7, 2.4e-7)]
+    for t in times:
+        assert sim._local_time(t) == datetime.fromtimestamp(t, AMSTERDAM).isoformat(timespec="seconds"), t

@@ -92,6 +92,7 @@ class ChainSimulation:
         self._event_no = 0
         self._person_no = 0
         self._out: list[tuple[float, dict]] = []
+        self._hours: dict[int, tuple[str, str]] = {}  # UTC hour -> its local text before and after mm:ss
         self.sites: dict[str, Site] = {}
         self.open: dict[str, bool] = {}
         self._beds: dict[tuple[str, ...], Beds] = {}  # see _pick_location
@@ -145,11 +146,26 @@ class ChainSimulation:
         event = {
             "event_id": f"sim{self.cfg.seed}-{self._event_no:08d}",
             "event_type": event_type,
-            "occurred_at": datetime.fromtimestamp(t, AMSTERDAM).isoformat(timespec="seconds"),
+            "occurred_at": self._local_time(t),
             "source": "capmon-simulator",
             **fields,
         }
         self._out.append((t, event))
+
+    def _local_time(self, t: float) -> str:
+        """`datetime.fromtimestamp(t, AMSTERDAM).isoformat(timespec="seconds")`, made from the hour's text (a
+        quarter of the simulation's time went to that call). Amsterdam's offset is whole hours and changes on
+        the hour, so within an hour of UTC the local minutes and seconds are UTC's."""
+        second = math.floor(t)
+        if t - second >= 0.999_999:  # within a microsecond of the next second: datetime's rounding decides
+            return datetime.fromtimestamp(t, AMSTERDAM).isoformat(timespec="seconds")
+        hour, rest = divmod(second, 3600)
+        text = self._hours.get(hour)
+        if text is None:
+            whole = datetime.fromtimestamp(hour * 3600, AMSTERDAM).isoformat(timespec="seconds")
+            text = self._hours[hour] = (whole[:14], whole[19:])  # "2023-05-04T13:", "+02:00"
+        minute, sec = divmod(rest, 60)
+        return f"{text[0]}{minute:02d}:{sec:02d}{text[1]}"
 
     # --- the opening state --------------------------------------------------------------------------
 
