@@ -46,6 +46,26 @@ OPENING_KINDS = ("granted", "refused", "pending")
 WINDOW_DAYS = 28  # the rolling windows at the start: the opening state's check-outs of these days are loaded
 
 
+@dataclass(frozen=True, slots=True)
+class Draw:
+    """A weighted draw of one name: `rng.choices(names, cum_weights=cum)[0]` (the same random number, the same
+    name: Python's `choices` bisects `random() * total` in the running sums up to the last name), without the
+    call's checks and lists, for the draws the simulation makes for nearly every event."""
+
+    names: list[str]
+    cum: list[float]
+    total: float
+    last: int
+
+    @classmethod
+    def of(cls, names: list[str], cum: list[float]) -> Draw:
+        assert len(names) == len(cum) and cum[-1] > 0
+        return cls(names, cum, cum[-1] + 0.0, len(names) - 1)
+
+    def draw(self, rng: random.Random) -> str:
+        return self.names[bisect_right(self.cum, rng.random() * self.total, 0, self.last)]
+
+
 @dataclass(frozen=True)
 class Beds:
     """The open locations of some kinds in register order, with their beds (see `_pick_location`)."""
@@ -105,18 +125,20 @@ class ChainSimulation:
         self.ind = IndQueue(mix.IND_PRIORITY_SHARE, mix.IND_MIN_DAYS)
         self.sponsors = SponsorPool(mix.NAREIS_LAG_DAYS, mix.NAREIS_PROPENSITY, mix.NAREIS_PROPENSITY_OTHER)
         self._nat_names = list(mix.NATIONALITIES)
-        self._nat_cum = _cumulative([share for share, _ in mix.NATIONALITIES.values()])
-        self._granted_cum = _cumulative([share * rate for share, rate in mix.NATIONALITIES.values()])
-        self._refused_cum = _cumulative([share * (1 - rate) for share, rate in mix.NATIONALITIES.values()])
+        self._nationality = Draw.of(self._nat_names, _cumulative([share for share, _ in mix.NATIONALITIES.values()]))
+        self._granted = Draw.of(self._nat_names,
+                                _cumulative([share * rate for share, rate in mix.NATIONALITIES.values()]))
+        self._refused = Draw.of(self._nat_names,
+                                _cumulative([share * (1 - rate) for share, rate in mix.NATIONALITIES.values()]))
         asylum = {k: v for k, v in mix.APPLICATION_TYPES.items() if k != "family_reunification"}
         self._app_types = list(asylum)
-        self._app_cum = _cumulative(list(asylum.values()))
+        self._app_type = Draw.of(self._app_types, _cumulative(list(asylum.values())))
         self._asylum_share = sum(asylum.values())
         self._profile = [p / sum(mix.MONTHLY_PROFILE) for p in mix.MONTHLY_PROFILE]
-        # the weights of the other draws, added up once (`choices` with cum_weights draws exactly as with weights)
-        self._centres = (list(mix.REGISTRATION_CENTRES), list(accumulate(mix.REGISTRATION_CENTRES.values())))
-        self._relief = (list(mix.RELIEF_CENTRES), list(accumulate(mix.RELIEF_CENTRES.values())))
-        self._opening_kinds = list(accumulate(mix.OPENING_KINDS))
+        # the weights of the other draws, added up once (the same draw as `choices` with the weights)
+        self._centres = Draw.of(list(mix.REGISTRATION_CENTRES), list(accumulate(mix.REGISTRATION_CENTRES.values())))
+        self._relief = Draw.of(list(mix.RELIEF_CENTRES), list(accumulate(mix.RELIEF_CENTRES.values())))
+        self._opening_kinds = Draw.of(list(OPENING_KINDS), list(accumulate(mix.OPENING_KINDS)))
 
     # --- driving ------------------------------------------------------------------------------------
 
@@ -177,7 +199,7 @@ class ChainSimulation:
         self._at(t0, self._forecast)
         for day in range(1, OPENING_DAYS + 1):  # permit holders housed before the feed: their families follow
             for _ in range(self._poisson(mix.GRANTS_PER_DAY_BEFORE)):
-                self.sponsors.add(t0 - day * DAY + rng.uniform(8, 17) * HOUR, self._draw_nationality(self._granted_cum),
+                self.sponsors.add(t0 - day * DAY + rng.uniform(8, 17) * HOUR, self._draw_nationality(self._granted),
                                   None)
         pending: list[tuple[float, str, bool]] = []
         granted: list[tuple[float, str]] = []
@@ -208,10 +230,10 @@ class ChainSimulation:
             share *= 0.85
         amv = site.location_type == "amv"
         for _ in range(int(site.capacity * share)):
-            kind = "pending" if centre else rng.choices(OPENING_KINDS, cum_weights=self._opening_kinds)[0]
+            kind = "pending" if centre else self._opening_kinds.draw(rng)
             if kind != "pending":  # in reception for months, decided before the start
-                cum = self._granted_cum if kind == "granted" else self._refused_cum
-                person = self._new_person(amv, self._draw_nationality(cum))
+                person = self._new_person(amv, self._draw_nationality(self._granted if kind == "granted"
+                                                                      else self._refused))
                 arrived = t0 - rng.uniform(60, 420) * DAY
                 self._at(arrived, self._check_in, person.person_id, site.location_id)
                 if kind == "granted":  # waiting for a home
@@ -358,19 +380,19 @@ class ChainSimulation:
         self.people[person.person_id] = person
         return person
 
-    def _draw_nationality(self, cum_weights: list[float] | None = None) -> str:
+    def _draw_nationality(self, weights: Draw | None = None) -> str:
         """By share of registrations, or by other weights (e.g. of grants)."""
-        return self.rng.choices(self._nat_names, cum_weights=cum_weights or self._nat_cum)[0]
+        return (weights or self._nationality).draw(self.rng)
 
     def _draw_app_type(self) -> str:
-        return self.rng.choices(self._app_types, cum_weights=self._app_cum)[0]
+        return self._app_type.draw(self.rng)
 
     def _centre(self) -> str:
         """Ter Apel (or Schiphol for arrivals by air); Budel or Zevenaar relieve Ter Apel over its norm."""
         rng = self.rng
         if self.occupancy.get("ter-apel", 0) >= NORMS["ter-apel"] and rng.random() < mix.DIVERTED_WHEN_OVER_NORM:
-            return rng.choices(self._relief[0], cum_weights=self._relief[1])[0]
-        return rng.choices(self._centres[0], cum_weights=self._centres[1])[0]
+            return self._relief.draw(rng)
+        return self._centres.draw(rng)
 
     def _emit_registration(self, t: float, person_id: str, app_type: str, centre: str | None, nationality: str,
                            amv: bool) -> None:
@@ -406,7 +428,7 @@ class ChainSimulation:
     def _register_nareis(self, t: float) -> None:
         """A family member of a permit holder granted months ago; in reception only while the sponsor is."""
         sponsor = self.sponsors.draw(self.rng, t)
-        nationality, sponsor_id = sponsor if sponsor else (self._draw_nationality(self._granted_cum), None)
+        nationality, sponsor_id = sponsor if sponsor else (self._draw_nationality(self._granted), None)
         person = self._new_person(nationality=nationality)
         self._emit_registration(t, person.person_id, "family_reunification", None, nationality, False)
         host = self.people[sponsor_id].location if sponsor_id else None
