@@ -177,7 +177,7 @@ def test_duplicates_are_reported_and_change_nothing():
     assert Person().location is None
 
 
-@settings(max_examples=examples(150), deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(deliveries())
 def test_sums_per_province_and_type_kept_as_people_move_equal_summing_every_location(case):
     """The sums the totals keep up to date (read after every event, so they are moved, not made again) equal
