@@ -8,11 +8,11 @@ one day (the register's dates: streams/state/register.py `capacity`), given by w
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property, lru_cache
 
+from streams.state.grouped import GroupSums
 from streams.state.register import NO_DAY, Register, capacity
 from streams.state.stamp import from_micros
 from streams.state.totals import Totals
@@ -114,7 +114,7 @@ class Occupancy:
     @cached_property
     def location_types(self) -> dict[str, Area]:
         """Every contract location type (and "unknown" when unregistered locations have people), summed."""
-        occupied, permits = self._people_by(self._register.type_of)
+        occupied, permits = self._people_by("type", self._register.type_of)
         beds = self._register.beds_by_type(self.day)
         names = [*LOCATION_TYPES, *([UNKNOWN] if occupied.get(UNKNOWN) else [])]
         return {t: Area(occupied.get(t, 0), beds.get(t, 0), permits.get(t, 0)) for t in names}
@@ -130,15 +130,20 @@ class Occupancy:
     @cached_property
     def provinces(self) -> dict[str, Area]:
         """Sums over each province's locations, straight from the counters (the same sums as over `locations`)."""
-        occupied, permits = self._people_by(self._register.province_of)
+        occupied, permits = self._people_by("province", self._register.province_of)
         beds = self._beds_by_province
         names = sorted(set(beds) | set(occupied) | set(permits))
         return {p: Area(occupied.get(p, 0), beds.get(p, 0), permits.get(p, 0)) for p in names}
 
-    def _people_by(self, group_of: dict[str, str]) -> tuple[dict[str, int], dict[str, int]]:
-        """Persons and permit holders in reception per group of locations (unregistered ones: "unknown"); plain
-        dicts, not Counters: the alert evaluation reads these at every grid point."""
-        return _sum_by(self._totals.occupancy, group_of), _sum_by(self._totals.permit_holders, group_of)
+    def _people_by(self, name: str, group_of: dict[str, str]) -> tuple[dict[str, int], dict[str, int]]:
+        """Persons and permit holders in reception per group of locations (unregistered ones: "unknown"), from
+        the sums the totals keep (made on the first read, again after the register changed): read only."""
+        totals, version = self._totals, self._register.version
+        sums = totals.groupings.get(name)
+        if sums is None or sums.group_of is not group_of or sums.version != version:
+            sums = totals.groupings[name] = GroupSums.of(group_of, version, UNKNOWN, totals.occupancy,
+                                                         totals.permit_holders)
+        return sums.occupancy, sums.permit_holders
 
     @cached_property
     def _beds_by_province(self) -> dict[str, int]:
@@ -149,16 +154,6 @@ class Occupancy:
         totals = self._totals
         return Area(sum(totals.occupancy.values()), sum(self._beds_by_province.values()),
                     sum(totals.permit_holders.values()))
-
-
-def _sum_by(per_location: Mapping[str, int], group_of: dict[str, str]) -> dict[str, int]:
-    """Counts per location added up per group (locations without one: UNKNOWN)."""
-    sums: dict[str, int] = {}
-    group = group_of.get
-    for location_id, n in per_location.items():
-        key = group(location_id, UNKNOWN)
-        sums[key] = sums.get(key, 0) + n
-    return sums
 
 
 @dataclass(frozen=True, slots=True)

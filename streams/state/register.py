@@ -57,6 +57,7 @@ class Register:
     _undated_by_type: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     _dated: dict[str, Site] = field(default_factory=dict, compare=False, repr=False)
     _sites_in: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    version: int = field(default=0, init=False, compare=False, repr=False)  # counts changes of the mappings above
 
     def __post_init__(self) -> None:
         for location_id, (_st, site) in self.sites.items():
@@ -64,6 +65,7 @@ class Register:
 
     def _index(self, location_id: str, site: Site, sign: int) -> None:
         """Add (+1) or take out (-1) a site's beds; a province without sites left is dropped."""
+        self.version += 1
         self.province_of[location_id] = site.province
         self.type_of[location_id] = site.location_type
         beds = 0 if site.dated else sign * site.capacity

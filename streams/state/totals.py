@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from streams.state.grouped import GroupSums
 from streams.state.people import Person, first_instance, first_instance_decisions, moves, replace
 from streams.state.stamp import local_day
 
@@ -39,6 +40,9 @@ class Totals:
     net_days: Counter[str] = field(default_factory=Counter, compare=False, repr=False)  # day -> national net
     # the net moves per location over the last window read (`net_by_location`), kept up to date by every move
     _window: tuple[str, str, Counter[str]] | None = field(default=None, compare=False, repr=False)
+    # occupancy and permit holders per province and per location type (streams/state/grouped.py), made on the
+    # first read and moved here, so the alert evaluation need not sum every location at each grid point
+    groupings: dict[str, GroupSums] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.inflow_years:
@@ -69,6 +73,7 @@ class Totals:
         for name in SUMMED:
             getattr(self, name).update(getattr(other, name))
         self._window = None
+        self.groupings.clear()  # made again on the next read
 
     def apply(self, before: Person, after: Person) -> None:
         """Replace `before`'s contribution by `after`'s (after = fold(before, ...), so id-keyed maps only grow).
@@ -151,13 +156,22 @@ class Totals:
         where = person.location
         if where is None:
             return
-        self.occupancy[where] += sign
-        if self.occupancy[where] == 0:
-            del self.occupancy[where]
+        occupancy = self.occupancy
+        occupied_before = where in occupancy
+        occupancy[where] += sign
+        if occupancy[where] == 0:
+            del occupancy[where]
+        permits, permits_before, permit_sign = self.permit_holders, False, 0
         if person.permit_holder_in_reception:
-            self.permit_holders[where] += sign
-            if self.permit_holders[where] == 0:
-                del self.permit_holders[where]
+            permits_before, permit_sign = where in permits, sign
+            permits[where] += sign
+            if permits[where] == 0:
+                del permits[where]
+        if self.groupings:
+            occupancy_change = (occupied_before, where in occupancy, sign)
+            permits_change = (permits_before, where in permits, permit_sign) if permit_sign else (False, False, 0)
+            for sums in self.groupings.values():
+                sums.moved(where, occupancy_change, permits_change)
 
     def forget_daily_before(self, day: str) -> None:
         """Drop daily check-ins and -outs before `day`: only the recent window is read from them (the net inflow

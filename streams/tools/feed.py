@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from streams.config import Settings
 from streams.contract.topics import Topics
 from streams.errors import KafkaUnavailable
-from streams.runtime.kafka_io import ensure_topics, make_producer
 from streams.tools.simulator.faults import Record
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -49,6 +48,9 @@ class KafkaSink:
     """Produces each record to the topic of its event type, keyed per the contract; counts failed sends."""
 
     def __init__(self, settings: Settings) -> None:
+        # the Kafka client only here: writing a file (`capmon simulate --out`, tests) need not load it
+        from streams.runtime.kafka_io import ensure_topics, make_producer
+
         self.topics = Topics(settings.topic_prefix)
         ensure_topics(settings, self.topics)
         self._producer = make_producer(settings)

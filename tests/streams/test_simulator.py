@@ -6,15 +6,16 @@ import json
 import random
 from collections import Counter
 from datetime import datetime
+from itertools import accumulate
 
 import pytest
 
 from streams.contract.events import MPP_APPLICATION_TYPES, parse_event
 from streams.errors import InvalidEvent
 from streams.tools.simulator import mix
-from streams.tools.simulator.chain import AMSTERDAM, ChainSimulation, SimConfig
+from streams.tools.simulator.chain import AMSTERDAM, TRANSFER_TYPES, ChainSimulation, Draw, Person, SimConfig
 from streams.tools.simulator.faults import encode, inject_invalid, reorder
-from streams.tools.simulator.register import NOTICE_DAYS
+from streams.tools.simulator.register import INITIAL_SITES, NOTICE_DAYS
 from tests.support.helpers import run_capmon
 from tests.support.years import simulated_year
 
@@ -185,3 +186,46 @@ def test_injected_invalid_events_break_the_contract_in_varied_ways(raw_bytes):
     assert ("event" in reasons) == raw_bytes  # not JSON / not an object only where bytes can travel
     if not raw_bytes:
         assert all(json.loads(r.value).get("event_type") in {None, r.event_type} for r in records)
+
+
+def test_event_times_are_written_exactly_as_datetime_writes_them():
+    """The simulator writes event times from the hour's text (for speed): the same text as datetime's, around
+    both DST changes, at hour edges and within a microsecond of the next second."""
+    sim = ChainSimulation(SimConfig(start=START, days=1))
+    rng = random.Random(7)
+    changes = [datetime(2023, 3, 26, 2, tzinfo=AMSTERDAM).timestamp(), datetime(2023, 10, 29, 1, tzinfo=AMSTERDAM)
+               .timestamp() + 3600, START.timestamp()]
+    times = [rng.uniform(START.timestamp() - 400 * 86_400, START.timestamp() + 400 * 86_400) for _ in range(20_000)]
+    for edge in changes:
+        times += [edge + offset for offset in (-3600.0, -1.0, -1e-7, -4e-7, -5e-7, -6e-7, 0.0, 1e-7, 0.5, 59.9999999)]
+        times += [edge + rng.uniform(-7200, 7200) for _ in range(2_000)]
+    times += [float(int(t)) - d for t in times[:2_000] for d in (1e-6, 5e-7, 2.4e-7)]
+    for t in times:
+        assert sim._local_time(t) == datetime.fromtimestamp(t, AMSTERDAM).isoformat(timespec="seconds"), t
+
+
+def test_the_simulators_weighted_draws_are_pythons_choices():
+    """`Draw` and the free-bed draw pick what `random.choices` picks from the same random numbers (so a seed's
+    bytes stay those of the simulation that called `choices`)."""
+    sim = ChainSimulation(SimConfig(start=START, days=1))
+    rng, mine, theirs = random.Random(5), random.Random(3), random.Random(3)
+    for _ in range(300):
+        names = [f"n{i}" for i in range(rng.randint(1, 12))]
+        weights = [rng.choice([0, 0.5, 1, 3, rng.random()]) for _ in names]
+        weights[-1] += 0.1
+        draw = Draw.of(names, list(accumulate(weights)))
+        for _ in range(30):
+            assert draw.draw(mine) == theirs.choices(names, weights)[0]
+    sites = [site for site in INITIAL_SITES if site.location_type in TRANSFER_TYPES]
+    for site in sites:
+        sim.sites[site.location_id], sim.open[site.location_id] = site, True
+    person = Person("p", "SYR", False)
+    for _ in range(2_000):
+        sim.occupancy = {site.location_id: site.capacity - rng.choice([-3, 0, 0, 1, 5, 40]) for site in sites}
+        exclude = rng.choice([None, *sim.occupancy])
+        names = [lid for lid, n in sim.occupancy.items() if sim.sites[lid].capacity - n > 0 and lid != exclude]
+        weights = [sim.sites[lid].capacity - sim.occupancy[lid] for lid in names]
+        sim.rng, theirs = random.Random(rng.random()), random.Random(0)
+        theirs.setstate(sim.rng.getstate())
+        expected = theirs.choices(names, weights)[0] if names else None
+        assert sim._pick_location(person, exclude) == expected

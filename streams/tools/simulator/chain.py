@@ -12,10 +12,12 @@ import hashlib
 import heapq
 import math
 import random
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 from streams.tools.simulator import mix
@@ -41,7 +43,36 @@ HOUR = 3_600.0
 NORMS = {"ter-apel": 2_000}
 TRANSFER_TYPES = ("regular", "emergency", "crisis_emergency", "small_scale")
 OPENING_DAYS = mix.OPENING_WAITING_DAYS[1] + 30  # the register is loaded this long before the start
+OPENING_KINDS = ("granted", "refused", "pending")
 WINDOW_DAYS = 28  # the rolling windows at the start: the opening state's check-outs of these days are loaded
+
+
+@dataclass(frozen=True, slots=True)
+class Draw:
+    """A weighted draw of one name: `rng.choices(names, cum_weights=cum)[0]` (the same random number, the same
+    name: Python's `choices` bisects `random() * total` in the running sums up to the last name), without the
+    call's checks and lists, for the draws the simulation makes for nearly every event."""
+
+    names: list[str]
+    cum: list[float]
+    total: float
+    last: int
+
+    @classmethod
+    def of(cls, names: list[str], cum: list[float]) -> Draw:
+        assert len(names) == len(cum) and cum[-1] > 0
+        return cls(names, cum, cum[-1] + 0.0, len(names) - 1)
+
+    def draw(self, rng: random.Random) -> str:
+        return self.names[bisect_right(self.cum, rng.random() * self.total, 0, self.last)]
+
+
+@dataclass(frozen=True)
+class Beds:
+    """The open locations of some kinds in register order, with their beds (see `_pick_location`)."""
+
+    sites: list[tuple[str, int]]  # (location id, beds)
+    index: dict[str, int]  # location id -> its position in `sites`
 
 
 @dataclass
@@ -82,9 +113,10 @@ class ChainSimulation:
         self._event_no = 0
         self._person_no = 0
         self._out: list[tuple[float, dict]] = []
+        self._hours: dict[int, tuple[str, str]] = {}  # UTC hour -> its local text before and after mm:ss
         self.sites: dict[str, Site] = {}
         self.open: dict[str, bool] = {}
-        self._beds: dict[tuple[str, ...], list[tuple[str, int]]] = {}  # see _pick_location
+        self._beds: dict[tuple[str, ...], Beds] = {}  # see _pick_location
         self.occupancy: dict[str, int] = {}
         self.residents: dict[str, set[str]] = {}
         self.people: dict[str, Person] = {}
@@ -94,17 +126,23 @@ class ChainSimulation:
         self.ind = IndQueue(mix.IND_PRIORITY_SHARE, mix.IND_MIN_DAYS)
         self.sponsors = SponsorPool(mix.NAREIS_LAG_DAYS, mix.NAREIS_PROPENSITY, mix.NAREIS_PROPENSITY_OTHER)
         self._nat_names = list(mix.NATIONALITIES)
-        self._nat_cum = _cumulative([share for share, _ in mix.NATIONALITIES.values()])
-        self._granted_cum = _cumulative([share * rate for share, rate in mix.NATIONALITIES.values()])
-        self._refused_cum = _cumulative([share * (1 - rate) for share, rate in mix.NATIONALITIES.values()])
+        self._nationality = Draw.of(self._nat_names, _cumulative([share for share, _ in mix.NATIONALITIES.values()]))
+        self._granted = Draw.of(self._nat_names,
+                                _cumulative([share * rate for share, rate in mix.NATIONALITIES.values()]))
+        self._refused = Draw.of(self._nat_names,
+                                _cumulative([share * (1 - rate) for share, rate in mix.NATIONALITIES.values()]))
         asylum = {k: v for k, v in mix.APPLICATION_TYPES.items() if k != "family_reunification"}
         self._app_types = list(asylum)
-        self._app_cum = _cumulative(list(asylum.values()))
+        self._app_type = Draw.of(self._app_types, _cumulative(list(asylum.values())))
         self._asylum_share = sum(asylum.values())
         self._profile = [p / sum(mix.MONTHLY_PROFILE) for p in mix.MONTHLY_PROFILE]
         self._day_factors = day_factors(mix.WEEKEND_SHARE)  # (weekday, weekend) pace of the offices
         self._week = OfficeWeek(config.start.astimezone(AMSTERDAM).date(), config.days + 1, mix.OFFICE_HOURS,
                                 mix.WEEKEND_SHARE)
+        # the weights of the other draws, added up once (the same draw as `choices` with the weights)
+        self._centres = Draw.of(list(mix.REGISTRATION_CENTRES), list(accumulate(mix.REGISTRATION_CENTRES.values())))
+        self._relief = Draw.of(list(mix.RELIEF_CENTRES), list(accumulate(mix.RELIEF_CENTRES.values())))
+        self._opening_kinds = Draw.of(list(OPENING_KINDS), list(accumulate(mix.OPENING_KINDS)))
 
     # --- driving ------------------------------------------------------------------------------------
 
@@ -134,11 +172,26 @@ class ChainSimulation:
         event = {
             "event_id": f"sim{self.cfg.seed}-{self._event_no:08d}",
             "event_type": event_type,
-            "occurred_at": datetime.fromtimestamp(t, AMSTERDAM).isoformat(timespec="seconds"),
+            "occurred_at": self._local_time(t),
             "source": "capmon-simulator",
             **fields,
         }
         self._out.append((t, event))
+
+    def _local_time(self, t: float) -> str:
+        """`datetime.fromtimestamp(t, AMSTERDAM).isoformat(timespec="seconds")`, made from the hour's text (a
+        quarter of the simulation's time went to that call). Amsterdam's offset is whole hours and changes on
+        the hour, so within an hour of UTC the local minutes and seconds are UTC's."""
+        second = math.floor(t)
+        if t - second >= 0.999_999:  # within a microsecond of the next second: datetime's rounding decides
+            return datetime.fromtimestamp(t, AMSTERDAM).isoformat(timespec="seconds")
+        hour, rest = divmod(second, 3600)
+        text = self._hours.get(hour)
+        if text is None:
+            whole = datetime.fromtimestamp(hour * 3600, AMSTERDAM).isoformat(timespec="seconds")
+            text = self._hours[hour] = (whole[:14], whole[19:])  # "2023-05-04T13:", "+02:00"
+        minute, sec = divmod(rest, 60)
+        return f"{text[0]}{minute:02d}:{sec:02d}{text[1]}"
 
     # --- the opening state --------------------------------------------------------------------------
 
@@ -150,7 +203,7 @@ class ChainSimulation:
         self._at(t0, self._forecast)
         for day in range(1, OPENING_DAYS + 1):  # permit holders housed before the feed: their families follow
             for _ in range(self._poisson(mix.GRANTS_PER_DAY_BEFORE)):
-                self.sponsors.add(t0 - day * DAY + rng.uniform(8, 17) * HOUR, self._draw_nationality(self._granted_cum),
+                self.sponsors.add(t0 - day * DAY + rng.uniform(8, 17) * HOUR, self._draw_nationality(self._granted),
                                   None)
         pending: list[tuple[float, str, bool]] = []
         granted: list[tuple[float, str]] = []
@@ -181,10 +234,10 @@ class ChainSimulation:
             share *= 0.85
         amv = site.location_type == "amv"
         for _ in range(int(site.capacity * share)):
-            kind = "pending" if centre else rng.choices(("granted", "refused", "pending"), mix.OPENING_KINDS)[0]
+            kind = "pending" if centre else self._opening_kinds.draw(rng)
             if kind != "pending":  # in reception for months, decided before the start
-                cum = self._granted_cum if kind == "granted" else self._refused_cum
-                person = self._new_person(amv, self._draw_nationality(cum))
+                person = self._new_person(amv, self._draw_nationality(self._granted if kind == "granted"
+                                                                      else self._refused))
                 arrived = t0 - rng.uniform(60, 420) * DAY
                 self._at(arrived, self._check_in, person.person_id, site.location_id)
                 if kind == "granted":  # waiting for a home
@@ -337,19 +390,19 @@ class ChainSimulation:
         self.people[person.person_id] = person
         return person
 
-    def _draw_nationality(self, cum_weights: list[float] | None = None) -> str:
+    def _draw_nationality(self, weights: Draw | None = None) -> str:
         """By share of registrations, or by other weights (e.g. of grants)."""
-        return self.rng.choices(self._nat_names, cum_weights=cum_weights or self._nat_cum)[0]
+        return (weights or self._nationality).draw(self.rng)
 
     def _draw_app_type(self) -> str:
-        return self.rng.choices(self._app_types, cum_weights=self._app_cum)[0]
+        return self._app_type.draw(self.rng)
 
     def _centre(self) -> str:
         """Ter Apel (or Schiphol for arrivals by air); Budel or Zevenaar relieve Ter Apel over its norm."""
         rng = self.rng
         if self.occupancy.get("ter-apel", 0) >= NORMS["ter-apel"] and rng.random() < mix.DIVERTED_WHEN_OVER_NORM:
-            return rng.choices(list(mix.RELIEF_CENTRES), list(mix.RELIEF_CENTRES.values()))[0]
-        return rng.choices(list(mix.REGISTRATION_CENTRES), list(mix.REGISTRATION_CENTRES.values()))[0]
+            return self._relief.draw(rng)
+        return self._centres.draw(rng)
 
     def _emit_registration(self, t: float, person_id: str, app_type: str, centre: str | None, nationality: str,
                            amv: bool) -> None:
@@ -387,7 +440,7 @@ class ChainSimulation:
     def _register_nareis(self, t: float) -> None:
         """A family member of a permit holder granted months ago; in reception only while the sponsor is."""
         sponsor = self.sponsors.draw(self.rng, t)
-        nationality, sponsor_id = sponsor if sponsor else (self._draw_nationality(self._granted_cum), None)
+        nationality, sponsor_id = sponsor if sponsor else (self._draw_nationality(self._granted), None)
         person = self._new_person(nationality=nationality)
         self._emit_registration(t, person.person_id, "family_reunification", None, nationality, False)
         host = self.people[sponsor_id].location if sponsor_id else None
@@ -437,20 +490,30 @@ class ChainSimulation:
             self._at(self._office(t + self.rng.uniform(20, 150) * DAY), self._transfer, person_id)
 
     def _pick_location(self, person: Person, exclude: str | None) -> str | None:
-        """A free bed of the wanted kind, locations weighted by their free beds."""
+        """A free bed of the wanted kind, locations weighted by their free beds.
+
+        The draw of `rng.choices(names, free beds)` over the locations with a free bed (other than `exclude`),
+        made without building those lists: locations without a free bed weigh 0 and add nothing to the running
+        sums, so the first sum above the drawn point is the same location (same random number, same bytes)."""
         wanted = ("amv",) if person.amv else TRANSFER_TYPES
         beds = self._beds.get(wanted)
         if beds is None:  # the open sites of these kinds with their capacity, in register order, until it changes
-            beds = self._beds[wanted] = [(location_id, site.capacity) for location_id, site in self.sites.items()
-                                         if self.open[location_id] and site.location_type in wanted]
+            chosen = [(location_id, site.capacity) for location_id, site in self.sites.items()
+                      if self.open[location_id] and site.location_type in wanted]
+            beds = self._beds[wanted] = Beds(chosen, {lid: i for i, (lid, _) in enumerate(chosen)})
         occupancy = self.occupancy
-        names, weights = [], []
-        for location_id, capacity in beds:
-            free = capacity - occupancy[location_id]
-            if free > 0 and location_id != exclude:
-                names.append(location_id)
-                weights.append(free)
-        return self.rng.choices(names, weights)[0] if names else None
+        free = [capacity - occupancy[location_id] for location_id, capacity in beds.sites]
+        skip = beds.index.get(exclude) if exclude is not None else None
+        if skip is not None:
+            free[skip] = 0
+        sums = list(accumulate([n if n > 0 else 0 for n in free]))
+        total = sums[-1] if sums else 0
+        if total <= 0:
+            return None
+        at = bisect_right(sums, self.rng.random() * (total + 0.0))
+        if at == len(sums):  # the point rounded up to the total: `choices` takes the last location with beds
+            at = max(i for i, n in enumerate(free) if n > 0)
+        return beds.sites[at][0]
 
     def _move(self, person_id: str, location_id: str | None) -> None:
         person = self.people[person_id]

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from streams.contract.events import parse_event
 from streams.state.chain import ChainState
+from streams.state.grouped import sum_by
+from streams.state.occupancy import UNKNOWN, Occupancy
 from streams.state.people import Person
 from streams.state.readmodel import Figures, ind_backlog
 from streams.state.totals import Totals
@@ -173,3 +175,24 @@ def test_duplicates_are_reported_and_change_nothing():
     assert (dict(state.people), state.totals.occupancy) == snapshot
     assert state.people["p"].location == "L1"
     assert Person().location is None
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(deliveries())
+def test_sums_per_province_and_type_kept_as_people_move_equal_summing_every_location(case):
+    """The sums the totals keep up to date (read after every event, so they are moved, not made again) equal
+    adding up every location afresh, through register changes and unregistered locations."""
+    _evs, delivered = case
+    state = ChainState()
+    for e in delivered:
+        state.apply(parse_event(json.dumps(e)))
+        kept = Occupancy(state.totals, state.register)
+        fresh = Occupancy(Totals.sum([state.totals]), state.register)  # a new Totals: summed from the counters
+        assert not fresh._totals.groupings
+        assert kept.provinces == fresh.provinces
+        assert kept.location_types == fresh.location_types
+        for name in ("province", "type"):
+            group_of = state.register.province_of if name == "province" else state.register.type_of
+            sums = state.totals.groupings[name]
+            assert sums.occupancy == sum_by(state.totals.occupancy, group_of, UNKNOWN)
+            assert sums.permit_holders == sum_by(state.totals.permit_holders, group_of, UNKNOWN)
