@@ -75,7 +75,7 @@ def measure(state: ChainState) -> dict[str, float]:
 
     def cold() -> None:
         figures = fresh()
-        _ = figures.occupancy.transfer, figures.net_inflow  # its inputs, measured apart
+        _ = figures.occupancy.transfer, figures.net_transfer  # its inputs, measured apart
         forget()
         started = time.perf_counter()
         whole(figures)
@@ -83,7 +83,7 @@ def measure(state: ChainState) -> dict[str, float]:
 
     def warm() -> None:
         figures = fresh()
-        _ = figures.occupancy.transfer, figures.net_inflow
+        _ = figures.occupancy.transfer, figures.net_transfer
         forget_outlooks()  # new inputs, same day and register: only the running sums are made
         started = time.perf_counter()
         whole(figures)

@@ -15,7 +15,7 @@ from functools import cached_property, lru_cache
 from streams.state.grouped import GroupSums
 from streams.state.register import NO_DAY, Register, capacity
 from streams.state.stamp import from_micros
-from streams.state.totals import Totals
+from streams.state.totals import MoveWindow, Totals
 
 UNKNOWN = "unknown"
 UNREGISTERED = "unregistered"  # streams/contract/events.py refuses it as a location id
@@ -157,43 +157,39 @@ class Occupancy:
 
 
 @dataclass(frozen=True, slots=True)
-class NetInflow:
-    """Net inflow per day over the last NET_INFLOW_WINDOW_DAYS days ending on now's day (CONTRACT.md section 3):
-    (moves into a scope - moves out of it) / 28, a move inside a scope being neither. Scopes follow the register
-    as it stands now; a location it does not know is in the national scope only."""
+class ScopedNet:
+    """Net moves per day into the provinces and the transfer network over the window."""
 
-    national: float
     provinces: dict[str, float]
-    transfer: float  # the transfer network (TRANSFER_TYPES)
-    moves_out_national: float  # moves from a location to none (check-outs) per day
+    transfer: float
 
 
-NO_NET_INFLOW = NetInflow(0.0, {}, 0.0, 0.0)
-
-
-def net_inflow(totals: Totals, register: Register, now_us: int | None) -> NetInflow:
-    """Every scope's net inflow from the net moves per location over the window (`Totals.net_by_location`)."""
+def net_window(totals: Totals, now_us: int | None) -> MoveWindow | None:
+    """The net moves of the NET_INFLOW_WINDOW_DAYS days ending on now's day (CONTRACT.md section 3, net inflow:
+    (moves into a scope - moves out of it) / 28, a move inside a scope being neither)."""
     if now_us is None:
-        return NO_NET_INFLOW
-    today = from_micros(now_us).date()
-    window = _window_days(today)
-    per_location = totals.net_by_location(window[-1], window[0])
-    national = 0
+        return None
+    window = _window_days(from_micros(now_us).date())
+    return totals.moves_in(window[-1], window[0])
+
+
+def scoped_net(window: MoveWindow | None, register: Register) -> ScopedNet:
+    """Net inflow per day per province and of the transfer network: the sum over their locations by the register
+    as it stands now (a location it does not know is in the national scope only)."""
+    if window is None:
+        return ScopedNet({}, 0.0)
     provinces: dict[str, int] = {}
     transfer = 0
     province_of, type_of = register.province_of, register.type_of
-    for location_id, n in per_location.items():
-        national += n
+    for location_id, n in window.by_location.items():
         province = province_of.get(location_id)
-        if province is None:
-            continue  # not registered: national only
+        if province is None or not n:
+            continue
         provinces[province] = provinces.get(province, 0) + n
         if type_of[location_id] in TRANSFER_TYPES:
             transfer += n
-    out = sum(totals.moves_out.get(day, 0) for day in window)
     days = NET_INFLOW_WINDOW_DAYS
-    return NetInflow(national / days, {p: n / days for p, n in sorted(provinces.items())}, transfer / days,
-                     out / days)
+    return ScopedNet({p: n / days for p, n in sorted(provinces.items())}, transfer / days)
 
 
 @lru_cache(maxsize=8)

@@ -241,9 +241,15 @@ def _plan(today: date, horizon: int, register: Register) -> _Plan:
 
 
 def register_key(register: Register) -> Hashable:
-    """Equal for two registers with the same entries (by their stamps): what the plan depends on."""
-    return (tuple((location_id, entry[0]) for location_id, entry in register.sites.items()),
-            tuple((year, entry[0]) for year, entry in register.forecasts.items()))
+    """Equal for two registers with the same entries (by their stamps): what the plan depends on. Made once per
+    change of the register (alert evaluation asks at every grid point)."""
+    kept = register.entries_key
+    if kept is not None and kept[0] == register.version:
+        return kept[1]
+    key = (tuple((location_id, entry[0]) for location_id, entry in register.sites.items()),
+           tuple((year, entry[0]) for year, entry in register.forecasts.items()))
+    register.entries_key = (register.version, key)
+    return key
 
 
 T = TypeVar("T")

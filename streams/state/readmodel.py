@@ -30,17 +30,18 @@ from streams.state.inflow import (
 from streams.state.occupancy import (
     NET_INFLOW_WINDOW_DAYS,
     Area,
-    NetInflow,
     Occupancy,
+    ScopedNet,
     check_outs_by_location,
     days_until_full,
-    net_inflow,
+    net_window,
+    scoped_net,
 )
 from streams.state.outlook import DEFAULT_OUTLOOK_DAYS, Outlook, OutlookInputs, outlook
 from streams.state.register import Register
 from streams.state.stamp import from_micros, local_day
 from streams.state.terms import DEFAULT_DECISION_TERMS, DecisionTerms, segments
-from streams.state.totals import Totals, half_year
+from streams.state.totals import MoveWindow, Totals, half_year
 
 DAILY_DAYS = max(ROLLING_WINDOWS.values())  # MPP inflow per day is shown (and windowed) over these days
 
@@ -91,27 +92,34 @@ class Figures:
         return compose_inflow(self.now_us, self.year_to_date, self.rolling)
 
     @cached_property
-    def net_inflow(self) -> NetInflow:
-        """Moves into minus moves out of each scope per day over the net inflow window (national, per province,
-        the transfer network)."""
-        return net_inflow(self.totals, self.register, self.now_us)
+    def _net_window(self) -> MoveWindow | None:
+        return net_window(self.totals, self.now_us)
 
-    @property
+    @cached_property
     def net_national(self) -> float:
-        return self.net_inflow.national
+        """Moves into reception minus moves out of it per day over the net inflow window."""
+        window = self._net_window
+        return window.national / NET_INFLOW_WINDOW_DAYS if window is not None else 0.0
+
+    @cached_property
+    def moves_out_national(self) -> float:
+        """Moves out of reception (check-outs of someone at a location) per day over the window."""
+        window = self._net_window
+        return window.out / NET_INFLOW_WINDOW_DAYS if window is not None else 0.0
+
+    @cached_property
+    def _scoped_net(self) -> ScopedNet:
+        return scoped_net(self._net_window, self.register)
 
     @property
     def net_provinces(self) -> dict[str, float]:
-        return self.net_inflow.provinces
+        """Moves into minus moves out of each province per day over the window."""
+        return self._scoped_net.provinces
 
     @property
     def net_transfer(self) -> float:
-        return self.net_inflow.transfer
-
-    @property
-    def moves_out_national(self) -> float:
-        """Moves out of reception (check-outs of someone at a location) per day over the window."""
-        return self.net_inflow.moves_out_national
+        """Moves into minus moves out of the transfer network's locations per day over the window."""
+        return self._scoped_net.transfer
 
     @cached_property
     def check_outs_by_location(self) -> Counter[str]:

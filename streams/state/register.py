@@ -57,7 +57,9 @@ class Register:
     _undated_by_type: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     _dated: dict[str, Site] = field(default_factory=dict, compare=False, repr=False)
     _sites_in: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
-    version: int = field(default=0, init=False, compare=False, repr=False)  # counts changes of the mappings above
+    version: int = field(default=0, init=False, compare=False, repr=False)  # counts changes of sites and forecasts
+    # a key equal for registers of the same entries, with the version it was made at (outlook.register_key)
+    entries_key: tuple[int, object] | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for location_id, (_st, site) in self.sites.items():
@@ -119,6 +121,7 @@ class Register:
         if current is not None and current[0] >= st:
             return False
         self.forecasts[event.year] = (st, event)
+        self.version += 1
         return True
 
     def apply(self, event: Location | Forecast) -> Literal["changed", "duplicate", "older"]:

@@ -38,8 +38,8 @@ class Totals:
     # instead of going through every day (never encoded, not compared).
     inflow_years: Counter[tuple[str, str, bool]] = field(default_factory=Counter, compare=False, repr=False)
     net_days: Counter[str] = field(default_factory=Counter, compare=False, repr=False)  # day -> national net
-    # the net moves per location over the last window read (`net_by_location`), kept up to date by every move
-    _window: tuple[str, str, Counter[str]] | None = field(default=None, compare=False, repr=False)
+    # the net moves over the last window read (`moves_in`), kept up to date by every move
+    _window: MoveWindow | None = field(default=None, compare=False, repr=False)
     # occupancy and permit holders per province and per location type (streams/state/grouped.py), made on the
     # first read and moved here, so the alert evaluation need not sum every location at each grid point
     groupings: dict[str, GroupSums] = field(default_factory=dict, init=False, compare=False, repr=False)
@@ -117,6 +117,7 @@ class Totals:
         was, now = moves(before), moves(after)
         if was == now[:len(was)]:  # the usual case: moves added at the end
             was, now = [], now[len(was):]
+        window = self._window
         for sign, changes in ((-1, was), (1, now)):
             for day, source, target in changes:
                 if source is not None:
@@ -127,6 +128,8 @@ class Totals:
                     self.moves_out[day] += sign
                     if not self.moves_out[day]:
                         del self.moves_out[day]
+                    if window is not None and window.first <= day <= window.last:
+                        window.out += sign
 
     def _move_at(self, day: str, location_id: str, n: int) -> None:
         key = (day, location_id)
@@ -135,22 +138,24 @@ class Totals:
             del self.moves[key]
         self.net_days[day] += n
         window = self._window
-        if window is not None and window[0] <= day <= window[1]:
-            window[2][location_id] += n
+        if window is not None and window.first <= day <= window.last:
+            window.by_location[location_id] += n
+            window.national += n
 
-    def net_by_location(self, first: str, last: str) -> Counter[str]:
-        """Net moves into each location over the days `first`..`last` (ISO, inclusive). The read model asks
-        for the window ending on now's day at every evaluation: kept, and moved along a day at a time, instead
-        of summed again (do not change the answer: it is the kept one)."""
+    def moves_in(self, first: str, last: str) -> MoveWindow:
+        """The net moves over the days `first`..`last` (ISO, inclusive). The read model asks for the window ending
+        on now's day at every evaluation: kept, and moved along by every move, instead of summed again (do not
+        change the answer: it is the kept one)."""
         window = self._window
-        if window is not None and window[0] == first and window[1] == last:
-            return window[2]
+        if window is not None and window.first == first and window.last == last:
+            return window
         sums: Counter[str] = Counter()
         for (day, location_id), n in self.moves.items():
             if first <= day <= last:
                 sums[location_id] += n
-        self._window = (first, last, sums)
-        return sums
+        out = sum(n for day, n in self.moves_out.items() if first <= day <= last)
+        self._window = MoveWindow(first, last, sums, sum(sums.values()), out)
+        return self._window
 
     def _place(self, person: Person, sign: int) -> None:
         where = person.location
@@ -176,7 +181,7 @@ class Totals:
     def forget_daily_before(self, day: str) -> None:
         """Drop daily check-ins and -outs before `day`: only the recent window is read from them (the net inflow
         behind days until full), so a long-running state need not keep them (counts per half year stay)."""
-        if self._window is not None and self._window[0] < day:
+        if self._window is not None and self._window.first < day:
             self._window = None
         for daily in (self.check_outs, self.moves):
             for key in [k for k in daily if k[0] < day]:
@@ -198,6 +203,17 @@ class Totals:
             for name in SUMMED:
                 getattr(total, name).update(getattr(part, name))
         return total
+
+
+@dataclass(slots=True)
+class MoveWindow:
+    """The net moves of some days: into each location (in - out), into reception nationally, and out of it."""
+
+    first: str
+    last: str
+    by_location: Counter[str]
+    national: int  # the sum over every location: moves from no location in, minus moves to none
+    out: int  # moves from a location to none (check-outs)
 
 
 SUMMED = ("occupancy", "permit_holders", "inflow", "decisions", "outflow", "check_outs", "moves", "moves_out",

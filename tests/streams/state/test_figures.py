@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime
 
 import pytest
@@ -11,9 +12,10 @@ from streams.contract.events import Forecast, parse_event
 from streams.errors import InvalidEvent
 from streams.state.chain import ChainState
 from streams.state.inflow import elapsed_share, inflow_curve
-from streams.state.occupancy import days_until_full
+from streams.state.occupancy import daily_kept_from, days_until_full
 from streams.state.readmodel import Figures
-from streams.state.stamp import AMSTERDAM
+from streams.state.stamp import AMSTERDAM, micros
+from streams.state.totals import Totals
 from tests.support.helpers import run_capmon
 from tests.support.reference import expected_figures
 
@@ -148,14 +150,22 @@ def test_a_faulty_simulated_quarter_gives_the_reference_figures(tmp_path):
     state = ChainState()
     results = {"accepted": 0, "duplicate": 0, "invalid": 0}
     valid = []  # the reference's input: the lines that pass the contract, as plain JSON (parsed once, here)
-    for line in path.read_bytes().splitlines():
+    for i, line in enumerate(path.read_bytes().splitlines()):
         try:
             event = parse_event(line)
         except InvalidEvent:  # counted, as the worker does
             results["invalid"] += 1
             continue
         valid.append(json.loads(line))
+        if i % 97 == 0:  # as the timeline does once a day
+            state.totals.forget_daily_before(daily_kept_from(micros(event.occurred_at)))
         results[state.apply(event)] += 1
+        if i % 211 == 0:  # the window totals keep up to date by every move equal summing its days again
+            kept = Figures(state.totals, state.register, state.watermark_us)
+            again = Totals(moves=Counter(state.totals.moves), moves_out=Counter(state.totals.moves_out))
+            fresh = Figures(again, state.register, state.watermark_us)
+            assert (kept.net_national, kept.moves_out_national, kept.net_transfer, kept.net_provinces) == (
+                fresh.net_national, fresh.moves_out_national, fresh.net_transfer, fresh.net_provinces), i
     expected = expected_figures(valid)
     occ = Figures(state.totals, state.register, state.watermark_us).occupancy
     assert occ.national.occupancy == expected["national"]["occupancy"] > 40_000
@@ -195,3 +205,4 @@ def test_inflow_curve_is_cumulative_and_ends_on_the_scenario_totals():
     assert curve.expected["max"][-1] == pytest.approx(77000)
     assert curve.expected["min"][0] == pytest.approx(49000 / 365, rel=0.01)
     assert inflow_curve(state.totals, state.register, None) is None
+
