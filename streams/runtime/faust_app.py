@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import faust
 
 from streams.config import Settings
@@ -11,10 +13,26 @@ from streams.runtime.kafka_io import faust_credentials
 from streams.runtime.state_dir import topic_state_dir
 
 
-def faust_app(settings: Settings, topics: Topics) -> faust.App:
+class StoppingApp(faust.App):
+    """Faust's app that awaits `before_stop` when it starts to stop, before its own stop sequence.
+
+    Why: Faust's `on_stop` first closes the tables, then leaves the consumer group (another worker takes the
+    partitions over) and stops the producer, and only after all that cancels the app's tasks. A task that reads
+    and writes state (capmon's person reader) must be stopped before any of it, or it goes on writing the
+    changelog of partitions that another worker has already recovered."""
+
+    before_stop: Callable[[], Awaitable[None]] | None = None
+
+    async def on_stop(self) -> None:
+        if self.before_stop is not None:
+            await self.before_stop()
+        await super().on_stop()
+
+
+def faust_app(settings: Settings, topics: Topics) -> StoppingApp:
     """An app with no agents yet and none of Faust's own web pages; nothing touches Kafka until it starts."""
     s = settings
-    app = faust.App(
+    app = StoppingApp(
         topics.app_id,
         broker=[f"kafka://{server}" for server in s.kafka_bootstrap.split(",")],
         broker_credentials=faust_credentials(s),

@@ -57,16 +57,23 @@ class PeopleReader:
         self._generation: int | None = None  # the ownership generation the consumer's positions follow
         self._buffer: dict[TopicPartition, deque[ConsumerRecord]] = {}  # fetched, not handed on yet
         self._buffered = 0
+        self._stopped = False
+
+    def stop(self) -> None:
+        """Fold no more batches (called under the batch lock, so the batch in flight is done): the loop ends and
+        closes its consumer."""
+        self._stopped = True
 
     async def run(self) -> None:
-        """The worker's person-topic loop (a Faust app task: it starts with the app and is cancelled on stop)."""
+        """The worker's person-topic loop (a Faust app task: it starts with the app; a stop ends it with `stop`
+        before Faust's stop sequence begins)."""
         consumer = AIOKafkaConsumer(**self.kafka, group_id=None, enable_auto_commit=False,
                                     auto_offset_reset="earliest")
         await consumer.start()
         self.consumer = consumer
         tools = self.tools
         try:
-            while True:
+            while not self._stopped:
                 await tools.settled()
                 generation = await self._follow_ownership(consumer)
                 if generation is None:
@@ -80,6 +87,8 @@ class PeopleReader:
                 async with tools.or_exit():
                     await tools.settled()
                     async with tools.ownership.batch_lock:
+                        if self._stopped:
+                            break
                         if tools.ownership.generation != generation:
                             self._drop_buffer()
                             continue  # fetched before a rebalance: read again from the recovered states
@@ -103,7 +112,7 @@ class PeopleReader:
         half recovered)."""
         ownership = self.tools.ownership
         async with ownership.batch_lock:
-            if self.tools.app.rebalancing:
+            if self.tools.app.rebalancing or self._stopped:
                 return None
             generation = ownership.generation
             if generation == self._generation:

@@ -21,11 +21,15 @@ Start-up order (Faust runs it; the comments say why it matters):
    Messages of partitions this worker no longer owns (still buffered from before a rebalance) are skipped:
    their new owner processes them from where the changelog (person topics) or the last commit (register)
    says.
+4. A stop (SIGTERM, a crash) hands every person partition over the same way before Faust's own stop sequence
+   closes the table and leaves the group (`StoppingApp.before_stop`): the reader folds nothing after that.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -36,7 +40,14 @@ from streams.config import Settings
 from streams.contract.topics import Topics
 from streams.ingest.processors import PeopleProcessor, RegisterProcessor
 from streams.ingest.pseudonyms import pseudonyms_of
-from streams.runtime.batches import BatchTools, Ownership, PartitionLoader, PeopleBatches, RegisterBatches
+from streams.runtime.batches import (
+    EXIT_BATCH_FAILED,
+    BatchTools,
+    Ownership,
+    PartitionLoader,
+    PeopleBatches,
+    RegisterBatches,
+)
 from streams.runtime.faust_app import faust_app
 from streams.runtime.health import WorkerHealth
 from streams.runtime.holes import HoleReader
@@ -48,6 +59,7 @@ from streams.runtime.summaries import PUBLISH_INTERVAL_S, SummaryPublisher
 from streams.state.view import FiguresView
 
 log = logging.getLogger(__name__)
+HAND_OVER_WITHIN_S = 30.0  # a stop's hand-over of the person partitions (SIGTERM: the runner's deadline is shorter)
 
 
 class Pipeline:
@@ -92,6 +104,7 @@ class Pipeline:
         app.timer(PUBLISH_INTERVAL_S)(self.summaries.publish_due)
         app.on_partitions_revoked.connect(self._on_revoked)
         app.on_partitions_assigned.connect(self._on_assigned)
+        app.before_stop = self._before_stop
 
     def _people_tps(self, tps: Iterable[TopicPartition]) -> set[tuple[str, int]]:
         """The person topics' (topic, partition)s that an assignment of the people-partitions topic names."""
@@ -109,17 +122,45 @@ class Pipeline:
         ownership = self.ownership
         revoked = list(revoked)
         async with ownership.batch_lock, ownership.register_lock:
-            ownership.generation += 1
-            people = self._people_tps(revoked)
-            ownership.owned -= {(tp.topic, tp.partition) for tp in revoked} | people
-            partitions = {partition for _, partition in people}
-            for partition in partitions:
-                await self.summaries.last_word(partition)  # before the new owner takes over
-                self.people_processor.drop(partition)
-            await self.person_table.settle()
-            await self.app.producer.flush()
-            if partitions:
-                log.info("partitions %s revoked: state dropped, changelog settled", sorted(partitions))
+            ownership.owned -= {(tp.topic, tp.partition) for tp in revoked}
+            await self._hand_over(self._people_tps(revoked))
+
+    async def _before_stop(self) -> None:
+        """A stop (SIGTERM, a crash), before Faust's own stop sequence: after the batch in flight the person
+        reader stops, and every owned person partition is handed over as in a revocation. Faust would close the
+        table, leave the group and only then cancel the reader, which meanwhile went on folding and writing the
+        changelog of partitions their next owner had already recovered (figures lost in a rolling restart).
+        A hand-over that cannot finish (the broker away) ends the process as `kill -9` would: the local store
+        only ever holds what the changelog acknowledged, so a restart recovers exactly."""
+        ownership = self.ownership
+        try:
+            async with asyncio.timeout(HAND_OVER_WITHIN_S), ownership.batch_lock:
+                self.people_reader.stop()
+                marker = self.topics.people_partitions
+                await self._hand_over({(topic, partition) for topic, partition in ownership.owned
+                                       if topic == marker or topic in self.people_topics})
+        except TimeoutError:
+            log.critical("stopping: the person partitions could not be handed over within %.0f s; exiting (a "
+                         "restart recovers from the changelog)", HAND_OVER_WITHIN_S)
+            logging.shutdown()
+            os._exit(EXIT_BATCH_FAILED)
+        log.info("person reader stopped for the worker's stop")
+
+    async def _hand_over(self, people: set[tuple[str, int]]) -> None:
+        """Under the batch lock: give up these person (topic, partition)s. Each partition's last word is published,
+        its state dropped, and the changelog settled, so that its next owner (or this worker again) recovers all
+        of it; what was fetched before is stale (the generation moves on)."""
+        ownership = self.ownership
+        ownership.generation += 1
+        ownership.owned -= people
+        partitions = {partition for _, partition in people}
+        for partition in sorted(partitions):
+            await self.summaries.last_word(partition)  # before the new owner takes over
+            self.people_processor.drop(partition)
+        await self.person_table.settle()
+        await self.app.producer.flush()
+        if partitions:
+            log.info("person partitions %s given up: state dropped, changelog settled", sorted(partitions))
 
     def partitions_of(self, topic: str) -> int:
         default = 1 if topic == self.figures_name else self.settings.partitions
