@@ -1,8 +1,9 @@
 """A worker stopped with SIGTERM while it processes: it writes nothing more once it lets its partitions go.
 
 Faust's own stop closes the tables and leaves the consumer group before it cancels the app's tasks; the person
-reader (an app task) went on folding and writing the changelog through all of that, so a rolling restart could
-interleave a stopping worker's writes with those of the partitions' next owner (figures lost)."""
+reader (an app task) went on folding and writing the changelog through all of that (and, on the producer Faust had
+closed by then, exited 70): a stopping worker's writes could reach the changelog after the partitions' next owner
+had recovered them."""
 
 from __future__ import annotations
 
@@ -44,3 +45,4 @@ def test_a_worker_stopped_while_it_processes_writes_no_changelog_after_closing_i
     last = max(m.timestamp for m in changelog) / 1000  # the producer's clock: the same machine
     assert last <= closed + 0.001, (f"changelog written {last - closed:.3f} s after the table was closed",
                                     log[-3000:])
+
