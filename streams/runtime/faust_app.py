@@ -8,7 +8,7 @@ import faust
 
 from streams.config import Settings
 from streams.contract.topics import PUBLISH_MAX_BYTES, Topics
-from streams.runtime.faust_adapter import mount_no_faust_pages
+from streams.runtime.faust_adapter import keep_fetched_changelog, mount_no_faust_pages
 from streams.runtime.kafka_io import faust_credentials
 from streams.runtime.state_dir import topic_state_dir
 
@@ -32,6 +32,7 @@ class StoppingApp(faust.App):
 def faust_app(settings: Settings, topics: Topics) -> StoppingApp:
     """An app with no agents yet and none of Faust's own web pages; nothing touches Kafka until it starts."""
     s = settings
+    keep_fetched_changelog()  # standby copies of the person table must not miss changelog records
     app = StoppingApp(
         topics.app_id,
         broker=[f"kafka://{server}" for server in s.kafka_bootstrap.split(",")],

@@ -45,4 +45,3 @@ def test_a_worker_stopped_while_it_processes_writes_no_changelog_after_closing_i
     last = max(m.timestamp for m in changelog) / 1000  # the producer's clock: the same machine
     assert last <= closed + 0.001, (f"changelog written {last - closed:.3f} s after the table was closed",
                                     log[-3000:])
-
