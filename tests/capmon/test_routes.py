@@ -53,5 +53,6 @@ def test_no_figure_is_served_before_the_view_is_read_whole(tmp_path):
     import jsonschema
 
     from streams.contract.schemas import SCHEMA_DIR
-    schema = json.loads((SCHEMA_DIR / "api-outlook.json").read_text())
-    jsonschema.Draft202012Validator(schema).validate(json.loads(whole["/api/outlook"][1]))
+    for path in ("/api/occupancy", "/api/inflow", "/api/alerts", "/api/outlook"):  # before any event
+        schema = json.loads((SCHEMA_DIR / f"api-{path.removeprefix('/api/')}.json").read_text())
+        jsonschema.Draft202012Validator(schema).validate(json.loads(whole[path][1]))

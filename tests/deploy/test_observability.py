@@ -13,11 +13,13 @@ import time
 import urllib.request
 import uuid
 
+import jsonschema
 import pytest
 import yaml
 
 from capmon.harness import WorkerProcess, wait_until
 from readout.status_page import full_on_text
+from streams.contract.schemas import SCHEMA_DIR
 from tests.support.helpers import REPO, run_capmon
 from tests.support.page_reader import read_page, shown_int
 from tests.support.prometheus import Prometheus
@@ -111,6 +113,15 @@ def panel_queries() -> list[tuple[str, str, str]]:
                 assert "$" not in expr, f"unsubstituted variable in {path.name} / {panel['title']}: {expr}"
                 queries.append((board["uid"], panel["title"], expr))
     return queries
+
+
+@pytest.mark.parametrize("path", ["/api/occupancy", "/api/inflow", "/api/alerts", "/api/outlook"])
+def test_every_json_answer_of_a_fed_worker_has_its_schema_and_fits_it(fed_worker, path):
+    """CONTRACT.md section 5: every JSON answer has a JSON Schema in the repository (`capmon schemas`); here with
+    a fortnight of figures, a firing alert and a taakstelling, so the optional parts are there too."""
+    worker, _tmp = fed_worker
+    schema = json.loads((SCHEMA_DIR / f"api-{path.removeprefix('/api/')}.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(worker.get(path))
 
 
 def test_every_dashboard_panel_query_returns_data(prometheus):
