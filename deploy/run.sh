@@ -25,6 +25,9 @@ fi
 "$BIN/capmon" worker >"$LOG" 2>&1 &
 WORKER=$!
 trap 'kill -TERM $WORKER 2>/dev/null; wait $WORKER 2>/dev/null; echo "capmon: worker stopped (Kafka still runs: make kafka-stop)"' EXIT
+# Ctrl-C between two commands (say, before the feed has started) must end the script too: bash goes on with the
+# next command when the child it waited for did not die of the signal itself.
+trap 'exit 130' INT TERM
 
 for _ in $(seq 1 120); do
   if healthy; then break; fi
