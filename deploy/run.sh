@@ -24,9 +24,13 @@ fi
 "$BIN/capmon" topics >/dev/null
 "$BIN/capmon" worker >"$LOG" 2>&1 &
 WORKER=$!
-trap 'kill -TERM $WORKER 2>/dev/null; wait $WORKER 2>/dev/null; echo "capmon: worker stopped (Kafka still runs: make kafka-stop)"' EXIT
-# Ctrl-C between two commands (say, before the feed has started) must end the script too: bash goes on with the
-# next command when the child it waited for did not die of the signal itself.
+FEED=
+trap 'kill -TERM $FEED $WORKER 2>/dev/null; wait $WORKER 2>/dev/null; echo "capmon: worker stopped (Kafka still runs: make kafka-stop)"' EXIT
+# Ctrl-C ends the script at once, whatever runs: bash would go on with the next command when the child it waited
+# for did not die of the signal itself (capmon's commands exit 130 on Ctrl-C), and a Ctrl-C that came as the feed
+# was being started reached bash only, which then waited for a year-long feed. So the feed runs in the
+# background and bash `wait`s for it (a trapped signal interrupts `wait`); the EXIT trap stops the feed and the
+# worker.
 trap 'exit 130' INT TERM
 
 for _ in $(seq 1 120); do
@@ -45,4 +49,6 @@ cat <<MSG
   Simulated feed at ${SPEED}x real time; Ctrl-C stops the feed and the worker.
 
 MSG
-"$BIN/capmon" simulate --speed "$SPEED" --seed "${SEED:-1}" --days "$DAYS"
+"$BIN/capmon" simulate --speed "$SPEED" --seed "${SEED:-1}" --days "$DAYS" &
+FEED=$!
+wait $FEED
