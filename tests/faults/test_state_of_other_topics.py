@@ -153,9 +153,12 @@ def processes_with(marker: str) -> list[int]:
 
 
 def make_run(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`make run` as from a terminal: Ctrl-C (SIGINT) at its default even when pytest itself was started in the
+    background, where SIGINT is ignored and a non-interactive bash could not trap it."""
     with open(log, "wb") as out:
         return subprocess.Popen(["bash", str(REPO / "deploy" / "run.sh")], env=env, cwd=REPO, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 @pytest.fixture
